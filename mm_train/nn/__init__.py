@@ -1,0 +1,1 @@
+"""Networks built from registered Cell blocks (see :mod:`mm_train.nn.builder`)."""

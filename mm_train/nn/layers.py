@@ -1,0 +1,82 @@
+"""MindSpore's own layers, registered by their own names, with their input size inferred.
+
+    conv1: {type: Conv2d, out_channels: 64, kernel_size: 7, stride: 2, pad_mode: same}
+    fc:    {type: Dense, out_channels: 10}
+
+Each factory takes the input shape first and returns ``(cell, output_shape)``.
+"""
+from __future__ import annotations
+
+import math
+
+from mindspore import nn
+
+from mm_train.nn.shapes import expect_chw, expect_flat, spatial_out
+from mm_train.registry import BLOCKS
+
+
+def _init(**inits):
+    """Only the initialisers the recipe sets, so MindSpore's defaults apply otherwise."""
+    return {k: v for k, v in inits.items() if v is not None}
+
+
+@BLOCKS.register("Conv2d")
+def conv2d(in_shape, out_channels, kernel_size, stride=1, pad_mode="same", padding=0, dilation=1,
+           group=1, has_bias=False, weight_init=None, bias_init=None):
+    c, h, w = expect_chw(in_shape, "Conv2d")
+    cell = nn.Conv2d(c, out_channels, kernel_size, stride=stride, pad_mode=pad_mode, padding=padding,
+                     dilation=dilation, group=group, has_bias=has_bias,
+                     **_init(weight_init=weight_init, bias_init=bias_init))
+    return cell, (out_channels, *spatial_out((h, w), kernel_size, stride, pad_mode, padding, dilation, "Conv2d"))
+
+
+@BLOCKS.register("BatchNorm2d")
+def batchnorm2d(in_shape, eps=1e-5, momentum=0.9, affine=True, gamma_init="ones", beta_init="zeros",
+                moving_mean_init="zeros", moving_var_init="ones", use_batch_statistics=None):
+    c, _, _ = expect_chw(in_shape, "BatchNorm2d")
+    return nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine, gamma_init=gamma_init,
+                          beta_init=beta_init, moving_mean_init=moving_mean_init,
+                          moving_var_init=moving_var_init,
+                          use_batch_statistics=use_batch_statistics), tuple(in_shape)
+
+
+@BLOCKS.register("Dense")
+def dense(in_shape, out_channels, has_bias=True, weight_init=None, bias_init=None, activation=None):
+    features = expect_flat(in_shape, "Dense")
+    return nn.Dense(features, out_channels, has_bias=has_bias, activation=activation,
+                    **_init(weight_init=weight_init, bias_init=bias_init)), (out_channels,)
+
+
+def _pool(cls, name):
+    def factory(in_shape, kernel_size=1, stride=1, pad_mode="valid", padding=0):
+        c, h, w = expect_chw(in_shape, name)
+        extra = {"padding": padding} if pad_mode.lower() == "pad" else {}
+        cell = cls(kernel_size=kernel_size, stride=stride, pad_mode=pad_mode, **extra)
+        return cell, (c, *spatial_out((h, w), kernel_size, stride, pad_mode, padding, 1, name))
+    factory.__name__ = factory.__qualname__ = name.lower()
+    return factory
+
+
+BLOCKS.register("MaxPool2d", _pool(nn.MaxPool2d, "MaxPool2d"))
+BLOCKS.register("AvgPool2d", _pool(nn.AvgPool2d, "AvgPool2d"))
+
+
+@BLOCKS.register("Flatten")
+def flatten(in_shape):
+    return nn.Flatten(), (math.prod(in_shape),)
+
+
+@BLOCKS.register("Dropout")
+def dropout(in_shape, p=0.5):
+    return nn.Dropout(p=p), tuple(in_shape)
+
+
+def _elementwise(cls, name):
+    def factory(in_shape):
+        return cls(), tuple(in_shape)
+    factory.__name__ = factory.__qualname__ = name.lower()
+    return factory
+
+
+for _name in ("ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU", "HSwish", "Softmax"):
+    BLOCKS.register(_name, _elementwise(getattr(nn, _name), _name))

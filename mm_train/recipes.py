@@ -1,0 +1,157 @@
+"""Where recipes come from, and the Hydra plugins that make ``+recipe=NAME`` work.
+
+A recipe is ``NAME.yaml`` in one of the recipe folders, searched in order:
+
+1. the project's own ``recipes/`` folder (the built-in recipes);
+2. each folder in ``MM_TRAIN_RECIPE_PATH`` (``os.pathsep``-separated).
+
+Sub-folders give namespaced names: ``DIR/team_a/resnet50_tuned.yaml`` is
+``+recipe=team_a/resnet50_tuned``. Hydra sees all folders as one config group
+``recipe`` through :class:`RecipeConfigSource` (scheme ``mmrecipe://``), which
+:class:`RecipeSearchPath` adds to every search path of the app.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from hydra.core.object_type import ObjectType
+from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSource
+from hydra.plugins.search_path_plugin import SearchPathPlugin
+import yaml
+from omegaconf import OmegaConf
+
+from mm_train.errors import ConfigError
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "recipes"
+GROUP = "recipe"
+ENV_PATH = "MM_TRAIN_RECIPE_PATH"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str          # e.g. "quickstart" or "team_a/resnet50_tuned"
+    path: Path
+    source: str        # "builtin" or the folder it came from
+
+    @property
+    def description(self) -> str:
+        """The first comment line of the file that is not a ``# @`` header."""
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            text = line.strip()
+            if text.startswith("#") and not text.startswith("# @"):
+                return text.lstrip("# ").strip()
+            if text and not text.startswith("#"):
+                break
+        return ""
+
+
+def recipe_dirs() -> list[tuple[str, Path]]:
+    """(source label, folder) in search order."""
+    dirs = [("builtin", BUILTIN_DIR)]
+    for entry in os.environ.get(ENV_PATH, "").split(os.pathsep):
+        if entry.strip():
+            dirs.append((entry, Path(entry).expanduser().resolve()))
+    return dirs
+
+
+def all_recipes() -> tuple[dict[str, Recipe], list[tuple[Recipe, Recipe]]]:
+    """Every recipe by name (first folder wins) and the (winner, shadowed) pairs."""
+    found: dict[str, Recipe] = {}
+    shadowed: list[tuple[Recipe, Recipe]] = []
+    for source, folder in recipe_dirs():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.yaml")):
+            name = path.relative_to(folder).with_suffix("").as_posix()
+            recipe = Recipe(name, path, source)
+            if name in found:
+                shadowed.append((found[name], recipe))
+            else:
+                found[name] = recipe
+    return found, shadowed
+
+
+def find(name: str) -> Optional[Recipe]:
+    return all_recipes()[0].get(name)
+
+
+class RecipeConfigSource(ConfigSource):
+    """Serves the config group ``recipe`` from all recipe folders."""
+
+    @staticmethod
+    def scheme() -> str:
+        return "mmrecipe"
+
+    @staticmethod
+    def _inside(config_path: str) -> Optional[str]:
+        """The path below the ``recipe`` group, or None for paths outside it."""
+        config_path = config_path.strip("/")
+        if config_path == GROUP:
+            return ""
+        if config_path.startswith(GROUP + "/"):
+            return config_path[len(GROUP) + 1:]
+        return None
+
+    def _file(self, config_path: str) -> Optional[Path]:
+        rel = self._inside(config_path)
+        if not rel:
+            return None
+        rel = self._normalize_file_name(rel)
+        for _, folder in recipe_dirs():
+            candidate = folder / rel
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def load_config(self, config_path: str) -> ConfigResult:
+        path = self._file(config_path)
+        if path is None:
+            raise ConfigLoadError(f"Recipe not found: {config_path}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            config = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
+        except yaml.YAMLError as err:
+            raise ConfigError(str(path), "not valid YAML: " + " ".join(str(err).split()),
+                              expected="a YAML mapping (quote values that start with ${ inside {...})") from None
+        return ConfigResult(config=config,
+                            path=f"{self.scheme()}://{path.parent}", provider=self.provider,
+                            header=ConfigSource._get_header_dict(text[:512]))
+
+    def available(self) -> bool:
+        return True
+
+    def is_group(self, config_path: str) -> bool:
+        if config_path.strip("/") == "":
+            return True
+        rel = self._inside(config_path)
+        if rel is None:
+            return False
+        return any((folder / rel).is_dir() for _, folder in recipe_dirs())
+
+    def is_config(self, config_path: str) -> bool:
+        return self._file(config_path) is not None
+
+    def list(self, config_path: str, results_filter: Optional[ObjectType]) -> List[str]:
+        if config_path.strip("/") == "":
+            return [GROUP] if results_filter in (None, ObjectType.GROUP) else []
+        rel = self._inside(config_path)
+        if rel is None:
+            return []
+        files: List[str] = []
+        for _, folder in recipe_dirs():
+            here = folder / rel
+            if here.is_dir():
+                for entry in here.iterdir():
+                    if entry.is_dir() or entry.suffix == ".yaml":
+                        self._list_add_result(files, f"{config_path}/{entry.name}", entry.name, results_filter)
+        return sorted(set(files))
+
+
+class RecipeSearchPath(SearchPathPlugin):
+    """Adds the recipe folders to the search path of the mm_train app."""
+
+    def manipulate_search_path(self, search_path) -> None:
+        search_path.append(provider="mm_train", path=f"{RecipeConfigSource.scheme()}://recipes")

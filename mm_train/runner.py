@@ -1,0 +1,167 @@
+"""Compose the built parts into a ``mindspore.train.Model`` and run the task.
+
+Data flows one way: resolved config -> validated config -> built parts ->
+Model -> train/eval -> run directory (config.yaml, run_info.json,
+checkpoints/, metrics.json). ``execute`` works without Hydra::
+
+    execute(config_dict, run_dir=Path("out"), recipe="quickstart")
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from mm_train import device
+from mm_train.config import validate
+from mm_train.errors import ConfigError
+
+log = logging.getLogger(__name__)
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def load_components() -> None:
+    """Import every module that registers components (this imports MindSpore)."""
+    from mm_train import callbacks, losses, lr_schedules, optim  # noqa: F401
+    from mm_train.data import load_readers
+    from mm_train.data import transforms  # noqa: F401
+    from mm_train.nn.builder import load_blocks
+    load_readers()
+    load_blocks()
+
+
+def resolve(cfg: DictConfig) -> dict[str, Any]:
+    """The config as plain containers, interpolations resolved; problems as ConfigError."""
+    try:
+        return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or "config"
+        raise ConfigError(key, str(err).splitlines()[0]) from None
+
+
+def seed_everything(seed: int) -> None:
+    import mindspore as ms
+    import mindspore.dataset as ds
+    import numpy as np
+    ms.set_seed(seed)
+    ds.config.set_seed(seed)
+    np.random.seed(seed)
+
+
+def run_info(recipe: str, seed: int, overrides: list[str]) -> dict[str, Any]:
+    def version(pkg: str) -> str | None:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return None
+    try:
+        done = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        commit = done.stdout.strip() if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"recipe": recipe, "seed": seed, "overrides": overrides, "git_commit": commit,
+            "python": platform.python_version(),
+            "versions": {p: version(p) for p in ("mindspore", "hydra-core", "omegaconf", "numpy", "mm_train")}}
+
+
+@dataclass
+class Parts:
+    network: Any
+    model: Any
+    train_data: Any
+    eval_data: Any
+    steps_per_epoch: int
+
+
+def build_parts(config: Mapping[str, Any], task: str) -> Parts:
+    import mindspore as ms
+    from mindspore import nn
+    from mindspore.train import Model
+
+    from mm_train.amp import build_loss_scale
+    from mm_train.data import build_dataset
+    from mm_train.nn.builder import build_network
+    from mm_train.optim import build_optimizer
+    from mm_train.registry import LOSSES, LR_SCHEDULES
+
+    network, _ = build_network(config["network"])
+    train_data = build_dataset(config["dataset"], "train") if task == "train" else None
+    eval_data = build_dataset(config["dataset"], "eval")
+    steps = train_data.get_dataset_size() if train_data is not None else 1
+    epochs = int(config["train"]["epochs"])
+    lr = LR_SCHEDULES.build(config["lr_schedule"], "lr_schedule", epochs * steps, steps)
+    manager, optimizer_scale = build_loss_scale(config.get("loss_scale") or {}, config["device"]["target"])
+    optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr), optimizer_scale)
+    loss = LOSSES.build(config["loss"], "loss")
+    extra = {"loss_scale_manager": manager} if manager is not None else {}
+    model = Model(network, loss_fn=loss, optimizer=optimizer, metrics={"acc": nn.Accuracy(), "loss": nn.Loss()},
+                  amp_level=config["train"].get("amp_level", "O0"), **extra)
+    return Parts(network, model, train_data, eval_data, steps)
+
+
+def load_weights(network, path: str | None) -> None:
+    """Load a MindSpore checkpoint into ``network``; every key must match."""
+    if not path:
+        return
+    import mindspore as ms
+    if not Path(path).is_file():
+        raise ConfigError("init_from", f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")
+    try:
+        params = ms.load_checkpoint(str(path))
+    except (ValueError, RuntimeError) as err:
+        raise ConfigError("init_from", f"cannot read {path}: {err}") from None
+    own = {p.name: p for p in network.get_parameters()}
+    skipped = {k for k in params if k.startswith(("moments.", "learning_rate", "global_step", "momentum"))
+               or k in ("epoch_num", "step_num", "scale_sense", "current_iterator_step", "last_save_time")}
+    problems = [f"missing in checkpoint: {k}" for k in own if k not in params]
+    problems += [f"not in network: {k}" for k in params if k not in own and k not in skipped]
+    problems += [f"shape of {k}: checkpoint {tuple(params[k].shape)}, network {tuple(p.shape)}"
+                 for k, p in own.items() if k in params and tuple(params[k].shape) != tuple(p.shape)]
+    if problems:
+        raise ConfigError("init_from", f"{path} does not fit the network:\n    " + "\n    ".join(problems[:20])
+                          + (f"\n    ... and {len(problems) - 20} more" if len(problems) > 20 else ""))
+    ms.load_param_into_net(network, {k: params[k] for k in own}, strict_load=True)
+
+
+def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
+            overrides: list[str] | None = None) -> float | None:
+    """Validate, build and run ``cfg``'s task; return the final eval accuracy."""
+    config = resolve(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
+    validate(config)
+    device.prepare_environment(config["device"])
+    load_components()
+    device.configure(config["device"])
+    seed_everything(int(config["seed"]))
+
+    from mm_train.callbacks import CALLBACKS, Evaluate, RunContext
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+    (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []), indent=2))
+
+    task = config["task"]
+    parts = build_parts(config, task)
+    load_weights(parts.network, config.get("init_from"))
+    sink = bool(config["device"].get("dataset_sink_mode", False))
+    epochs = int(config["train"]["epochs"])
+    evaluate = Evaluate(parts.model, parts.eval_data, run_dir, int(config["train"]["eval_interval"]), epochs, sink)
+    if task == "eval":
+        if not config.get("init_from"):
+            raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
+        return evaluate.record(parts.model.eval(parts.eval_data, dataset_sink_mode=sink), epoch=0)["acc"]
+
+    context = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"))
+    callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", context)
+                 for i, spec in enumerate(config.get("callbacks") or [])]
+    parts.model.train(epochs, parts.train_data, callbacks=callbacks + [evaluate], dataset_sink_mode=sink)
+    return evaluate.history[-1]["acc"] if evaluate.history else None
