@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from mm_train.registry import DATASETS, check_arguments
 from mm_train.errors import ConfigError
 
-DATASET_KEYS = {"type", "num_classes", "train", "eval"}
+DATASET_KEYS = {"type", "num_classes", "image_size", "train", "eval"}   # image_size: for interpolation
 SPLIT_KEYS = {"batch_size", "shuffle", "drop_remainder", "num_parallel_workers", "limit",
               "transforms", "num_shards", "shard_id"}
 SPLITS = {"train": {"shuffle": True, "drop_remainder": True},

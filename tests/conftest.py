@@ -1,0 +1,64 @@
+"""Shared fixtures: run ``run.py`` in a subprocess, and small real data sets written to temp dirs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")   # before any test imports MindSpore
+os.environ.setdefault("GLOG_v", "3")
+
+
+def run_py(*overrides: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
+    """``python run.py OVERRIDES...`` as a user types it; returns the CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *overrides], cwd=cwd or ROOT,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def mm_train_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
+    """``mm-train ARGS...`` (through ``python -m mm_train.cli``)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "mm_train.cli", *args], cwd=cwd or ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / "metrics.json").read_text())
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit code 2, no traceback, and every fragment in the message."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output, output
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def write_cifar10(folder: Path, seed: int = 0) -> Path:
+    """A full-size CIFAR-10 binary layout (MindSpore's reader needs 10,000 records a file).
+
+    Labels cycle 0..9; each image is filled with its label's value plus noise, so the
+    classes are learnable and each record is recognisable by its first pixel bytes.
+    """
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("data_batch_1.bin", "test_batch.bin"):
+        labels = np.arange(10_000) % 10
+        images = (labels[:, None] * 25 + rng.integers(0, 20, size=(10_000, 3072))).astype(np.uint8)
+        records = np.concatenate([labels[:, None].astype(np.uint8), images], axis=1)
+        (folder / name).write_bytes(records.tobytes())
+    return folder
+
+
+@pytest.fixture(scope="session")
+def cifar_dir(tmp_path_factory) -> Path:
+    return write_cifar10(tmp_path_factory.mktemp("cifar") / "cifar-10-batches-bin")
