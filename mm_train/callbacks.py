@@ -78,3 +78,16 @@ class Evaluate(Callback):
                                    for k, v in entry.items()), flush=True)
         write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history})
         return entry
+
+
+class LossHistory(Callback):
+    """Records the training loss of every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.losses: list[float] = []
+
+    def on_train_step_end(self, run_context):
+        output = run_context.original_args().net_outputs
+        loss = output[0] if isinstance(output, (tuple, list)) else output
+        self.losses.append(float(loss.asnumpy()))

@@ -132,6 +132,8 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
                for key in cfg if key not in TOP_LEVEL]
     errors += [ConfigError(key, "missing", expected=f"a '{key}' section in the recipe")
                for key in COMPONENTS if cfg.get(key) is None]
+    errors += [ConfigError(key, "missing", expected=f"the '{key}' section of conf/ (do not delete it)")
+               for key in ("train", "device") if not isinstance(cfg.get(key), Mapping)]
     for name, schema in SECTIONS.items():
         errors += section_errors(name, cfg.get(name, {}), schema)
     errors += choice_error("task", cfg.get("task"), TASKS)

@@ -6,15 +6,13 @@ rewrites the resolved config, so a debug mode wins over whatever the recipe says
 - ``fast``: a few steps of train and eval with a tiny batch, one epoch;
 - ``overfit``: one batch, repeated, augmentation off, evaluated on that batch
   (the runner reads the train split for both); the loss must fall below
-  ``debug.overfit_loss``, else the run says the network cannot learn (exit 1);
+  ``debug.overfit_loss``, else the run says the network cannot learn (exit 1; the losses come from :class:`mm_train.callbacks.LossHistory`);
 - ``small``: a subset of the data, augmentation off, a fixed loss scale.
 """
 from __future__ import annotations
 
 import copy
 from typing import Any, Mapping
-
-from mindspore.train import Callback
 
 AUGMENTATIONS = {"AutoAugment", "RandAugment", "TrivialAugmentWide", "UniformAugment", "MixUpBatch",
                  "CutMixBatch", "CutOut", "RandomErasing"}
@@ -70,19 +68,6 @@ def apply_debug(config: dict[str, Any]) -> dict[str, Any]:
         config["loss_scale"] = {"type": debug["loss_scale"], "scale": 1024, "drop_overflow_update": False} \
             if debug["loss_scale"] == "fixed" else {"type": debug["loss_scale"]}
     return config
-
-
-class LossHistory(Callback):
-    """Records the training loss of every step."""
-
-    def __init__(self):
-        super().__init__()
-        self.losses: list[float] = []
-
-    def on_train_step_end(self, run_context):
-        output = run_context.original_args().net_outputs
-        loss = output[0] if isinstance(output, (tuple, list)) else output
-        self.losses.append(float(loss.asnumpy()))
 
 
 def overfit_verdict(losses: list[float], threshold: float) -> tuple[bool, str]:

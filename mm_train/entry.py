@@ -75,7 +75,36 @@ def _hydra_message(err: Exception) -> str | None:
         return str(err).strip() + (f"\n{cause}" if cause else "")
     if isinstance(err, OverrideParseException):
         return str(err).strip()
+    if isinstance(err, (ValueError, TypeError)) and _raised_by_hydra(err):
+        return f"{err} (check the command-line overrides: config groups take a name, e.g. device=cpu)"
     return None
+
+
+def _raised_by_hydra(err: Exception) -> bool:
+    """Whether the innermost frame of ``err`` is Hydra's own code (a plain ValueError about overrides)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
+
+
+CONF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
+
+
+def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
+    """The config ``python run.py +recipe=NAME OVERRIDES`` would run (without the hydra node)."""
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3", job_name="mm_train"):
+            return compose("config", overrides=[f"+recipe={name}", *overrides])
+    except ConfigError:
+        raise
+    except Exception as err:  # noqa: BLE001 - Hydra's composition errors become ConfigErrors
+        message = _hydra_message(err)
+        if message is None:
+            raise
+        raise ConfigError("", message) from None
 
 
 @contextlib.contextmanager

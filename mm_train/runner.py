@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import subprocess
 from contextlib import contextmanager
@@ -71,6 +72,7 @@ def run_info(recipe: str, seed: int, overrides: list[str]) -> dict[str, Any]:
         commit = None
     return {"recipe": recipe, "seed": seed, "overrides": overrides, "git_commit": commit,
             "python": platform.python_version(),
+            "environment": {var: os.environ.get(var) for var in ("ONEDNN_MAX_CPU_ISA", "GLOG_v")},
             "versions": {p: version(p) for p in ("mindspore", "hydra-core", "omegaconf", "numpy", "mm_train")}}
 
 
@@ -181,8 +183,8 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     device.configure(config["device"])
     seed_everything(int(config["seed"]))
 
-    from mm_train.callbacks import CALLBACKS, Evaluate, RunContext
-    from mm_train.debug import LossHistory, overfit_verdict
+    from mm_train.callbacks import CALLBACKS, Evaluate, LossHistory, RunContext
+    from mm_train.debug import overfit_verdict
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -207,9 +209,9 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     parts.model.train(epochs, parts.train_data, callbacks=callbacks + [evaluate, history], dataset_sink_mode=sink)
     if (config.get("debug") or {}).get("mode") == "overfit":
         learnt, verdict = overfit_verdict(history.losses, float(config["debug"]["overfit_loss"]))
-        print(verdict, flush=True)
         if not learnt:
             raise NetworkCannotLearn(verdict)
+        print(verdict, flush=True)
     return evaluate.history[-1][metric] if evaluate.history else None
 
 
