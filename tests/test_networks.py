@@ -310,3 +310,10 @@ def test_resnet18_trains_a_few_steps_on_cpu(cifar_dir, tmp_path):
     metrics = read_metrics(run_dir)
     assert [h["epoch"] for h in metrics["history"]] == [1, 2]
     assert math.isfinite(metrics["final"]["loss"]) and 0.0 <= metrics["final"]["acc"] <= 1.0
+
+
+@pytest.mark.slow
+def test_lenet_recipe_learns_the_bundled_digits(tmp_path):
+    result = run_py("+recipe=lenet_digits", "callbacks=[]", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_metrics(tmp_path / "run")["final"]["acc"] >= 0.95
