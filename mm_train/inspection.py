@@ -119,7 +119,6 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
     """Build and run every part of ``config``; return the per-part results and the batch shape."""
     import mindspore as ms
     import mindspore.dataset as ds
-    from mindspore import nn
     from mindspore.train import Callback, Model
 
     from mm_train.amp import build_loss_scale

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -317,3 +316,20 @@ def test_lenet_recipe_learns_the_bundled_digits(tmp_path):
     result = run_py("+recipe=lenet_digits", "callbacks=[]", f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_metrics(tmp_path / "run")["final"]["acc"] >= 0.95
+
+
+def test_zoo_pad_then_valid_maxpool_equals_padded_maxpool_after_relu():
+    """resnet18_cifar's stem writes the zoo's Pad + 'valid' max-pool as one max-pool with padding 1."""
+    import mindspore as ms
+    from mm_train.nn.builder import build_network
+
+    zoo, zoo_infos = build_network({"input_shape": [4, 9, 9], "layers": {
+        "relu": {"type": "ReLU"}, "pad": {"type": "Pad", "paddings": [[0, 0], [0, 0], [1, 1], [1, 1]]},
+        "maxpool": {"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "pad_mode": "valid"}}})
+    ours, our_infos = build_network({"input_shape": [4, 9, 9], "layers": {
+        "relu": {"type": "ReLU"},
+        "maxpool": {"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "pad_mode": "pad", "padding": 1}}})
+    assert zoo_infos[1].output_shape == (4, 11, 11)
+    assert zoo_infos[-1].output_shape == our_infos[-1].output_shape == (4, 5, 5)
+    x = ms.Tensor(np.random.default_rng(4).standard_normal((2, 4, 9, 9)).astype(np.float32))
+    assert np.array_equal(zoo(x).asnumpy(), ours(x).asnumpy())
