@@ -333,3 +333,21 @@ def test_zoo_pad_then_valid_maxpool_equals_padded_maxpool_after_relu():
     assert zoo_infos[-1].output_shape == our_infos[-1].output_shape == (4, 5, 5)
     x = ms.Tensor(np.random.default_rng(4).standard_normal((2, 4, 9, 9)).astype(np.float32))
     assert np.array_equal(zoo(x).asnumpy(), ours(x).asnumpy())
+
+
+def test_repeat_of_a_yaml_residual_block():
+    import mindspore as ms
+    from mm_train.nn.builder import build_network
+
+    block = {"type": "Residual", "body": {"conv": {"type": "Conv2d", "out_channels": 8, "kernel_size": 3},
+                                          "bn": {"type": "BatchNorm2d"}}}
+    net, infos = build_network({"input_shape": [8, 6, 6], "layers": {
+        "blocks": {"type": "Repeat", "repeat": 3, "block": block}}})
+    assert infos[0].output_shape == (8, 6, 6)
+    assert sorted(n for n in params(net) if n.endswith("weight")) == [
+        "blocks.0.conv.weight", "blocks.1.conv.weight", "blocks.2.conv.weight"]
+    assert net(ms.Tensor(np.ones((2, 8, 6, 6), np.float32))).shape == (2, 8, 6, 6)
+    message = _error({"input_shape": [3, 6, 6], "layers": {"blocks": {"type": "Repeat", "repeat": 2,
+                                                                       "block": block}}})
+    assert message.startswith("network.layers.blocks.block[0]: Residual body gives shape (8, 6, 6) but the "
+                              "shortcut gives (3, 6, 6)")

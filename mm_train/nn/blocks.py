@@ -1,4 +1,5 @@
-"""The project's own blocks: ConvBNReLU, BasicBlock, ResidualBlock (bottleneck), Stage, Residual, GlobalAvgPool.
+"""The project's own blocks: ConvBNReLU, BasicBlock, ResidualBlock (bottleneck), Stage, Residual, Repeat,
+GlobalAvgPool.
 
 Parameter names follow the MindSpore model zoo's ResNet (official/cv/ResNet/src/resnet.py),
 so zoo checkpoints load by name::
@@ -223,6 +224,22 @@ def residual(in_shape, body, shortcut=None, shortcut_name="shortcut", activation
         spec = {"type": activation} if isinstance(activation, str) else activation
         act, _ = build_one(spec, ".activation", body_shape)
     return ResidualCell(body_cells, shortcut_name, short, act), body_shape
+
+
+@BLOCKS.register("Repeat")
+def repeat_block(in_shape, block, repeat):
+    """``repeat`` copies of any block spec (a ``Residual`` written in YAML, say), named ``0 .. repeat-1``.
+
+        layer1: {type: Repeat, repeat: 3, block: {type: Residual, body: [...]}}
+    """
+    from mm_train.nn.compose import build_layers
+
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise ConfigError(".repeat", f"got {repeat!r}", expected="a whole number >= 1")
+    if not isinstance(block, dict):
+        raise ConfigError(".block", f"got {block!r}", expected="a block spec {type: BLOCK, ...}")
+    cells, shape, _ = build_layers([block] * repeat, in_shape, ".block")
+    return nn.SequentialCell(list(cells.values())), shape
 
 
 class GlobalAvgPoolCell(nn.Cell):
