@@ -17,7 +17,7 @@ from omegaconf.errors import ValidationError
 
 from mm_train.errors import ConfigError, closest
 
-TASKS = ("train", "eval")
+TASKS = ("train", "eval", "summary", "check")
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
 CODE_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 

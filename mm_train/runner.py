@@ -192,6 +192,9 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []), indent=2))
 
     task, metric = config["task"], config["train"].get("metric", "acc")
+    from mm_train import inspection
+    if task in inspection.TASKS:   # summary / check: no data, no training
+        return inspection.run(task, config, run_dir, recipe)
     parts = build_parts(config, task)
     load_weights(parts.network, config.get("init_from"))
     sink = bool(config["device"].get("dataset_sink_mode", False))
