@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Optional
 
 import mindspore.dataset as ds
 
@@ -33,7 +34,7 @@ def check_folder(path: str, usage: str, where: str) -> None:
 
 @DATASETS.register("cifar10")
 def cifar10(split, shuffle, num_shards, shard_id, num_samples, num_parallel_workers,
-            path, usage=None):
+            path: str, usage: Optional[Literal["train", "test", "all"]] = None):
     """CIFAR-10 from ``path``; ``usage`` is train/test/all (default: train for the train split, else test)."""
     usage = usage or ("train" if split == "train" else "test")
     check_folder(path, usage, "dataset")

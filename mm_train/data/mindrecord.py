@@ -12,17 +12,19 @@ The recipe names the file(s) and which columns hold the image and the label;
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping, Optional
 
 import mindspore.dataset as ds
 import mindspore.dataset.vision as vision
 
+from mm_train.argtypes import Paths
 from mm_train.errors import ConfigError
 from mm_train.registry import DATASETS
 
 
 @DATASETS.register("mindrecord")
 def mindrecord(split, shuffle, num_shards, shard_id, num_samples, num_parallel_workers,
-               path, columns=None, decode=True):
+               path: Paths, columns: Optional[Mapping[str, str]] = None, decode: bool = True):
     files = [str(p) for p in ([path] if isinstance(path, str) else path)]
     for f in files:
         if not Path(f).is_file():
@@ -31,6 +33,9 @@ def mindrecord(split, shuffle, num_shards, shard_id, num_samples, num_parallel_w
             raise ConfigError(f"dataset.{split}.path", f"index file not found: {f}.db",
                               expected="the .db index MindRecord writes beside each data file")
     columns = dict(columns or {"image": "image", "label": "label"})
+    if set(columns) != {"image", "label"} or not all(isinstance(v, str) for v in columns.values()):
+        raise ConfigError("dataset.columns", f"got {columns!r}",
+                          expected="{image: COLUMN, label: COLUMN} naming the file's image and label columns")
     data = ds.MindDataset(files if len(files) > 1 else files[0],
                           columns_list=[columns["image"], columns["label"]], shuffle=shuffle,
                           num_shards=num_shards, shard_id=shard_id, num_samples=num_samples,
