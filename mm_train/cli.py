@@ -2,6 +2,7 @@
 
     mm-train recipes ls              # every recipe, its source folder and description
     mm-train blocks ls               # registered components by kind, with their arguments
+    mm-train data convert|download   # data sets to MindRecord/TFRecord; fetch CIFAR
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls = blocks.add_parser("ls", help="list registered components (example: mm-train blocks ls --kind block)")
     ls.add_argument("--kind", help="only this kind (block, dataset, transform, loss, optimizer, ...)")
     ls.set_defaults(func=blocks_ls)
+    from mm_train.data.commands import add_commands as add_data_commands
+    add_data_commands(sub)
     return parser
 
 
