@@ -102,10 +102,9 @@ def tfrecord(split, shuffle, num_shards, shard_id, num_samples, num_parallel_wor
     check_features(files[0], features, f"dataset.{split}.path")
     schema = build_schema({columns["image"]: features[columns["image"]],
                            columns["label"]: features[columns["label"]]}, "dataset.features")
-    shards = {"num_shards": num_shards, "shard_id": shard_id} if num_shards else {}
+    shards = {"num_shards": num_shards, "shard_id": shard_id, "shard_equal_rows": True} if num_shards else {}
     data = ds.TFRecordDataset(files, schema=schema, num_parallel_workers=num_parallel_workers,
-                              shuffle=ds.Shuffle.GLOBAL if shuffle and num_samples is None else False,
-                              shard_equal_rows=True, **shards)
+                              shuffle=ds.Shuffle.GLOBAL if shuffle and num_samples is None else False, **shards)
     if num_samples is not None:
         per_shard = math.ceil(int(num_samples) / (num_shards or 1))
         data = data.take(per_shard)
