@@ -101,3 +101,13 @@ def test_communication_rank_reads_mindspore_communication(monkeypatch):
     monkeypatch.setattr(management, "get_group_size", lambda group=None: 4)
     assert sharding.communication_rank() == (4, 3)
     assert sharding.shard_for({}) == (4, 3)
+
+
+def test_distributed_rank_shards_train_but_not_eval(sources, monkeypatch):
+    from mm_train.data import build_dataset, sharding
+    monkeypatch.setattr(sharding, "communication_rank", lambda: (2, 1))
+    cfg, _ = sources["mindrecord"]
+    split = {"batch_size": 1, "drop_remainder": False}
+    assert build_dataset({**cfg, "train": split}, "train").get_dataset_size() == N // 2
+    assert build_dataset({**cfg, "eval": split}, "eval").get_dataset_size() == N
+    assert build_dataset({**cfg, "eval": {**split, "num_shards": 2, "shard_id": 0}}, "eval").get_dataset_size() == N // 2

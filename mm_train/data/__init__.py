@@ -6,7 +6,7 @@
       num_classes: 10
       one_hot: false                   # true: labels become float32 one-hot rows (for sparse: false losses)
       train: {batch_size: 32, shuffle: true, num_parallel_workers: 2, drop_remainder: true, limit: null,
-              num_shards: null, shard_id: null,       # null: from the distributed rank (mm_train.data.sharding)
+              num_shards: null, shard_id: null,       # null: the distributed rank (train split only; see sharding.py)
               transforms: [{type: RandomHorizontalFlip}, ...],
               batch_transforms: [{type: MixUpBatch, alpha: 0.2}]}   # needs one_hot: true
       eval:  {batch_size: 32}
@@ -88,7 +88,7 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     settings = split_settings(dataset, split, where)
     one_hot = bool(dataset.get("one_hot", False))
     _check_transform_lists(settings, one_hot, f"{where}.{split}")
-    num_shards, shard_id = shard_for(dataset.get(split), f"{where}.{split}")
+    num_shards, shard_id = shard_for(dataset.get(split), f"{where}.{split}", automatic=split == "train")
     reader = DATASETS.get(dataset.get("type"), f"{where}.type")
     args = reader_arguments(dataset, split)
     common = dict(split=split, shuffle=bool(settings["shuffle"]),

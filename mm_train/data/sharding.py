@@ -55,12 +55,17 @@ def environment_rank(environ: Mapping[str, str] = os.environ) -> tuple[int, int]
     return None
 
 
-def shard_for(split_cfg: Mapping[str, Any] | None, where: str = "dataset.train") -> tuple[int, int]:
-    """``(num_shards, shard_id)`` for one split; see the module docstring for the order of sources."""
+def shard_for(split_cfg: Mapping[str, Any] | None, where: str = "dataset.train",
+              automatic: bool = True) -> tuple[int, int]:
+    """``(num_shards, shard_id)`` for one split; see the module docstring for the order of sources.
+
+    ``automatic=False`` skips the distributed rank (mm_train's eval split: every rank evaluates
+    the whole eval set, so metrics are comparable, unless the recipe shards it explicitly).
+    """
     split_cfg = split_cfg or {}
     num, shard = split_cfg.get("num_shards"), split_cfg.get("shard_id")
     if num is None and shard is None:
-        found = communication_rank() or environment_rank()
+        found = (communication_rank() or environment_rank()) if automatic else None
         if found is None:
             return 1, 0
         num, shard = found
