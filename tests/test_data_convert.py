@@ -58,7 +58,8 @@ def test_image_folder_converts_through_the_cli_image_for_image(tmp_path):
 
 
 def test_convert_bad_source_says_so_and_writes_nothing(tmp_path):
-    done = mm_train_cli("data", "convert", "tfrecord", str(tmp_path / "missing.tfrecord"), str(tmp_path / "o.mindrecord"))
+    done = mm_train_cli("data", "convert", "tfrecord", str(tmp_path / "missing.tfrecord"),
+                        str(tmp_path / "o.mindrecord"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"file not found: {tmp_path / 'missing.tfrecord'}" in done.stderr
     assert list(tmp_path.iterdir()) == []
@@ -100,7 +101,8 @@ def server(tmp_path_factory, cifar_dir):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", hashlib.sha256(archive).hexdigest(), hashlib.md5(archive).hexdigest()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield base, hashlib.sha256(archive).hexdigest(), hashlib.md5(archive).hexdigest()
     httpd.shutdown()
 
 

@@ -89,7 +89,8 @@ def test_mindrecord_problems(tmp_path):
     (tmp_path / "moved.db").rename(tmp_path / "d.mindrecord.db")
     with raises("dataset.columns.image: column 'images' is not in " f"{tmp_path}/d.mindrecord (expected one of its "
                 "columns ['image', 'label']). Did you mean 'image'?"):
-        build({"type": "mindrecord", "path": str(tmp_path / "d.mindrecord"), "columns": {"image": "images", "label": "label"}})
+        build({"type": "mindrecord", "path": str(tmp_path / "d.mindrecord"),
+               "columns": {"image": "images", "label": "label"}})
     (tmp_path / "fake.mindrecord").write_bytes(b"not a mindrecord" * 100)
     (tmp_path / "fake.mindrecord.db").write_bytes(b"nor an index")
     with raises(f"dataset.train.path: {tmp_path}/fake.mindrecord is not a readable MindRecord file"):

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from data_fixtures import tiny_images, write_image_folder, write_mindrecord
+from data_fixtures import tiny_images, write_mindrecord
 
 
 def rows(cfg, split="eval", **settings):
@@ -120,7 +120,8 @@ def test_example_encoding_matches_protobuf(tmp_path):
     entry = features.nested_type.add(name="FeatureEntry")
     entry.options.map_entry = True
     entry.field.add(name="key", number=1, type=T.TYPE_STRING, label=L.LABEL_OPTIONAL)
-    entry.field.add(name="value", number=2, type=T.TYPE_MESSAGE, label=L.LABEL_OPTIONAL, type_name=".tensorflow.Feature")
+    entry.field.add(name="value", number=2, type=T.TYPE_MESSAGE, label=L.LABEL_OPTIONAL,
+                    type_name=".tensorflow.Feature")
     message("Example", ("features", T.TYPE_MESSAGE, L.LABEL_OPTIONAL, ".tensorflow.Features"))
     pool = descriptor_pool.DescriptorPool()
     pool.Add(f)

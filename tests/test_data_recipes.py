@@ -12,7 +12,7 @@ FAST = ["train.epochs=1", "dataset.train.batch_size=8", "dataset.eval.batch_size
 
 def compose(recipe: str, *overrides: str):
     from hydra import compose as hydra_compose, initialize_config_dir
-    from mm_train import resolvers  # noqa: F401
+    from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
     with initialize_config_dir(str(ROOT / "conf"), version_base=None):
         return hydra_compose("config", overrides=[f"+recipe={recipe}", *FAST, *overrides])
 

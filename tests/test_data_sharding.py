@@ -110,4 +110,5 @@ def test_distributed_rank_shards_train_but_not_eval(sources, monkeypatch):
     split = {"batch_size": 1, "drop_remainder": False}
     assert build_dataset({**cfg, "train": split}, "train").get_dataset_size() == N // 2
     assert build_dataset({**cfg, "eval": split}, "eval").get_dataset_size() == N
-    assert build_dataset({**cfg, "eval": {**split, "num_shards": 2, "shard_id": 0}}, "eval").get_dataset_size() == N // 2
+    explicit = {**cfg, "eval": {**split, "num_shards": 2, "shard_id": 0}}
+    assert build_dataset(explicit, "eval").get_dataset_size() == N // 2

@@ -31,7 +31,7 @@ BATCH_ONLY = {"MixUpBatch", "CutMixBatch"}
 
 
 def load_readers() -> None:
-    from mm_train.data import cifar10, image_folder, mindrecord, tfrecord  # noqa: F401  (registers the readers)
+    from mm_train.data import cifar10, image_folder, mindrecord, tfrecord  # noqa: F401  (registers readers)
 
 
 def reader_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
