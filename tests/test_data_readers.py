@@ -132,3 +132,20 @@ def test_example_encoding_matches_protobuf(tmp_path):
     assert list(fmap["label"].int64_list.value) == [7]
     assert list(fmap["score"].float_list.value) == [0.5, 2.0]
     assert list(fmap["neg"].int64_list.value) == [-1]
+
+
+def test_declared_augmentations_by_name(tmp_path):
+    write_mindrecord(tmp_path / "d.mindrecord", 8, size=32)
+    cfg = {"type": "mindrecord", "path": str(tmp_path / "d.mindrecord"),
+           "train": {"batch_size": 4, "transforms": [
+               {"type": "AutoAugment", "policy": "cifar10"},
+               {"type": "RandAugment", "num_ops": 2, "magnitude": 9},
+               {"type": "RandomCrop", "size": 32, "padding": 4, "padding_mode": "edge"},
+               {"type": "Resize", "size": [24, 24], "interpolation": "bilinear"},
+               {"type": "ToTensor"},                                   # HWC uint8 -> CHW float32 in [0, 1]
+               {"type": "RandomErasing", "prob": 1.0},
+               {"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "is_hwc": False}]}}
+    from mm_train.data import build_dataset
+    batch = next(build_dataset(cfg, "train").create_dict_iterator(output_numpy=True))
+    assert batch["image"].shape == (4, 3, 24, 24) and str(batch["image"].dtype) == "float32"
+    assert batch["label"].shape == (4,) and str(batch["label"].dtype) == "int32"
