@@ -7,6 +7,7 @@ process exits with code 2. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 
@@ -14,6 +15,8 @@ from omegaconf import DictConfig
 
 from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
 from mm_train.errors import ConfigError, closest
+
+log = logging.getLogger(__name__)
 
 
 def no_recipe_message() -> str:
@@ -29,17 +32,23 @@ def task(cfg: DictConfig):
     """The Hydra task function: run the chosen recipe in Hydra's output directory."""
     from hydra.core.hydra_config import HydraConfig
 
-    from mm_train.runner import execute
+    from mm_train.recipes import shadowed_by
+    from mm_train.runner import NetworkCannotLearn, execute
 
     hydra_cfg = HydraConfig.get()
     recipe = hydra_cfg.runtime.choices.get("recipe")
     try:
         if recipe is None:
             raise ConfigError("", no_recipe_message())
+        for used, hidden in shadowed_by(recipe):
+            log.warning("recipe '%s' from %s shadows %s", recipe, used.path, hidden.path)
         return execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
     except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
         print(f"error: {err}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
+    except NetworkCannotLearn as verdict:
+        print(f"error: {verdict}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _hydra_message(err: Exception) -> str | None:

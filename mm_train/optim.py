@@ -15,6 +15,7 @@ from mindspore import nn
 from mm_train.registry import OPTIMIZERS, check_arguments
 
 DEFAULT_NO_DECAY = ("gamma", "beta", "bias")
+GROUP_KEYS = ("weight_decay", "no_decay")   # read by build_optimizer, not passed to the factory
 
 
 @OPTIMIZERS.register("Momentum")

@@ -12,6 +12,7 @@ import json
 import logging
 import platform
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -82,29 +83,55 @@ class Parts:
     steps_per_epoch: int
 
 
-def build_parts(config: Mapping[str, Any], task: str) -> Parts:
+@contextmanager
+def building(where: str):
+    """MindSpore's own argument checks (TypeError/ValueError) as a ConfigError naming the section."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise ConfigError(where, " ".join(str(err).split("\n")[0].split())) from None
+
+
+def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) -> Parts:
+    """Build every part of the job; with ``open_data=False`` the data files are not read
+    (transforms are still built), as ``mm-train recipes validate`` does."""
     import mindspore as ms
     from mindspore import nn
     from mindspore.train import Model
 
     from mm_train.amp import build_loss_scale
     from mm_train.data import build_dataset
+    from mm_train.data.transforms import build_transforms
     from mm_train.nn.builder import build_network
     from mm_train.optim import build_optimizer
     from mm_train.registry import LOSSES, LR_SCHEDULES
 
     network, _ = build_network(config["network"])
-    train_data = build_dataset(config["dataset"], "train") if task == "train" else None
-    eval_data = build_dataset(config["dataset"], "eval")
+    dataset = config["dataset"]
+    overfit = (config.get("debug") or {}).get("mode") == "overfit"
+    train_data = eval_data = None
+    with building("dataset"):
+        if open_data:
+            train_data = build_dataset(dataset, "train") if task == "train" else None
+            eval_data = build_dataset(dataset, "train" if overfit else "eval")
+        else:
+            for split in ("train", "eval"):
+                build_transforms((dataset.get(split) or {}).get("transforms"), f"dataset.{split}.transforms")
     steps = train_data.get_dataset_size() if train_data is not None else 1
     epochs = int(config["train"]["epochs"])
-    lr = LR_SCHEDULES.build(config["lr_schedule"], "lr_schedule", epochs * steps, steps)
+    with building("lr_schedule"):
+        lr = LR_SCHEDULES.build(config["lr_schedule"], "lr_schedule", epochs * steps, steps)
     manager, optimizer_scale = build_loss_scale(config.get("loss_scale") or {}, config["device"]["target"])
-    optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr), optimizer_scale)
-    loss = LOSSES.build(config["loss"], "loss")
+    with building("optimizer"):
+        optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr), optimizer_scale)
+    with building("loss"):
+        loss = LOSSES.build(config["loss"], "loss")
     extra = {"loss_scale_manager": manager} if manager is not None else {}
-    model = Model(network, loss_fn=loss, optimizer=optimizer, metrics={"acc": nn.Accuracy(), "loss": nn.Loss()},
-                  amp_level=config["train"].get("amp_level", "O0"), **extra)
+    with building("train.amp_level"):
+        model = Model(network, loss_fn=loss, optimizer=optimizer, metrics={"acc": nn.Accuracy(), "loss": nn.Loss()},
+                      amp_level=config["train"].get("amp_level", "O0"), **extra)
     return Parts(network, model, train_data, eval_data, steps)
 
 
@@ -132,24 +159,37 @@ def load_weights(network, path: str | None) -> None:
     ms.load_param_into_net(network, {k: params[k] for k in own}, strict_load=True)
 
 
+def prepare(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """Resolve and validate ``cfg`` and apply its debug mode; every problem in one ConfigError.
+
+    Loads MindSpore (the device's environment variables are set first).
+    """
+    from mm_train.debug import apply_debug
+
+    config = resolve(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
+    if isinstance(config.get("device"), Mapping):
+        device.prepare_environment(config["device"])
+    load_components()
+    validate(config)
+    return apply_debug(config)
+
+
 def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
             overrides: list[str] | None = None) -> float | None:
-    """Validate, build and run ``cfg``'s task; return the final eval accuracy."""
-    config = resolve(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
-    validate(config)
-    device.prepare_environment(config["device"])
-    load_components()
+    """Validate, build and run ``cfg``'s task; return the final value of ``train.metric``."""
+    config = prepare(cfg)
     device.configure(config["device"])
     seed_everything(int(config["seed"]))
 
     from mm_train.callbacks import CALLBACKS, Evaluate, RunContext
+    from mm_train.debug import LossHistory, overfit_verdict
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []), indent=2))
 
-    task = config["task"]
+    task, metric = config["task"], config["train"].get("metric", "acc")
     parts = build_parts(config, task)
     load_weights(parts.network, config.get("init_from"))
     sink = bool(config["device"].get("dataset_sink_mode", False))
@@ -158,10 +198,20 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     if task == "eval":
         if not config.get("init_from"):
             raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
-        return evaluate.record(parts.model.eval(parts.eval_data, dataset_sink_mode=sink), epoch=0)["acc"]
+        return evaluate.record(parts.model.eval(parts.eval_data, dataset_sink_mode=sink), epoch=0)[metric]
 
     context = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"))
     callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", context)
                  for i, spec in enumerate(config.get("callbacks") or [])]
-    parts.model.train(epochs, parts.train_data, callbacks=callbacks + [evaluate], dataset_sink_mode=sink)
-    return evaluate.history[-1]["acc"] if evaluate.history else None
+    history = LossHistory()
+    parts.model.train(epochs, parts.train_data, callbacks=callbacks + [evaluate, history], dataset_sink_mode=sink)
+    if (config.get("debug") or {}).get("mode") == "overfit":
+        learnt, verdict = overfit_verdict(history.losses, float(config["debug"]["overfit_loss"]))
+        print(verdict, flush=True)
+        if not learnt:
+            raise NetworkCannotLearn(verdict)
+    return evaluate.history[-1][metric] if evaluate.history else None
+
+
+class NetworkCannotLearn(Exception):
+    """``debug=overfit`` found that the loss does not fall: run.py exits 1 with the verdict."""
