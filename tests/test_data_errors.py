@@ -127,3 +127,18 @@ def test_pipeline_setting_problems(tmp_path):
         build({**cfg, "one_hot": True, "train": {"batch_size": 2}})
     with raises("dataset.train.shard_id: got 2 (expected a whole number from 0 to 1)"):
         build({**cfg, "train": {"num_shards": 2, "shard_id": 2}})
+
+
+def test_batch_transform_typo_is_reported_before_building(tmp_path):
+    from mm_train.config import validate
+    from mm_train.runner import load_components
+    from conftest import ROOT
+    from omegaconf import OmegaConf
+    load_components()
+    cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "recipes" / "cifar10_tfrecord.yaml"))
+    base = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "config.yaml"))
+    cfg = {**{k: v for k, v in base.items() if k not in ("defaults", "hydra")}, **cfg,
+           "device": {"target": "CPU"}, "paths": {"data": str(tmp_path), "bundled": ""}}
+    cfg["dataset"]["train"]["batch_transforms"] = [{"type": "MixupBatch"}]
+    with raises("dataset.train.batch_transforms[0].type: unknown transform 'MixupBatch'"):
+        validate(OmegaConf.to_container(OmegaConf.create(cfg), resolve=True))
