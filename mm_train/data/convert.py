@@ -145,8 +145,6 @@ def convert(source: str, src: str, target: str, dest: str, shards: int = 1, usag
         raise ConfigError("--to", f"unknown target format '{target}'", expected=f"one of {list(TARGETS)}")
     if shards < 1:
         raise ConfigError("--shards", f"got {shards}", expected="a whole number >= 1")
-    if not Path(dest).parent.is_dir():
-        raise ConfigError("dest", f"folder not found: {Path(dest).parent}", expected="an existing output folder")
     count = 0
 
     def counted() -> Iterator[Sample]:
@@ -161,6 +159,8 @@ def convert(source: str, src: str, target: str, dest: str, shards: int = 1, usag
     first = next(items, None)          # a bad source stops here, before any file is written
     if first is None:
         raise ConfigError("source", f"no samples in {src}", expected=f"a {source} data set with samples")
+
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
 
     def all_items() -> Iterator[Sample]:
         yield first
