@@ -92,3 +92,15 @@ def test_batch_transform_without_one_hot_is_a_user_error(data):
                   f"dataset.eval.path={data}/test.mindrecord", "+dataset.train.batch_transforms=[{type: MixUpBatch}]")
     assert_user_error(done, "dataset.train.batch_transforms: MixUpBatch / CutMixBatch need one-hot labels "
                             "(expected dataset.one_hot: true (and a loss with sparse: false))")
+
+
+def test_debug_modes_without_augmentation_drop_batch_transforms():
+    from mm_train.debug import apply_debug
+    config = {"debug": {"mode": "overfit", "augmentation": False, "batch_size": 4},
+              "dataset": {"one_hot": True, "train": {"transforms": [{"type": "HWC2CHW"}],
+                                                     "batch_transforms": [{"type": "MixUpBatch"}]}, "eval": {}},
+              "train": {}}
+    out = apply_debug(config)
+    assert "batch_transforms" not in out["dataset"]["train"]
+    assert out["dataset"]["train"]["transforms"] == [{"type": "HWC2CHW"}]
+    assert config["dataset"]["train"]["batch_transforms"] == [{"type": "MixUpBatch"}]   # the input is unchanged
