@@ -10,6 +10,7 @@
               transforms: [{type: RandomHorizontalFlip}, ...],
               batch_transforms: [{type: MixUpBatch, alpha: 0.2}]}   # needs one_hot: true
       eval:  {batch_size: 32}
+    loss: {type: SoftmaxCrossEntropyWithLogits, sparse: false}   # with one_hot: true (soft labels)
 
 Keys of ``dataset`` and of each split that are not pipeline settings are the
 reader's own arguments (``path``, ``usage``, ``columns``...); a split's value wins.
