@@ -141,6 +141,9 @@ def load_weights(network, path: str | None) -> None:
     """Load a MindSpore checkpoint into ``network``; every key must match."""
     if not path:
         return
+    from mm_train.migrate.weights import import_weights, wants_import
+    if wants_import(path):   # another framework's weights, or a mapping {path, format, rules, allow}
+        return import_weights(network, path)
     import mindspore as ms
     if not Path(path).is_file():
         raise ConfigError("init_from", f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")
