@@ -8,13 +8,13 @@ A rule set is a YAML file (built in: ``mm_train/migrate/rules/NAME.yaml``; or yo
     layout:                         # on source keys, before renaming: the first match applies
       - {match: 'kernel$', ndim: 4, transpose: [3, 2, 0, 1]}     # HWIO -> OIHW
     rename:                         # ordered regex substitutions (re.sub), each applied in turn
-      - {match: '\\.weight$', replace: '.gamma', if_sibling: running_mean}   # only in BatchNorm modules
+      - {match: '\\.weight$', replace: '.gamma', if_sibling: 'running_(mean|var)$'}   # only in BatchNorms
       - ['^features\\.', 'backbone.']                                        # short form
     fold_bias:                      # conv biases into the following BatchNorm, when the target has none
       - {match: '^(.*)conv(\\d+)\\.bias$', into: '\\1bn\\2'}
 
-``if_sibling: X`` applies a rename only when the module of the key (its name up to the last
-``.`` or ``/``) also has a source key ending in ``X``. Folding subtracts the bias from the
+``if_sibling: REGEX`` applies a rename only when the module of the key (its name up to the last
+``.`` or ``/``) also has a source key whose last part (after the module) the regex finds. Folding subtracts the bias from the
 BatchNorm's ``moving_mean`` (``bn(conv(x) + b)`` equals ``bn'(conv(x))`` with ``mean' = mean - b``).
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def builtin_rules() -> list[str]:
 class Rename:
     pattern: re.Pattern
     replace: str
-    if_sibling: str | None = None
+    if_sibling: re.Pattern | None = None
 
 
 @dataclass
@@ -109,7 +109,8 @@ def _parse(spec: Any, name: str, where: str, seen: tuple[str, ...]) -> RuleSet:
         if not isinstance(entry, Mapping) or "match" not in entry or not isinstance(entry.get("replace"), str):
             raise ConfigError(here, f"got {entry!r}", expected="[REGEX, REPLACEMENT] or {match:, replace:, "
                               "if_sibling:}")
-        rules.rename.append(Rename(_regex(entry["match"], f"{here}.match"), entry["replace"], entry.get("if_sibling")))
+        sibling = _regex(entry["if_sibling"], f"{here}.if_sibling") if entry.get("if_sibling") else None
+        rules.rename.append(Rename(_regex(entry["match"], f"{here}.match"), entry["replace"], sibling))
     for i, entry in enumerate(_list(spec, "fold_bias", where)):
         here = f"{where}.fold_bias[{i}]"
         if not isinstance(entry, Mapping) or "match" not in entry or not isinstance(entry.get("into"), str):
@@ -177,7 +178,8 @@ def convert(source: Mapping[str, np.ndarray], rules: RuleSet, target: Mapping[st
                 break
         name = key
         for rule in rules.rename:
-            if rule.if_sibling and not any(k.endswith(rule.if_sibling) for k in siblings[_module(key)]):
+            if rule.if_sibling and not any(rule.if_sibling.search(k[len(_module(key)):])
+                                           for k in siblings[_module(key)]):
                 continue
             name = rule.pattern.sub(rule.replace, name)
         if name in out:

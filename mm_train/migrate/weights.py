@@ -71,8 +71,7 @@ def match(converted: Converted, target: Mapping[str, tuple], allow: list[str]) -
             if _allowed(name, allow):
                 report.allowed.append(f"{name} (missing in the source: keeps its initial value)")
             else:
-                report.problems.append(f"missing in the source: {name} {list(shape)}"
-                                       + _hint(name, converted.weights))
+                report.problems.append(f"missing in the source: {name} {list(shape)}")
             continue
         source = converted.origin.get(name, name)
         have = tuple(converted.weights[name].shape)
