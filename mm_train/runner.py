@@ -138,7 +138,11 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
 
 
 def load_weights(network, path: str | None) -> None:
-    """Load a MindSpore checkpoint into ``network``; every key must match."""
+    """Load a MindSpore checkpoint into ``network``; every key must match.
+
+    Another framework's weights, or a mapping ``{path, format, rules, allow}``, go through
+    :func:`mm_train.migrate.weights.import_weights` (which returns its report).
+    """
     if not path:
         return
     from mm_train.migrate.weights import import_weights, wants_import

@@ -181,3 +181,22 @@ def test_mismatched_source_is_reported_key_by_key_and_an_allowed_head_passes(tmp
     np.testing.assert_array_equal(loaded["fc.weight"], head)               # the new head keeps its init
     np.testing.assert_array_equal(loaded["conv1.weight"], arrays["conv1.weight"])
     np.testing.assert_array_equal(loaded["bn1.moving_mean"], np.zeros(4, np.float32))
+
+
+def test_mindspore_checkpoint_with_optimizer_state_through_a_mapping(tmp_path):
+    import mindspore as ms
+
+    from mm_train.runner import load_weights
+
+    source = small_network()
+    values = {p.name: np.random.default_rng(3).normal(0, 1, p.shape).astype(np.float32)
+              for p in source.get_parameters()}
+    items = [{"name": k, "data": ms.Tensor(v)} for k, v in values.items()]
+    items += [{"name": "moments.conv1.weight", "data": ms.Tensor(np.zeros((4, 3, 3, 3), np.float32))},
+              {"name": "global_step", "data": ms.Tensor(np.array([5], np.int32))}]
+    ms.save_checkpoint(items, str(tmp_path / "trained.ckpt"))
+    network = small_network()
+    report = load_weights(network, {"path": str(tmp_path / "trained.ckpt")})
+    assert report.ok and sorted(report.dropped) == ["global_step", "moments.conv1.weight"]
+    for name, value in params(network).items():
+        np.testing.assert_array_equal(value, values[name], err_msg=name)
