@@ -161,3 +161,50 @@ def test_target_with_conv_bias_keeps_it_and_parity_command_takes_nhwc(tmp_path):
                           env={"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")})
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "does not fit network.input_shape [3, 8, 8]" in result.stderr and "--nhwc" in result.stderr
+
+
+def keras_resnet50_shapes() -> dict[str, tuple]:
+    """Variable names and shapes of ``tf.keras.applications.ResNet50()``, written out from Keras's code
+    (stack1/block1: a 1x1 projection ``_0_`` in the first block of each stack, convs with biases)."""
+    shapes: dict[str, tuple] = {}
+
+    def conv(name, k, cin, cout):
+        shapes[f"{name}_conv/kernel:0"] = (k, k, cin, cout)
+        shapes[f"{name}_conv/bias:0"] = (cout,)
+        shapes.update({f"{name}_bn/{v}:0": (cout,) for v in ("gamma", "beta", "moving_mean", "moving_variance")})
+
+    conv("conv1", 7, 3, 64)
+    cin = 64
+    for stack, (filters, blocks) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3)), start=2):
+        for block in range(1, blocks + 1):
+            name = f"conv{stack}_block{block}"
+            if block == 1:
+                conv(f"{name}_0", 1, cin, 4 * filters)
+            conv(f"{name}_1", 1, cin, filters)
+            conv(f"{name}_2", 3, filters, filters)
+            conv(f"{name}_3", 1, filters, 4 * filters)
+            cin = 4 * filters
+    shapes["predictions/kernel:0"] = (2048, 1000)
+    shapes["predictions/bias:0"] = (1000,)
+    return shapes
+
+
+def test_builtin_keras_resnet50_rules_map_every_variable_onto_the_recipe():
+    from mm_train.entry import compose_recipe
+    from mm_train.migrate.rules import convert, load_rules
+    from mm_train.migrate.weights import match
+    from mm_train.nn.builder import build_network
+    from mm_train.runner import prepare
+
+    shapes = keras_resnet50_shapes()
+    assert len(shapes) == 320                       # Keras's ResNet50 has 320 weight variables
+    network, _ = build_network(prepare(compose_recipe("resnet50_keras", ["dataset.image_size=32"]))["network"])
+    target = {p.name: tuple(p.shape) for p in network.get_parameters()}
+    source = {k: np.broadcast_to(np.float32(0.5), s) for k, s in shapes.items()}
+    converted = convert(source, load_rules("keras_resnet50"), target)
+    report = match(converted, target, [])
+    assert report.ok, report.text(matched=False)
+    assert len(report.matched) == len(target) == 267 and len(report.folded) == 53 and not report.unexpected
+    strided = {t: s for t, s, _ in report.matched if t in ("layer2.0.conv1.weight", "layer2.0.conv2.weight")}
+    assert strided == {"layer2.0.conv1.weight": "conv3_block1_1_conv/kernel:0",
+                       "layer2.0.conv2.weight": "conv3_block1_2_conv/kernel:0"}

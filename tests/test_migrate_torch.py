@@ -200,3 +200,17 @@ def test_mindspore_checkpoint_with_optimizer_state_through_a_mapping(tmp_path):
     assert report.ok and sorted(report.dropped) == ["global_step", "moments.conv1.weight"]
     for name, value in params(network).items():
         np.testing.assert_array_equal(value, values[name], err_msg=name)
+
+
+def test_convert_without_a_recipe_writes_a_checkpoint_that_loads_strictly(tmp_path):
+    from mm_train.runner import load_weights
+
+    result = mm_train_cli("weights", "convert", str(FIXTURE / "small.pth"), str(tmp_path / "small.ckpt"),
+                          "--rules", "torch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "bn1.gamma" in result.stdout and "<- bn1.weight" in result.stdout
+    assert "dropped:  bn1.num_batches_tracked" in result.stdout and "wrote 7 parameters" in result.stdout
+    network = small_network()
+    assert load_weights(network, str(tmp_path / "small.ckpt")) is None     # the plain MindSpore loader
+    for name, value in fixture_arrays().items():
+        np.testing.assert_array_equal(params(network)[name], value, err_msg=name)
