@@ -164,7 +164,7 @@ def import_weights(network, spec: Any, where: str = "init_from") -> Report:
 
     params = {p.name: p for p in network.get_parameters()}
     converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where)
-    fail_unless_ok(report, parse_spec(spec, where)["path"], where)
+    fail_unless_ok(report, str(spec if isinstance(spec, (str, Path)) else spec["path"]), where)
     values = {t: ms.Parameter(ms.Tensor(converted.weights[t].astype(ms.dtype_to_nptype(params[t].dtype))), name=t)
               for t, _, _ in report.matched}
     not_loaded, _ = ms.load_param_into_net(network, values, strict_load=True)
@@ -174,7 +174,7 @@ def import_weights(network, spec: Any, where: str = "init_from") -> Report:
     return report
 
 
-def save_converted(converted: Converted, report: Report | None, network, dest: str | Path) -> int:
+def save_converted(converted: Converted | None, network, dest: str | Path) -> int:
     """Write the converted weights as a MindSpore checkpoint; with a network, its every parameter."""
     import mindspore as ms
 
