@@ -3,8 +3,8 @@
     python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 "numpy<2"
     /tmp/torchvenv/bin/python scripts/make_torch_fixture.py
 
-tests/fixtures/torch_small/: small.pth (torch.save of a state_dict), x.npy (an input batch, NCHW)
-and y.npy (the torch model's output for it in eval mode). Every value comes from
+tests/fixtures/torch_small/: small.pth (torch.save of a state_dict), dtypes.pth (a tensor of
+each storage type inside {"state_dict": ..., "epoch": 12}), x.npy (an input batch, NCHW) and y.npy (the torch model's output for it in eval mode). Every value comes from
 numpy.random.default_rng(0) in the order of ``arrays()`` below, so the test rebuilds them
 without torch. fc.weight is saved as a transposed (non-contiguous) view and bn1.running_var
 as a slice at an offset of a larger storage, to exercise strides and storage offsets.
@@ -31,6 +31,21 @@ def arrays():
         "fc.bias": rng.normal(0, 0.1, 5).astype(np.float32),
         "x": rng.normal(0, 1, (2, 3, 8, 8)).astype(np.float32),
     }
+
+
+def dtype_tensors():
+    """dtypes.pth: one tensor per storage type, in a checkpoint-style dict (values in the test)."""
+    values = np.array([[1.0, -2.5, 0.25], [3.0, 0.0, -0.125]])
+    return {"state_dict": {"bf16": torch.tensor(values, dtype=torch.bfloat16),
+                           "half": torch.tensor(values, dtype=torch.float16),
+                           "double": torch.tensor(values, dtype=torch.float64),
+                           "long": torch.tensor([[1, -2], [3, 2**40]], dtype=torch.int64),
+                           "int8": torch.tensor([-3, 4], dtype=torch.int8),
+                           "uint8": torch.tensor([250, 4], dtype=torch.uint8),
+                           "bool": torch.tensor([True, False]),
+                           "scalar": torch.tensor(7.5),
+                           "column": torch.tensor(values, dtype=torch.float32)[:, 1]},   # stride 3, offset 1
+            "epoch": 12}
 
 
 class Small(nn.Module):
@@ -65,6 +80,7 @@ def main():
     x = torch.from_numpy(a["x"])
     with torch.no_grad():
         y = model(x).numpy()
+    torch.save(dtype_tensors(), OUT / "dtypes.pth")
     np.save(OUT / "x.npy", a["x"])
     np.save(OUT / "y.npy", y)
     print(f"wrote {OUT}: small.pth ({(OUT / 'small.pth').stat().st_size} bytes), x.npy, y.npy {y.shape}")

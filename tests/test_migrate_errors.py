@@ -78,3 +78,18 @@ def test_commands_have_help_with_an_example_and_run_py_reports_a_bad_init_from(t
     result = run_py("+recipe=quickstart", "task=eval", "init_from={path: missing.pth, rules: torchvison_resnet}",
                     cwd=tmp_path)
     assert_user_error(result, "init_from.rules", "Did you mean 'torchvision_resnet'")
+
+
+def test_bfloat16_safetensors_become_float32(tmp_path):
+    import json
+    import struct
+
+    from mm_train.migrate.sources import read_weights
+
+    header = json.dumps({"w": {"dtype": "BF16", "shape": [2, 2], "data_offsets": [0, 8]},
+                         "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}}).encode()
+    body = np.array([0x3F80, 0x4000, 0xC040, 0x3E80], "<u2").tobytes() + np.array([0.5], "<f4").tobytes()
+    (tmp_path / "bf16.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + body)
+    weights = read_weights(tmp_path / "bf16.safetensors")
+    np.testing.assert_array_equal(weights["w"], np.array([[1.0, 2.0], [-3.0, 0.25]], np.float32))
+    np.testing.assert_array_equal(weights["b"], np.array([0.5], np.float32))

@@ -214,3 +214,18 @@ def test_convert_without_a_recipe_writes_a_checkpoint_that_loads_strictly(tmp_pa
     assert load_weights(network, str(tmp_path / "small.ckpt")) is None     # the plain MindSpore loader
     for name, value in fixture_arrays().items():
         np.testing.assert_array_equal(params(network)[name], value, err_msg=name)
+
+
+def test_every_storage_type_reads_back_exactly():
+    from mm_train.migrate.sources import read_weights
+
+    weights = read_weights(FIXTURE / "dtypes.pth")      # {"state_dict": {...}, "epoch": 12}: the state_dict
+    values = np.array([[1.0, -2.5, 0.25], [3.0, 0.0, -0.125]])
+    expected = {"bf16": values.astype(np.float32), "half": values.astype(np.float16), "double": values,
+                "long": np.array([[1, -2], [3, 2**40]], np.int64), "int8": np.array([-3, 4], np.int8),
+                "uint8": np.array([250, 4], np.uint8), "bool": np.array([True, False]),
+                "scalar": np.array(7.5, np.float32), "column": np.array([-2.5, 0.0], np.float32)}
+    assert sorted(weights) == sorted(expected)
+    for name, value in expected.items():
+        assert weights[name].dtype == value.dtype, name
+        np.testing.assert_array_equal(weights[name], value, err_msg=name)

@@ -40,6 +40,36 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, np.ndarray]:
     return {prefix: obj} if isinstance(obj, np.ndarray) else {}
 
 
+def _read_safetensors(path: Path, where: str) -> dict[str, np.ndarray]:
+    """With the safetensors library; bfloat16 tensors (numpy has no such type) become float32."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.numpy import load_file
+    try:
+        return load_file(str(path))
+    except TypeError:          # 'bfloat16' not understood: read those tensors from the raw bytes
+        pass
+    except (SafetensorError, ValueError) as err:
+        raise ConfigError(where, f"cannot read {path}: {err}", expected="a safetensors file") from None
+    import json
+    import struct
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        if info["dtype"] == "BF16":
+            raw = np.frombuffer(data[start:end], dtype="<u2").astype(np.uint32) << 16
+            out[name] = raw.view(np.float32).reshape(info["shape"])
+        else:
+            with safe_open(str(path), framework="numpy") as tensors:
+                out[name] = tensors.get_tensor(name)
+    return out
+
+
 def _read_h5(path: Path, where: str) -> dict[str, np.ndarray]:
     try:
         import h5py
@@ -71,12 +101,7 @@ def read_weights(path: str | Path, where: str = "init_from") -> dict[str, np.nda
     suffix = path.suffix.lower()
     try:
         if suffix == ".safetensors":
-            from safetensors import SafetensorError
-            from safetensors.numpy import load_file
-            try:
-                weights = load_file(str(path))
-            except (SafetensorError, ValueError, TypeError) as err:
-                raise ConfigError(where, f"cannot read {path}: {err}", expected="a safetensors file") from None
+            weights = _read_safetensors(path, where)
         elif suffix in (".pt", ".pth", ".bin"):
             from mm_train.migrate.torch_pickle import load_torch_file
             weights = _flatten(load_torch_file(path, where))
