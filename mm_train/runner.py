@@ -137,7 +137,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     return Parts(network, model, train_data, eval_data, steps)
 
 
-def load_weights(network, path: str | None) -> None:
+def load_weights(network, path: Any) -> Any:
     """Load a MindSpore checkpoint into ``network``; every key must match.
 
     Another framework's weights, or a mapping ``{path, format, rules, allow}``, go through

@@ -4,7 +4,8 @@
     /tmp/torchvenv/bin/python scripts/make_torch_fixture.py
 
 tests/fixtures/torch_small/: small.pth (torch.save of a state_dict), dtypes.pth (a tensor of
-each storage type inside {"state_dict": ..., "epoch": 12}), x.npy (an input batch, NCHW) and y.npy (the torch model's output for it in eval mode). Every value comes from
+each storage type inside {"state_dict": ..., "epoch": 12}), x.npy (an input batch, NCHW) and
+y.npy (the torch model's output for it in eval mode). Every value comes from
 numpy.random.default_rng(0) in the order of ``arrays()`` below, so the test rebuilds them
 without torch. fc.weight is saved as a transposed (non-contiguous) view and bn1.running_var
 as a slice at an offset of a larger storage, to exercise strides and storage offsets.

@@ -28,7 +28,8 @@ class Parity:
 
     def text(self, atol: float, rtol: float) -> str:
         verdict = "PASSED" if self.passed else "FAILED"
-        return (f"output shape {list(self.shape)}\nmax absolute difference {self.max_abs:.3e} (at {list(self.worst_index)})"
+        return (f"output shape {list(self.shape)}\n"
+                f"max absolute difference {self.max_abs:.3e} (at {list(self.worst_index)})"
                 f"\nmax relative difference {self.max_rel:.3e}\n{verdict}: tolerance |out - expected| <= "
                 f"{atol:g} + {rtol:g} * |expected|")
 

@@ -14,8 +14,9 @@ A rule set is a YAML file (built in: ``mm_train/migrate/rules/NAME.yaml``; or yo
       - {match: '^(.*)conv(\\d+)\\.bias$', into: '\\1bn\\2'}
 
 ``if_sibling: REGEX`` applies a rename only when the module of the key (its name up to the last
-``.`` or ``/``) also has a source key whose last part (after the module) the regex finds. Folding subtracts the bias from the
-BatchNorm's ``moving_mean`` (``bn(conv(x) + b)`` equals ``bn'(conv(x))`` with ``mean' = mean - b``).
+``.`` or ``/``) also has a source key whose last part (after the module) the regex finds.
+Folding subtracts the bias from the BatchNorm's ``moving_mean``: ``bn(conv(x) + b)`` equals
+``bn'(conv(x))`` with ``mean' = mean - b``.
 """
 from __future__ import annotations
 

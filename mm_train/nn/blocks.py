@@ -85,7 +85,8 @@ def _projection(cin, cout, stride, pad_mode, eps, momentum):
 
 
 class Bottleneck(_Shortcut):
-    """ResNet v1.5 bottleneck: 1x1 -> 3x3 (carries the stride) -> 1x1 (x expansion), plus shortcut."""
+    """ResNet v1.5 bottleneck: 1x1 -> 3x3 (carries the stride) -> 1x1 (x expansion), plus shortcut;
+    ``stride_on="1x1"``: ResNet v1, the first 1x1 carries the stride."""
 
     def __init__(self, cin, cout, stride, expansion, pad_mode, eps, momentum, zero_init_last_bn, style="zoo",
                  stride_on="3x3"):
@@ -111,7 +112,8 @@ class Bottleneck(_Shortcut):
 @BLOCKS.register("ResidualBlock")
 def residual_block(in_shape, out_channels: PositiveInt, stride: PositiveInt = 1, expansion: PositiveInt = 4,
                    pad_mode: PadMode = "same", eps: float = 1e-4, momentum: float = 0.9,
-                   zero_init_last_bn: bool = False, style: Style = "zoo", stride_on: Literal["3x3", "1x1"] = "3x3"):
+                   zero_init_last_bn: bool = False, style: Style = "zoo",
+                   stride_on: Literal["3x3", "1x1"] = "3x3"):
     """The zoo's ResidualBlock (bottleneck). ``zero_init_last_bn`` starts bn3's gamma at 0 (zoo ResNet-152);
     ``stride_on: 1x1`` puts the stride on the first 1x1 conv (ResNet v1, as Keras's ResNet50)."""
     c, h, w = expect_chw(in_shape, "ResidualBlock")
