@@ -14,7 +14,7 @@ from omegaconf.errors import ValidationError
 
 from mm_train.errors import ConfigError, closest
 
-TASKS = ("train", "eval")
+TASKS = ("train", "eval", "export")
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
 
 
@@ -42,7 +42,7 @@ class PathsSchema:
 
 
 SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema}
-TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", *SECTIONS, *COMPONENTS)
+TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "export", *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0}
 AMP_LEVELS = ("O0", "O1", "O2", "O3", "auto")
 

@@ -80,56 +80,50 @@ class Parts:
     train_data: Any
     eval_data: Any
     steps_per_epoch: int
+    train_network: Any = None
+    lr: Any = None
+    global_batch_size: int = 1
 
 
 def build_parts(config: Mapping[str, Any], task: str) -> Parts:
+    """Network, datasets, schedule, optimizer, loss and the Model; loss scale and amp are checked first."""
     import mindspore as ms
     from mindspore import nn
     from mindspore.train import Model
 
-    from mm_train.amp import build_loss_scale
+    from mm_train.amp import check_amp_level, parse_loss_scale
     from mm_train.data import build_dataset
+    from mm_train.lr_schedules import build_lr_schedule
     from mm_train.nn.builder import build_network
-    from mm_train.optim import build_optimizer
-    from mm_train.registry import LOSSES, LR_SCHEDULES
+    from mm_train.optim import build_optimizer, clip_grad_norm
+    from mm_train.registry import LOSSES
+    from mm_train.train_step import build_train_network
+    from mm_train.training import rank_and_size
 
+    target = config["device"]["target"]
+    loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
+    amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
+    clip = clip_grad_norm(config["optimizer"])
     network, _ = build_network(config["network"])
     train_data = build_dataset(config["dataset"], "train") if task == "train" else None
     eval_data = build_dataset(config["dataset"], "eval")
     steps = train_data.get_dataset_size() if train_data is not None else 1
     epochs = int(config["train"]["epochs"])
-    lr = LR_SCHEDULES.build(config["lr_schedule"], "lr_schedule", epochs * steps, steps)
-    manager, optimizer_scale = build_loss_scale(config.get("loss_scale") or {}, config["device"]["target"])
-    optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr), optimizer_scale)
+    global_batch = int((config["dataset"].get("train") or {}).get("batch_size", 32)) * rank_and_size()[1]
+    lr = build_lr_schedule(config["lr_schedule"], epochs * steps, steps, global_batch)
+    optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
     loss = LOSSES.build(config["loss"], "loss")
-    extra = {"loss_scale_manager": manager} if manager is not None else {}
-    model = Model(network, loss_fn=loss, optimizer=optimizer, metrics={"acc": nn.Accuracy(), "loss": nn.Loss()},
-                  amp_level=config["train"].get("amp_level", "O0"), **extra)
-    return Parts(network, model, train_data, eval_data, steps)
+    train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip)
+    eval_network = nn.WithEvalCell(network, loss, add_cast_fp32=amp_level != "O0")
+    model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],
+                  metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})
+    return Parts(network, model, train_data, eval_data, steps, train_network, lr, global_batch)
 
 
-def load_weights(network, path: str | None) -> None:
-    """Load a MindSpore checkpoint into ``network``; every key must match."""
-    if not path:
-        return
-    import mindspore as ms
-    if not Path(path).is_file():
-        raise ConfigError("init_from", f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")
-    try:
-        params = ms.load_checkpoint(str(path))
-    except (ValueError, RuntimeError) as err:
-        raise ConfigError("init_from", f"cannot read {path}: {err}") from None
-    own = {p.name: p for p in network.get_parameters()}
-    skipped = {k for k in params if k.startswith(("moments.", "learning_rate", "global_step", "momentum"))
-               or k in ("epoch_num", "step_num", "scale_sense", "current_iterator_step", "last_save_time")}
-    problems = [f"missing in checkpoint: {k}" for k in own if k not in params]
-    problems += [f"not in network: {k}" for k in params if k not in own and k not in skipped]
-    problems += [f"shape of {k}: checkpoint {tuple(params[k].shape)}, network {tuple(p.shape)}"
-                 for k, p in own.items() if k in params and tuple(params[k].shape) != tuple(p.shape)]
-    if problems:
-        raise ConfigError("init_from", f"{path} does not fit the network:\n    " + "\n    ".join(problems[:20])
-                          + (f"\n    ... and {len(problems) - 20} more" if len(problems) > 20 else ""))
-    ms.load_param_into_net(network, {k: params[k] for k in own}, strict_load=True)
+def load_weights(network, spec) -> None:
+    """Kept for callers of the skeleton: see :func:`mm_train.checkpoints.load_weights`."""
+    from mm_train.checkpoints import load_weights as load
+    load(network, spec)
 
 
 def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
@@ -142,26 +136,18 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     device.configure(config["device"])
     seed_everything(int(config["seed"]))
 
-    from mm_train.callbacks import CALLBACKS, Evaluate, RunContext
-
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []), indent=2))
 
     task = config["task"]
+    if task == "export":
+        from mm_train.export import export_task
+        export_task(config, run_dir)
+        return None
     parts = build_parts(config, task)
-    load_weights(parts.network, config.get("init_from"))
-    sink = bool(config["device"].get("dataset_sink_mode", False))
-    epochs = int(config["train"]["epochs"])
-    evaluate = Evaluate(parts.model, parts.eval_data, run_dir, int(config["train"]["eval_interval"]), epochs, sink)
+    from mm_train.training import evaluate_only, fit
     if task == "eval":
-        if not config.get("init_from"):
-            raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
-        return evaluate.record(parts.model.eval(parts.eval_data, dataset_sink_mode=sink), epoch=0)["acc"]
-
-    context = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"))
-    callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", context)
-                 for i, spec in enumerate(config.get("callbacks") or [])]
-    parts.model.train(epochs, parts.train_data, callbacks=callbacks + [evaluate], dataset_sink_mode=sink)
-    return evaluate.history[-1]["acc"] if evaluate.history else None
+        return evaluate_only(config, parts, run_dir)
+    return fit(config, parts, run_dir, recipe)
