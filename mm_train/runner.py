@@ -97,7 +97,7 @@ def build_parts(config: Mapping[str, Any], task: str) -> Parts:
     from mm_train.nn.builder import build_network
     from mm_train.optim import build_optimizer, clip_grad_norm
     from mm_train.registry import LOSSES
-    from mm_train.train_step import build_train_network
+    from mm_train.train_step import EvalStep, build_train_network
     from mm_train.training import rank_and_size
 
     target = config["device"]["target"]
@@ -114,7 +114,7 @@ def build_parts(config: Mapping[str, Any], task: str) -> Parts:
     optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
     loss = LOSSES.build(config["loss"], "loss")
     train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip)
-    eval_network = nn.WithEvalCell(network, loss, add_cast_fp32=amp_level != "O0")
+    eval_network = EvalStep(network, loss, cast_fp32=amp_level != "O0")
     model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],
                   metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})
     return Parts(network, model, train_data, eval_data, steps, train_network, lr, global_batch)

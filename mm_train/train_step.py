@@ -84,3 +84,20 @@ def build_train_network(network, loss_fn, optimizer, loss_scale: LossScale, amp_
             return nn.TrainOneStepWithLossScaleCell(with_loss, optimizer, loss_scale.update_cell()).set_train()
         return ClippedLossScaleStep(with_loss, optimizer, loss_scale.update_cell(), clip_grad_norm).set_train()
     return TrainStep(with_loss, optimizer, loss_scale.scale, clip_grad_norm).set_train()
+
+
+class EvalStep(nn.Cell):
+    """``(loss, logits, class index)`` for ``Model``'s metrics; soft labels become their argmax class."""
+
+    def __init__(self, network, loss_fn, cast_fp32: bool = False):
+        super().__init__(auto_prefix=False)
+        self.network, self.loss_fn, self.cast_fp32 = network, loss_fn, cast_fp32
+
+    def construct(self, data, label):
+        outputs = self.network(data)
+        if self.cast_fp32:
+            outputs = ops.cast(outputs, ms.float32)
+        loss = self.loss_fn(outputs, label)
+        if label.ndim == outputs.ndim:
+            label = label.argmax(-1)
+        return loss, outputs, label

@@ -7,6 +7,16 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _claim_cpu() -> None:
+    """Set the device before any test runs a kernel: MindSpore refuses set_device after that."""
+    import conftest  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
+    import mindspore as ms
+    ms.set_device("CPU")
+
+
+_claim_cpu()
 SMALL = ("+dataset.train.limit=64", "dataset.train.batch_size=16", "+dataset.eval.limit=64",
          "dataset.eval.batch_size=32", "train.epochs=2", "callbacks=[]")
 
@@ -59,3 +69,9 @@ def read_events(folder: Path) -> dict[str, list[tuple[int, float]]]:
             for value in event.summary.value:
                 scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
     return scalars
+
+
+def replace(key: str, spec: dict) -> tuple[str, str]:
+    """Overrides that replace the mapping at ``key`` (a plain ``key={...}`` would merge into it)."""
+    body = ", ".join(f"{k}: {v}" for k, v in spec.items())
+    return f"~{key}", f"+{key}={{{body}}}"
