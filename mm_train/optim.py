@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import warnings
 from typing import Any, Mapping, Sequence
 
-from mindspore import nn
+import mindspore as ms
+from mindspore import nn, ops
 
 from mm_train.errors import ConfigError
 from mm_train.registry import OPTIMIZERS, check_arguments
@@ -59,18 +61,80 @@ def rmsprop(params, learning_rate, loss_scale=1.0, decay=0.9, momentum=0.0, epsi
                       loss_scale=loss_scale)
 
 
+_lamb_step = ops.MultitypeFuncGraph("lamb_step")
+
+
+@_lamb_step.register("Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
+                     "Tensor", "Bool", "Bool")
+def _lamb_update(beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradient, decay_flag, optim_filter):
+    """One LAMB update in plain ops: Adam direction ``r`` (+ ``wd * w``), scaled by ``|w| / |r|``."""
+    if not optim_filter:
+        return gradient
+    step = ops.cast(step, ms.float32)
+    m_new = beta1 * m + (1.0 - beta1) * gradient
+    v_new = beta2 * v + (1.0 - beta2) * ops.square(gradient)
+    m_hat = m_new / (1.0 - ops.pow(beta1, step))
+    v_hat = v_new / (1.0 - ops.pow(beta2, step))
+    update = m_hat / (ops.sqrt(v_hat) + eps)
+    if decay_flag:
+        update = update + weight_decay * param
+    w_norm = ops.norm(param)
+    r_norm = ops.norm(update)
+    trust = ops.select(ops.logical_and(w_norm > 0, r_norm > 0), w_norm / r_norm, ops.ones_like(w_norm))
+    ops.assign(m, m_new)
+    ops.assign(v, v_new)
+    return ops.assign(param, param - lr * trust * update)
+
+
+class Lamb(nn.Lamb):
+    """MindSpore's Lamb with the update in plain ops, so it also runs on CPU (no ``Lamb`` kernel there)."""
+
+    def construct(self, gradients):
+        weight_decay = self.get_weight_decay()
+        lr = self.get_lr()
+        self.assignadd(self.global_step, self.global_step_increase_tensor)
+        step = self.global_step
+        if self.is_group:
+            if self.is_group_lr:
+                return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step),
+                                      lr, weight_decay, self.params, self.moments1, self.moments2,
+                                      gradients, self.decay_flags, self.optim_filter)
+            return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step, lr),
+                                  weight_decay, self.params, self.moments1, self.moments2,
+                                  gradients, self.decay_flags, self.optim_filter)
+        return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step, lr, weight_decay),
+                              self.params, self.moments1, self.moments2, gradients,
+                              self.decay_flags, self.optim_filter)
+
+
 @OPTIMIZERS.register("Lamb")
 def lamb(params, learning_rate, beta1=0.9, beta2=0.999, eps=1e-6):
-    return nn.Lamb(params, learning_rate, beta1, beta2, eps)
+    return Lamb(params, learning_rate, beta1, beta2, eps)
+
+
+def _lars_update(epsilon: float, coefficient: float):
+    """``LARSUpdate`` in plain ops (MindSpore has no CPU kernel for it): layer-wise trust ratio
+    ``coefficient * |w| / (|g| + wd * |w| + epsilon)`` (1 if a norm is 0) times ``g + wd * w``."""
+    def update(weight, gradient, w_square_sum, grad_square_sum, weight_decay, learning_rate):
+        w_norm = ops.sqrt(w_square_sum)
+        g_norm = ops.sqrt(grad_square_sum)
+        ratio = coefficient * w_norm / (g_norm + weight_decay * w_norm + epsilon)
+        ratio = ops.select(ops.logical_and(w_norm > 0, g_norm > 0), ratio, ops.ones_like(ratio))
+        return ratio * (gradient + weight_decay * weight)
+    return update
 
 
 @OPTIMIZERS.register("LARS")
-def lars(params, learning_rate, loss_scale=1.0, momentum=0.9, epsilon=1e-5, coefficient=0.001, use_clip=False,
+def lars(params, learning_rate, loss_scale=1.0, momentum=0.9, epsilon=1e-5, coefficient=0.001,
          no_decay=DEFAULT_NO_DECAY):
     """Momentum wrapped in LARS layer-wise rate scaling; ``no_decay`` parameters keep the plain rate."""
     inner = nn.Momentum(params, learning_rate, float(momentum), loss_scale=loss_scale)
-    return nn.LARS(inner, epsilon=epsilon, coefficient=coefficient, use_clip=use_clip,
-                   lars_filter=lambda p: not any(s in p.name for s in no_decay))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optimizer = nn.LARS(inner, epsilon=float(epsilon), coefficient=float(coefficient),
+                            lars_filter=lambda p: not any(s in p.name for s in no_decay))
+    optimizer.lars = _lars_update(float(epsilon), float(coefficient))
+    return optimizer
 
 
 def _matches(name: str, patterns: Sequence[str]) -> bool:
