@@ -1,6 +1,7 @@
 """Losses by name: values against NumPy, and training with soft (one-hot / mixed) float labels."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -97,13 +98,15 @@ def test_each_loss_trains_from_a_recipe_on_float_one_hot_labels(name, args, tmp_
     from mm_train.runner import execute
 
     monkeypatch.setattr(data, "build_dataset", lambda cfg, split, where="dataset": soft_label_data(split))
-    config = compose(*replace("loss", {"type": name, **args}), *replace("lr_schedule", {"type": "constant", "lr": 0.05}),
+    linear = {"flatten": "{type: Flatten}", "fc": "{type: Dense, out_channels: 10}"}
+    config = compose(*replace("loss", {"type": name, **args}),
+                     *replace("lr_schedule", {"type": "constant", "lr": 0.05}),
                      "train.epochs=3", "callbacks=[]",
                      # a linear model: no BatchNorm statistics to make three tiny epochs noisy
-                     *replace("network.layers", {"flatten": "{type: Flatten}", "fc": "{type: Dense, out_channels: 10}"}))
+                     *replace("network.layers", linear))
     assert config["loss"] == {"type": name, **args}
     execute(config, tmp_path, "quickstart")
-    history = __import__("json").loads((tmp_path / "metrics.json").read_text())["history"]
+    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert all(math.isfinite(h["loss"]) for h in history)
     assert history[-1]["loss"] < history[0]["loss"], history

@@ -105,14 +105,12 @@ def test_export_formats_the_device_cannot_write_are_user_errors(trained, tmp_pat
     assert_user_error(result, "init_from: task=export needs weights")
 
 
-def test_onnx_export_writes_a_file_or_says_why(trained, tmp_path):
+def test_onnx_export_writes_a_file(trained, tmp_path):
+    """MindSpore 2.10 on CPU writes ONNX for this network (other builds may refuse: a ConfigError then)."""
     from mm_train.runner import execute
-    try:
-        execute(compose(*SMALL, "task=export", f"init_from={trained}", "export.format=ONNX"), tmp_path, "quickstart")
-    except ConfigError as err:      # this MindSpore build has no ONNX export for the network
-        assert str(err).startswith("export.format: MindSpore could not export ONNX")
-    else:
-        assert (tmp_path / "model.onnx").stat().st_size > 1000
+    execute(compose(*SMALL, "task=export", f"init_from={trained}", "export.format=onnx"), tmp_path, "quickstart")
+    data = (tmp_path / "model.onnx").read_bytes()
+    assert len(data) > 1000 and b"conv1.conv.weight" in data
 
 
 def test_run_directory_records_config_overrides_commit_and_versions(tmp_path):

@@ -35,7 +35,6 @@ class RunContext:
     initial_step: int = 0                    # global step the run resumed from
     evaluations: list = field(default_factory=list)
     rank: int = 0
-    extra: dict = field(default_factory=dict)
 
     def global_step(self, cb_params) -> int:
         """The step counted from the start of training, across a resume."""
