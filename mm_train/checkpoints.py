@@ -84,13 +84,15 @@ def resume_from(path: Path, train_network, steps_per_epoch: int) -> Resumed:
         raise ConfigError("resume", f"{path} has no step_num", expected="a checkpoint written by mm_train")
     step = int(params.pop("step_num").asnumpy())
     params.pop("epoch_num", None)
-    own = {p.name for p in train_network.get_parameters()}
+    # the learning-rate schedule comes from the config (it may now run for more epochs)
+    params = {k: v for k, v in params.items() if not k.startswith("learning_rate")}
+    own = {p.name for p in train_network.get_parameters() if not p.name.startswith("learning_rate")}
     missing = sorted(own - set(params))
     if missing:
         raise ConfigError("resume", f"{path} does not hold the whole training state: missing "
                           + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""),
                           expected="a checkpoint of this recipe (same network and optimizer)")
-    _check_shapes(params, {p.name: p for p in train_network.get_parameters()}, "resume", path)
+    _check_shapes(params, {p.name: p for p in train_network.get_parameters() if p.name in own}, "resume", path)
     ms.load_param_into_net(train_network, {k: v for k, v in params.items() if k in own}, strict_load=True)
     return Resumed(Path(path), step, step // steps_per_epoch)
 

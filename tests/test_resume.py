@@ -66,9 +66,11 @@ def test_sigkill_mid_epoch_then_resume_auto_matches_uninterrupted_run(tmp_path):
     for key, value in final_whole.items():
         np.testing.assert_allclose(final_resumed[key], value, rtol=0, atol=1e-6, err_msg=key)
     assert int(final_resumed["step_num"]) == 12 and int(final_resumed["global_step"]) == 12
-    # the learning rate schedule and momentum carried on: not the same as a fresh start would give
-    assert not np.allclose(weights(broken / "checkpoints" / "quickstart-1_3.ckpt")["fc.weight"],
-                           final_resumed["fc.weight"])
+    # train longer: resume=auto from the end, with a schedule for 4 epochs
+    longer = run_py(*RUN[:4], "train.epochs=4", *RUN[5:], f"hydra.run.dir={broken}", "resume=auto")
+    assert longer.returncode == 0, longer.stderr[-3000:]
+    assert "quickstart-3_4.ckpt (epoch 3, step 12)" in longer.stdout
+    assert int(weights(broken / "checkpoints" / "quickstart-4_4.ckpt")["step_num"]) == 16
 
 
 def test_resume_from_a_missing_file_is_a_user_error(tmp_path):

@@ -1,4 +1,4 @@
-"""``ModelCheckpoint``: save every N epochs or N steps, keep the last K, keep the best by a metric.
+"""``ModelCheckpoint``: save every N epochs or N steps (and at the end), keep the last K, keep the best.
 
     - {type: ModelCheckpoint, save_checkpoint_epochs: 1, keep_checkpoint_max: 3}
     - {type: ModelCheckpoint, save_checkpoint_steps: 100, keep_best_by: acc}   # also PREFIX-best.ckpt
@@ -38,6 +38,7 @@ class AtomicCheckpoint(Callback):
         self.best_metric, self.mode, self.prefix = best_metric, mode, prefix
         self.folder = ctx.run_dir / "checkpoints"
         self.best_value = None
+        self.last_saved = None
         best_json = self.folder / f"{prefix}-best.json"
         if best_metric and best_json.is_file():     # resumed: keep beating the earlier best
             self.best_value = json.loads(best_json.read_text()).get(best_metric)
@@ -49,6 +50,8 @@ class AtomicCheckpoint(Callback):
         path = self.folder / (name or f"{self.prefix}-{epoch}_{in_epoch}.ckpt")
         if self.ctx.rank == 0:
             save_atomic(cb_params.train_network, path, {"epoch_num": epoch, "step_num": step})
+        if name is None:
+            self.last_saved = step
         return path
 
     def _prune(self):
@@ -72,6 +75,13 @@ class AtomicCheckpoint(Callback):
             self._prune()
         if self.best_metric:
             self._keep_best(params, epoch)
+
+    def on_train_end(self, run_context):
+        """Like MindSpore's ModelCheckpoint: the last step is always saved (also after early stopping)."""
+        params = run_context.original_args()
+        if self.last_saved != self.ctx.global_step(params):
+            self._save(params)
+            self._prune()
 
     def _keep_best(self, params, epoch):
         latest = self.ctx.evaluations[-1] if self.ctx.evaluations else None
