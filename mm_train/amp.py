@@ -21,9 +21,9 @@ from mm_train.errors import ConfigError, closest
 log = logging.getLogger(__name__)
 TYPES = ("none", "fixed", "dynamic")
 AMP_LEVELS = ("O0", "O1", "O2", "O3", "auto")
-KEYS = {"none": {"type"},
-        "fixed": {"type", "scale", "drop_overflow_update", "cpu_fallback"},
+KEYS = {"fixed": {"type", "scale", "drop_overflow_update", "cpu_fallback"},
         "dynamic": {"type", "init_loss_scale", "scale_factor", "scale_window", "cpu_fallback", "scale"}}
+KEYS["none"] = KEYS["fixed"] | KEYS["dynamic"]     # loss_scale.type=none over a recipe's settings
 
 
 @dataclass
@@ -47,8 +47,20 @@ class LossScale:
         return nn.FixedLossScaleUpdateCell(self.scale)
 
 
-def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "loss_scale") -> LossScale:
-    """Check ``spec`` against ``target`` (CPU/GPU/Ascend); apply a requested CPU fallback."""
+def loss_scale_errors(spec: Any, target: str, where: str = "loss_scale") -> list[ConfigError]:
+    """Every problem of the ``loss_scale`` section, device included, without building it."""
+    if not isinstance(spec, Mapping):
+        return [ConfigError(where, f"got {spec!r}", expected="a mapping like {type: fixed, scale: 1024}")]
+    try:
+        parse_loss_scale(spec, target, where, quiet=True)
+    except ConfigError as err:
+        return list(err.problems)
+    return []
+
+
+def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "loss_scale",
+                     quiet: bool = False) -> LossScale:
+    """Check ``spec`` against ``target`` (CPU/GPU/Ascend); apply a requested CPU fallback (logged)."""
     spec = dict(spec or {"type": "none"})
     kind = str(spec.get("type", "none"))
     if kind not in TYPES:
@@ -70,7 +82,8 @@ def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "
             if fallback is None:
                 raise ConfigError(f"{where}.drop_overflow_update", "MindSpore cannot detect overflow on CPU",
                                   expected="drop_overflow_update: false on device=cpu (or cpu_fallback: fixed)")
-            log.warning("loss_scale: drop_overflow_update is not possible on CPU; cpu_fallback=%s", fallback)
+            if not quiet:
+                log.warning("loss_scale: drop_overflow_update is not possible on CPU; cpu_fallback=%s", fallback)
             return LossScale("fixed", scale.scale) if fallback == "fixed" else LossScale()
         return scale
     init = float(spec.get("init_loss_scale", spec.get("scale", 2 ** 16)))
@@ -80,10 +93,10 @@ def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "
                               "(it cannot detect overflow there)",
                               expected="loss_scale.type=none, or fixed with drop_overflow_update: false "
                               "on device=cpu, or loss_scale.cpu_fallback=fixed to use a fixed scale on CPU")
-        log.warning("loss_scale: dynamic loss scale is not supported on CPU; using %s instead "
-                    "(loss_scale.cpu_fallback=%s, scale %g)", fallback, fallback, init)
-        print(f"warning: loss_scale.type=dynamic is not supported on CPU; using cpu_fallback={fallback}"
-              + (f" with scale {init:g}" if fallback == "fixed" else ""), flush=True)
+        if not quiet:
+            log.warning("loss_scale: dynamic loss scale is not supported on CPU; using cpu_fallback=%s", fallback)
+            print(f"warning: loss_scale.type=dynamic is not supported on CPU; using cpu_fallback={fallback}"
+                  + (f" with scale {init:g}" if fallback == "fixed" else ""), flush=True)
         return LossScale("fixed", init) if fallback == "fixed" else LossScale()
     return LossScale("dynamic", init, True, int(spec.get("scale_factor", 2)), int(spec.get("scale_window", 2000)))
 

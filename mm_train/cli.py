@@ -1,26 +1,98 @@
-"""``mm-train``: manage recipes and inspect the registries.
+"""``mm-train``: manage recipes, inspect the registries, report sweeps.
 
-    mm-train recipes ls              # every recipe, its source folder and description
-    mm-train blocks ls               # registered components by kind, with their arguments
+    mm-train recipes ls                          # every recipe, its source folder and description
+    mm-train recipes show quickstart train.epochs=3
+    mm-train recipes cp quickstart my_recipes/   # start your own from a copy
+    mm-train recipes validate                    # compose and build every part of every recipe
+    mm-train blocks ls --kind block              # registered components with their arguments
+    mm-train sweep report multirun/2026-11-26/10-00-00
 """
 from __future__ import annotations
 
 import argparse
 import inspect
+import os
+import shutil
 import sys
+from pathlib import Path
 
-from mm_train.errors import ConfigError
+from mm_train.errors import ConfigError, closest
+
+
+def _quiet_mindspore() -> None:
+    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+    os.environ.setdefault("GLOG_v", "3")
 
 
 def recipes_ls(args) -> int:
     from mm_train.recipes import all_recipes
     recipes, shadowed = all_recipes()
     width = max((len(n) for n in recipes), default=4)
+    source_width = max((len(r.source) for r in recipes.values()), default=6)
     for name, recipe in sorted(recipes.items()):
-        print(f"{name:<{width}}  {recipe.source:<10}  {recipe.description}")
-    for winner, loser in shadowed:
-        print(f"note: {loser.path} is shadowed by {winner.path}", file=sys.stderr)
+        print(f"{name:<{width}}  {recipe.source:<{source_width}}  {recipe.description}")
+    for used, hidden in shadowed:
+        print(f"note: recipe '{used.name}' from {used.path} shadows {hidden.path}", file=sys.stderr)
     return 0
+
+
+def _recipe(name: str):
+    from mm_train.recipes import all_recipes
+    recipes, _ = all_recipes()
+    if name not in recipes:
+        raise ConfigError("NAME", f"no recipe named '{name}'", expected="a name from mm-train recipes ls",
+                          suggestions=closest(name, recipes))
+    return recipes[name]
+
+
+def recipes_show(args) -> int:
+    from omegaconf import OmegaConf
+
+    from mm_train import resolvers  # noqa: F401
+    from mm_train.entry import compose_recipe
+    from mm_train.runner import resolve
+    _recipe(args.name)
+    print(OmegaConf.to_yaml(OmegaConf.create(resolve(compose_recipe(args.name, args.overrides)))), end="")
+    return 0
+
+
+def recipes_cp(args) -> int:
+    recipe = _recipe(args.name)
+    dest = Path(args.dest)
+    if dest.is_dir() or args.dest.endswith(("/", os.sep)):
+        dest = dest / recipe.path.name
+    if dest.suffix != ".yaml":
+        dest = dest.with_suffix(".yaml")
+    if dest.exists() and not args.force:
+        raise ConfigError("DEST", f"{dest} exists", expected="a new file name, or --force to overwrite it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(recipe.path, dest)
+    print(f"copied {recipe.path} to {dest}\nrun it with: MM_TRAIN_RECIPE_PATH={dest.parent.resolve()} "
+          f"python run.py +recipe={dest.stem}")
+    return 0
+
+
+def recipes_validate(args) -> int:
+    _quiet_mindspore()
+    from mm_train import device, resolvers  # noqa: F401
+    from mm_train.entry import compose_recipe
+    from mm_train.recipes import all_recipes
+    from mm_train.runner import build_parts, prepare
+
+    names = args.names or sorted(all_recipes()[0])
+    failed = 0
+    for name in names:
+        try:
+            _recipe(name)
+            config = prepare(compose_recipe(name, args.overrides))
+            device.configure(config["device"])
+            build_parts(config, config["task"], open_data=args.data)
+            print(f"ok      {name}")
+        except ConfigError as err:
+            failed += 1
+            print(f"FAILED  {name}: " + str(err).replace("\n", "\n        "))
+    print(f"{len(names) - failed} passed, {failed} failed")
+    return 1 if failed else 0
 
 
 def _arguments(factory, skip: int) -> str:
@@ -33,13 +105,14 @@ def _arguments(factory, skip: int) -> str:
 
 
 def blocks_ls(args) -> int:
-    import os
-    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-    os.environ.setdefault("GLOG_v", "3")
+    _quiet_mindspore()
     from mm_train.registry import ALL
     from mm_train.runner import load_components
     load_components()
     skips = {"block": 1, "lr schedule": 2, "callback": 1, "optimizer": 2, "dataset": 6}
+    if args.kind and args.kind not in ALL:
+        raise ConfigError("--kind", f"unknown kind '{args.kind}'", expected=f"one of {list(ALL)}",
+                          suggestions=closest(args.kind, ALL))
     for kind, registry in ALL.items():
         if args.kind and args.kind != kind:
             continue
@@ -49,17 +122,61 @@ def blocks_ls(args) -> int:
     return 0
 
 
+def sweep_report(args) -> int:
+    from mm_train.sweep_report import format_table, report
+    rows = report(Path(args.dir), args.metric)
+    print(format_table(rows))
+    print(f"\nwrote {Path(args.dir) / 'report.csv'}, report.md and report.png")
+    return 0
+
+
+def _add(sub, name: str, help: str, example: str, func):
+    parser = sub.add_parser(name, help=help, description=f"{help}\n\nexample:\n  {example}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mm-train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    recipes = sub.add_parser("recipes", help="list and manage recipes").add_subparsers(dest="action", required=True)
-    recipes.add_parser("ls", help="list recipes (example: mm-train recipes ls)").set_defaults(func=recipes_ls)
-    blocks = sub.add_parser("blocks", help="inspect registered components").add_subparsers(dest="action",
-                                                                                            required=True)
-    ls = blocks.add_parser("ls", help="list registered components (example: mm-train blocks ls --kind block)")
+
+    recipes = sub.add_parser("recipes", help="list, show, copy and validate recipes",
+                             description="list, show, copy and validate recipes\n\nexample:\n  mm-train recipes ls",
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = recipes.add_subparsers(dest="action", required=True)
+    _add(actions, "ls", "list recipes with their source folder and description", "mm-train recipes ls", recipes_ls)
+    show = _add(actions, "show", "print the composed, resolved config of a recipe",
+                "mm-train recipes show quickstart train.epochs=3", recipes_show)
+    show.add_argument("name")
+    show.add_argument("overrides", nargs="*", help="key=value overrides, as on run.py's command line")
+    cp = _add(actions, "cp", "copy a recipe to start your own", "mm-train recipes cp resnet50_cifar team/", recipes_cp)
+    cp.add_argument("name")
+    cp.add_argument("dest", help="a file or a folder")
+    cp.add_argument("--force", action="store_true", help="overwrite DEST")
+    validate = _add(actions, "validate", "compose and build every part of recipes without training "
+                    "(exit 1 on any failure)", "mm-train recipes validate quickstart resnet50_cifar", recipes_validate)
+    validate.add_argument("names", nargs="*", help="recipes to check (default: all)")
+    validate.add_argument("--override", dest="overrides", action="append", default=[],
+                          help="a key=value override applied to every recipe (repeatable)")
+    validate.add_argument("--data", action="store_true", help="also open the data sets")
+
+    blocks = sub.add_parser("blocks", help="inspect registered components",
+                            description="inspect registered components\n\nexample:\n  mm-train blocks ls",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    ls = _add(blocks.add_subparsers(dest="action", required=True), "ls",
+              "list registered components by kind with their arguments", "mm-train blocks ls --kind block", blocks_ls)
     ls.add_argument("--kind", help="only this kind (block, dataset, transform, loss, optimizer, ...)")
-    ls.set_defaults(func=blocks_ls)
+
+    sweep = sub.add_parser("sweep", help="report on Hydra sweeps",
+                           description="report on Hydra sweeps\n\nexample:\n  mm-train sweep report multirun/DATE/TIME",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    report = _add(sweep.add_subparsers(dest="action", required=True), "report",
+                  "table of a multirun's jobs (best first), written as CSV, Markdown and a PNG plot",
+                  "mm-train sweep report multirun/2026-11-26/10-00-00 --metric acc", sweep_report)
+    report.add_argument("dir", help="the multirun directory (hydra.sweep.dir)")
+    report.add_argument("--metric", default="acc", help="the metric to rank by (default acc; loss ranks lowest first)")
     return parser
 
 

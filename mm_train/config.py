@@ -1,21 +1,25 @@
 """The shape of a composed config, checked before anything is built.
 
-Fixed sections (``train``, ``device``, ``paths``) have dataclass schemas;
-component sections (``dataset``, ``network``, ``loss``...) are checked against
-the registries when they are built. Every problem found here is reported at once.
+Fixed sections (``train``, ``device``, ``paths``, ``debug``) have dataclass
+schemas; component sections (``dataset``, ``network``, ``loss``...) are checked
+against the registries and the factories' signatures. Every problem is reported
+at once::
+
+    validate(config)   # raises ConfigError listing each key path with "did you mean"
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from mm_train.errors import ConfigError, closest
 
-TASKS = ("train", "eval", "export")
+TASKS = ("train", "eval", "export", "summary", "check")
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
+CODE_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 
 
 @dataclass
@@ -23,6 +27,7 @@ class TrainSchema:
     epochs: int = 1
     eval_interval: int = 1
     amp_level: str = "O0"
+    metric: str = "acc"          # the eval metric a sweep optimises (returned to Hydra's sweeper)
 
 
 @dataclass
@@ -41,13 +46,63 @@ class PathsSchema:
     bundled: str = ""
 
 
-SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema}
+@dataclass
+class DebugSchema:
+    mode: str = "none"           # none | fast | overfit | small
+    train_limit: Optional[int] = None
+    eval_limit: Optional[int] = None
+    batch_size: Optional[int] = None
+    epochs: Optional[int] = None
+    augmentation: bool = True
+    loss_scale: Optional[str] = None
+    overfit_loss: float = 0.05   # overfit: the loss one repeated batch must fall below
+
+
+SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema}
 TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "export", *SECTIONS, *COMPONENTS)
-RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0}
+RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
+          "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1}
 AMP_LEVELS = ("O0", "O1", "O2", "O3", "auto")
+DEBUG_MODES = ("none", "fast", "overfit", "small")
+METRICS = ("acc", "loss")            # what evaluation reports (metrics.json "final")
 
 
-def _section_errors(name: str, values: Any, schema) -> list[ConfigError]:
+def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Every (key path, key, value) in nested dicts and lists."""
+    items = node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        here = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+        yield here, key, value
+        yield from walk(value, here)
+
+
+def code_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
+    """Hydra's instantiate keys and import paths: a recipe must never import or run code."""
+    errors = []
+    for path, key, value in walk(cfg):
+        if key in CODE_KEYS:
+            errors.append(ConfigError(path, f"'{key}' is not allowed: recipes cannot import or run code",
+                                      expected="components named by registry: {type: NAME} (mm-train blocks ls)"))
+        elif key == "type" and isinstance(value, str) and ("." in value or ":" in value):
+            errors.append(ConfigError(path, f"'{value}' looks like an import path; recipes cannot import code",
+                                      expected="a registered name (mm-train blocks ls) or an installed plugin"))
+    return errors
+
+
+def _check_value(path: str, value: Any, schema, key: str) -> Optional[ConfigError]:
+    try:
+        OmegaConf.merge(OmegaConf.structured(schema), {key: value})
+    except ValidationError:
+        kind = next(f.type for f in fields(schema) if f.name == key)
+        return ConfigError(path, f"got {value!r}", expected=f"a value of type {kind}")
+    if path in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool) and value < RANGES[path]:
+        return ConfigError(path, f"got {value}", expected=f"a number >= {RANGES[path]}")
+    return None
+
+
+def section_errors(name: str, values: Any, schema) -> list[ConfigError]:
+    if values is None:
+        return []
     if not isinstance(values, Mapping):
         return [ConfigError(name, f"got {values!r}", expected="a mapping")]
     names = [f.name for f in fields(schema)]
@@ -56,36 +111,53 @@ def _section_errors(name: str, values: Any, schema) -> list[ConfigError]:
         path = f"{name}.{key}"
         if key not in names:
             errors.append(ConfigError(path, "unknown key", expected=f"one of {names}",
-                                      suggestions=closest(key, names)))
-            continue
-        try:
-            OmegaConf.merge(OmegaConf.structured(schema), {key: value})
-        except ValidationError:
-            kind = next(f.type for f in fields(schema) if f.name == key)
-            errors.append(ConfigError(path, f"got {value!r}", expected=f"a value of type {kind}"))
-            continue
-        if path in RANGES and isinstance(value, int) and value < RANGES[path]:
-            errors.append(ConfigError(path, f"got {value}", expected=f"a whole number >= {RANGES[path]}"))
+                                      suggestions=closest(str(key), names)))
+        elif (error := _check_value(path, value, schema, key)) is not None:
+            errors.append(error)
+    return errors
+
+
+def choice_error(path: str, value: Any, choices) -> list[ConfigError]:
+    if value in choices:
+        return []
+    return [ConfigError(path, f"got {value!r}", expected=f"one of {list(choices)}",
+                        suggestions=closest(str(value), choices))]
+
+
+def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
+    """Problems that need no registry: keys, types, ranges, choices, code."""
+    errors = code_errors(cfg)
+    errors += [ConfigError(str(key), "unknown top-level key", expected="a key of the recipe or conf/config.yaml",
+                           suggestions=closest(str(key), TOP_LEVEL))
+               for key in cfg if key not in TOP_LEVEL]
+    errors += [ConfigError(key, "missing", expected=f"a '{key}' section in the recipe")
+               for key in COMPONENTS if cfg.get(key) is None]
+    errors += [ConfigError(key, "missing", expected=f"the '{key}' section of conf/ (do not delete it)")
+               for key in ("train", "device") if not isinstance(cfg.get(key), Mapping)]
+    for name, schema in SECTIONS.items():
+        errors += section_errors(name, cfg.get(name, {}), schema)
+    errors += choice_error("task", cfg.get("task"), TASKS)
+    seed = cfg.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0"))
+    train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
+    errors += choice_error("train.amp_level", train.get("amp_level", "O0"), AMP_LEVELS)
+    errors += choice_error("train.metric", train.get("metric", "acc"), METRICS)
+    debug = cfg.get("debug") if isinstance(cfg.get("debug"), Mapping) else {}
+    errors += choice_error("debug.mode", debug.get("mode", "none"), DEBUG_MODES)
+    if not isinstance(cfg.get("callbacks", []), (list, type(None))):
+        errors.append(ConfigError("callbacks", "not a list", expected="a list of {type: NAME, ...}"))
     return errors
 
 
 def validate(cfg: Mapping[str, Any]) -> None:
-    """Raise one ConfigError listing every problem in the resolved config ``cfg``."""
-    errors = [ConfigError(str(key), "unknown top-level key", expected="a key of the recipe or conf/config.yaml",
-                          suggestions=closest(str(key), TOP_LEVEL))
-              for key in cfg if key not in TOP_LEVEL]
-    errors += [ConfigError(key, "missing", expected=f"a '{key}' section in the recipe")
-               for key in COMPONENTS if cfg.get(key) is None]
-    for name, schema in SECTIONS.items():
-        errors += _section_errors(name, cfg.get(name, {}), schema)
-    if cfg.get("task") not in TASKS:
-        errors.append(ConfigError("task", f"unknown task '{cfg.get('task')}'", expected=f"one of {list(TASKS)}",
-                                  suggestions=closest(str(cfg.get("task")), TASKS)))
-    amp = (cfg.get("train") or {}).get("amp_level", "O0")
-    if amp not in AMP_LEVELS:
-        errors.append(ConfigError("train.amp_level", f"got {amp!r}", expected=f"one of {list(AMP_LEVELS)}",
-                                  suggestions=closest(str(amp), AMP_LEVELS)))
-    if not isinstance(cfg.get("callbacks", []), list):
-        errors.append(ConfigError("callbacks", "not a list", expected="a list of {type: NAME, ...}"))
+    """Raise one ConfigError listing every problem in the resolved config ``cfg``.
+
+    The component checks need the registries: call ``runner.load_components()`` first.
+    """
+    from mm_train.components import component_errors
+
+    errors = structure_errors(cfg)
+    errors += component_errors(cfg)
     if errors:
         raise ConfigError.collect(errors)

@@ -7,6 +7,7 @@ process exits with code 2. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 
@@ -14,6 +15,8 @@ from omegaconf import DictConfig
 
 from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
 from mm_train.errors import ConfigError, closest
+
+log = logging.getLogger(__name__)
 
 
 def no_recipe_message() -> str:
@@ -29,17 +32,23 @@ def task(cfg: DictConfig):
     """The Hydra task function: run the chosen recipe in Hydra's output directory."""
     from hydra.core.hydra_config import HydraConfig
 
-    from mm_train.runner import execute
+    from mm_train.recipes import shadowed_by
+    from mm_train.runner import NetworkCannotLearn, execute
 
     hydra_cfg = HydraConfig.get()
     recipe = hydra_cfg.runtime.choices.get("recipe")
     try:
         if recipe is None:
             raise ConfigError("", no_recipe_message())
+        for used, hidden in shadowed_by(recipe):
+            log.warning("recipe '%s' from %s shadows %s", recipe, used.path, hidden.path)
         return execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
     except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
         print(f"error: {err}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
+    except NetworkCannotLearn as verdict:
+        print(f"error: {verdict}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _hydra_message(err: Exception) -> str | None:
@@ -66,7 +75,36 @@ def _hydra_message(err: Exception) -> str | None:
         return str(err).strip() + (f"\n{cause}" if cause else "")
     if isinstance(err, OverrideParseException):
         return str(err).strip()
+    if isinstance(err, (ValueError, TypeError)) and _raised_by_hydra(err):
+        return f"{err} (check the command-line overrides: config groups take a name, e.g. device=cpu)"
     return None
+
+
+def _raised_by_hydra(err: Exception) -> bool:
+    """Whether the innermost frame of ``err`` is Hydra's own code (a plain ValueError about overrides)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
+
+
+CONF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
+
+
+def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
+    """The config ``python run.py +recipe=NAME OVERRIDES`` would run (without the hydra node)."""
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3", job_name="mm_train"):
+            return compose("config", overrides=[f"+recipe={name}", *overrides])
+    except ConfigError:
+        raise
+    except Exception as err:  # noqa: BLE001 - Hydra's composition errors become ConfigErrors
+        message = _hydra_message(err)
+        if message is None:
+            raise
+        raise ConfigError("", message) from None
 
 
 @contextlib.contextmanager

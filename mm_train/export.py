@@ -63,7 +63,7 @@ def export_task(config: Mapping[str, Any], run_dir: Path) -> Path:
     from mm_train.checkpoints import init_from_spec, load_weights
     from mm_train.nn.builder import build_network
 
-    settings = export_settings(config.get("export"), config["device"]["target"])
+    settings = export_settings(config.get("export"), config["device"].get("target", "CPU"))
     if init_from_spec(config.get("init_from")) is None:
         raise ConfigError("init_from", "task=export needs weights", expected="init_from=PATH.ckpt")
     input_shape = (config["network"] or {}).get("input_shape")

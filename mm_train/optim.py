@@ -30,7 +30,9 @@ from mm_train.errors import ConfigError
 from mm_train.registry import OPTIMIZERS, check_arguments
 
 DEFAULT_NO_DECAY = ("gamma", "beta", "bias")
-GROUP_KEYS = ("params", "lr_scale", "weight_decay")
+PARAM_GROUP_KEYS = ("params", "lr_scale", "weight_decay")
+# read by build_optimizer, not passed to the factory
+GROUP_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm")
 
 
 @OPTIMIZERS.register("Momentum")
@@ -156,9 +158,9 @@ def param_groups(params: Sequence, weight_decay: float, no_decay: Sequence[str],
         here = f"{where}[{index}]"
         if not isinstance(spec, Mapping) or "params" not in spec:
             raise ConfigError(here, "a parameter group needs 'params'", expected="{params: [GLOB, ...], ...}")
-        unknown = [k for k in spec if k not in GROUP_KEYS]
+        unknown = [k for k in spec if k not in PARAM_GROUP_KEYS]
         if unknown:
-            raise ConfigError(f"{here}.{unknown[0]}", "unknown key", expected=f"one of {list(GROUP_KEYS)}")
+            raise ConfigError(f"{here}.{unknown[0]}", "unknown key", expected=f"one of {list(PARAM_GROUP_KEYS)}")
         patterns = [spec["params"]] if isinstance(spec["params"], str) else list(spec["params"])
         members = [p for p in params if p.name not in taken and _matches(p.name, patterns)]
         if not members:

@@ -3,10 +3,14 @@
 A recipe is ``NAME.yaml`` in one of the recipe folders, searched in order:
 
 1. the project's own ``recipes/`` folder (the built-in recipes);
-2. each folder in ``MM_TRAIN_RECIPE_PATH`` (``os.pathsep``-separated).
+2. each folder in ``MM_TRAIN_RECIPE_PATH`` (``os.pathsep``-separated);
+3. folders declared by installed packages in the entry-point group
+   ``mm_train.recipes``: ``team_a = team_a_recipes`` (a package whose folder
+   holds the YAML files) serves ``+recipe=team_a/NAME``.
 
 Sub-folders give namespaced names: ``DIR/team_a/resnet50_tuned.yaml`` is
-``+recipe=team_a/resnet50_tuned``. Hydra sees all folders as one config group
+``+recipe=team_a/resnet50_tuned``. When two folders define the same name the
+first wins and the other is reported as shadowed. Hydra sees all folders as one config group
 ``recipe`` through :class:`RecipeConfigSource` (scheme ``mmrecipe://``), which
 :class:`RecipeSearchPath` adds to every search path of the app.
 """
@@ -48,25 +52,62 @@ class Recipe:
         return ""
 
 
-def recipe_dirs() -> list[tuple[str, Path]]:
-    """(source label, folder) in search order."""
-    dirs = [("builtin", BUILTIN_DIR)]
+ENTRY_POINT_GROUP = "mm_train.recipes"
+
+
+@dataclass(frozen=True)
+class RecipeDir:
+    source: str        # "builtin", the MM_TRAIN_RECIPE_PATH entry, or "package:NAME"
+    folder: Path
+    prefix: str = ""   # namespace of an installed package's recipes ("team_a/")
+
+    def file(self, rel: str) -> Optional[Path]:
+        """The file for ``rel`` ("team_a/x.yaml") in this folder, or None."""
+        if self.prefix:
+            if not rel.startswith(self.prefix):
+                return None
+            rel = rel[len(self.prefix):]
+        path = self.folder / rel
+        return path if path.is_file() else None
+
+    def group(self, rel: str) -> bool:
+        """Whether ``rel`` ("", "team_a", "team_a/sub") is a folder of recipes here."""
+        if not self.prefix:
+            return (self.folder / rel).is_dir()
+        if rel == "" or rel + "/" == self.prefix:
+            return True
+        return rel.startswith(self.prefix) and (self.folder / rel[len(self.prefix):]).is_dir()
+
+
+def _package_dirs() -> list[RecipeDir]:
+    from importlib.metadata import entry_points
+    dirs = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        target = ep.load()
+        folder = Path(target.__file__).parent if hasattr(target, "__file__") else Path(str(target))
+        dirs.append(RecipeDir(f"package:{ep.value}", folder.resolve(), f"{ep.name}/"))
+    return dirs
+
+
+def recipe_dirs() -> list[RecipeDir]:
+    """The recipe folders in search order."""
+    dirs = [RecipeDir("builtin", BUILTIN_DIR)]
     for entry in os.environ.get(ENV_PATH, "").split(os.pathsep):
         if entry.strip():
-            dirs.append((entry, Path(entry).expanduser().resolve()))
-    return dirs
+            dirs.append(RecipeDir(entry, Path(entry).expanduser().resolve()))
+    return dirs + _package_dirs()
 
 
 def all_recipes() -> tuple[dict[str, Recipe], list[tuple[Recipe, Recipe]]]:
     """Every recipe by name (first folder wins) and the (winner, shadowed) pairs."""
     found: dict[str, Recipe] = {}
     shadowed: list[tuple[Recipe, Recipe]] = []
-    for source, folder in recipe_dirs():
-        if not folder.is_dir():
+    for where in recipe_dirs():
+        if not where.folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*.yaml")):
-            name = path.relative_to(folder).with_suffix("").as_posix()
-            recipe = Recipe(name, path, source)
+        for path in sorted(where.folder.rglob("*.yaml")):
+            name = where.prefix + path.relative_to(where.folder).with_suffix("").as_posix()
+            recipe = Recipe(name, path, where.source)
             if name in found:
                 shadowed.append((found[name], recipe))
             else:
@@ -76,6 +117,11 @@ def all_recipes() -> tuple[dict[str, Recipe], list[tuple[Recipe, Recipe]]]:
 
 def find(name: str) -> Optional[Recipe]:
     return all_recipes()[0].get(name)
+
+
+def shadowed_by(name: str) -> list[tuple[Recipe, Recipe]]:
+    """The (used, shadowed) pairs for the recipe ``name``."""
+    return [pair for pair in all_recipes()[1] if pair[0].name == name]
 
 
 class RecipeConfigSource(ConfigSource):
@@ -100,9 +146,9 @@ class RecipeConfigSource(ConfigSource):
         if not rel:
             return None
         rel = self._normalize_file_name(rel)
-        for _, folder in recipe_dirs():
-            candidate = folder / rel
-            if candidate.is_file():
+        for where in recipe_dirs():
+            candidate = where.file(rel)
+            if candidate is not None:
                 return candidate
         return None
 
@@ -129,7 +175,7 @@ class RecipeConfigSource(ConfigSource):
         rel = self._inside(config_path)
         if rel is None:
             return False
-        return any((folder / rel).is_dir() for _, folder in recipe_dirs())
+        return any(where.group(rel) for where in recipe_dirs())
 
     def is_config(self, config_path: str) -> bool:
         return self._file(config_path) is not None
@@ -141,8 +187,13 @@ class RecipeConfigSource(ConfigSource):
         if rel is None:
             return []
         files: List[str] = []
-        for _, folder in recipe_dirs():
-            here = folder / rel
+        for where in recipe_dirs():
+            if where.prefix and rel == "":
+                self._list_add_result(files, f"{config_path}/{where.prefix[:-1]}", where.prefix[:-1], results_filter)
+                continue
+            if where.prefix and not (rel + "/").startswith(where.prefix):
+                continue
+            here = where.folder / (rel[len(where.prefix):] if where.prefix else rel)
             if here.is_dir():
                 for entry in here.iterdir():
                     if entry.is_dir() or entry.suffix == ".yaml":

@@ -47,7 +47,7 @@ class Registry:
         """The factory registered as ``name``; ``where`` is the key path for messages."""
         if not isinstance(name, str) or name not in self._items:
             raise ConfigError(where, f"unknown {self.kind} '{name}'",
-                              expected=f"one of the registered {self.kind}s (mm-train blocks ls)",
+                              expected=f"a registered {self.kind} name, see: mm-train blocks ls",
                               suggestions=closest(str(name), self._items))
         return self._items[name]
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -70,6 +72,7 @@ def run_info(recipe: str, seed: int, overrides: list[str]) -> dict[str, Any]:
         commit = None
     return {"recipe": recipe, "seed": seed, "overrides": overrides, "git_commit": commit,
             "python": platform.python_version(),
+            "environment": {var: os.environ.get(var) for var in ("ONEDNN_MAX_CPU_ISA", "GLOG_v")},
             "versions": {p: version(p) for p in ("mindspore", "hydra-core", "omegaconf", "numpy", "mm_train")}}
 
 
@@ -85,14 +88,28 @@ class Parts:
     global_batch_size: int = 1
 
 
-def build_parts(config: Mapping[str, Any], task: str) -> Parts:
-    """Network, datasets, schedule, optimizer, loss and the Model; loss scale and amp are checked first."""
+@contextmanager
+def building(where: str):
+    """MindSpore's own argument checks (TypeError/ValueError) as a ConfigError naming the section."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise ConfigError(where, " ".join(str(err).split("\n")[0].split())) from None
+
+
+def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) -> Parts:
+    """Build every part of the job; with ``open_data=False`` the data files are not read
+    (transforms are still built), as ``mm-train recipes validate`` does. Loss scale and amp
+    are checked against the device first."""
     import mindspore as ms
     from mindspore import nn
     from mindspore.train import Model
 
     from mm_train.amp import check_amp_level, parse_loss_scale
     from mm_train.data import build_dataset
+    from mm_train.data.transforms import build_transforms
     from mm_train.lr_schedules import build_lr_schedule
     from mm_train.nn.builder import build_network
     from mm_train.optim import build_optimizer, clip_grad_norm
@@ -100,20 +117,32 @@ def build_parts(config: Mapping[str, Any], task: str) -> Parts:
     from mm_train.train_step import EvalStep, build_train_network
     from mm_train.training import rank_and_size
 
-    target = config["device"]["target"]
+    target = config["device"].get("target", "CPU")
     loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
     amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
     clip = clip_grad_norm(config["optimizer"])
     network, _ = build_network(config["network"])
-    train_data = build_dataset(config["dataset"], "train") if task == "train" else None
-    eval_data = build_dataset(config["dataset"], "eval")
+    dataset = config["dataset"]
+    overfit = (config.get("debug") or {}).get("mode") == "overfit"
+    train_data = eval_data = None
+    with building("dataset"):
+        if open_data:
+            train_data = build_dataset(dataset, "train") if task == "train" else None
+            eval_data = build_dataset(dataset, "train" if overfit else "eval")
+        else:
+            for split in ("train", "eval"):
+                build_transforms((dataset.get(split) or {}).get("transforms"), f"dataset.{split}.transforms")
     steps = train_data.get_dataset_size() if train_data is not None else 1
     epochs = int(config["train"]["epochs"])
-    global_batch = int((config["dataset"].get("train") or {}).get("batch_size", 32)) * rank_and_size()[1]
-    lr = build_lr_schedule(config["lr_schedule"], epochs * steps, steps, global_batch)
-    optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
-    loss = LOSSES.build(config["loss"], "loss")
-    train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip)
+    global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * rank_and_size()[1]
+    with building("lr_schedule"):
+        lr = build_lr_schedule(config["lr_schedule"], epochs * steps, steps, global_batch)
+    with building("optimizer"):
+        optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
+    with building("loss"):
+        loss = LOSSES.build(config["loss"], "loss")
+    with building("train.amp_level"):
+        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip)
     eval_network = EvalStep(network, loss, cast_fp32=amp_level != "O0")
     model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],
                   metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})
@@ -126,13 +155,25 @@ def load_weights(network, spec) -> None:
     load(network, spec)
 
 
+def prepare(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """Resolve and validate ``cfg`` and apply its debug mode; every problem in one ConfigError.
+
+    Loads MindSpore (the device's environment variables are set first).
+    """
+    from mm_train.debug import apply_debug
+
+    config = resolve(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
+    if isinstance(config.get("device"), Mapping):
+        device.prepare_environment(config["device"])
+    load_components()
+    validate(config)
+    return apply_debug(config)
+
+
 def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
             overrides: list[str] | None = None) -> float | None:
-    """Validate, build and run ``cfg``'s task; return the final eval accuracy."""
-    config = resolve(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
-    validate(config)
-    device.prepare_environment(config["device"])
-    load_components()
+    """Validate, build and run ``cfg``'s task; return the final value of ``train.metric``."""
+    config = prepare(cfg)
     device.configure(config["device"])
     seed_everything(int(config["seed"]))
 
@@ -141,7 +182,10 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []), indent=2))
 
-    task = config["task"]
+    task, metric = config["task"], config["train"].get("metric", "acc")
+    from mm_train import inspection
+    if task in inspection.TASKS:   # summary / check: no data, no training
+        return inspection.run(task, config, run_dir, recipe)
     if task == "export":
         from mm_train.export import export_task
         export_task(config, run_dir)
@@ -149,5 +193,16 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     parts = build_parts(config, task)
     from mm_train.training import evaluate_only, fit
     if task == "eval":
-        return evaluate_only(config, parts, run_dir)
-    return fit(config, parts, run_dir, recipe)
+        return evaluate_only(config, parts, run_dir)[metric]
+    evaluations, losses = fit(config, parts, run_dir, recipe)
+    if (config.get("debug") or {}).get("mode") == "overfit":
+        from mm_train.debug import overfit_verdict
+        learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]))
+        if not learnt:
+            raise NetworkCannotLearn(verdict)
+        print(verdict, flush=True)
+    return evaluations[-1][metric] if evaluations else None
+
+
+class NetworkCannotLearn(Exception):
+    """``debug=overfit`` found that the loss does not fall: run.py exits 1 with the verdict."""

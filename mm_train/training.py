@@ -1,7 +1,7 @@
 """The train and eval tasks on built parts: resume or ``init_from``, callbacks, ``Model.train``.
 
-    fit(config, parts, run_dir, recipe)        # train (resume=auto|PATH continues a run)
-    evaluate_only(config, parts, run_dir)      # task=eval init_from=CKPT -> metrics.json
+    evaluations, losses = fit(config, parts, run_dir, recipe)   # train (resume=auto|PATH continues a run)
+    metrics = evaluate_only(config, parts, run_dir)             # task=eval init_from=CKPT -> metrics.json
 """
 from __future__ import annotations
 
@@ -27,17 +27,18 @@ def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0):
                     int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch)
 
 
-def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> float:
+def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, Any]:
+    """Load ``init_from``, evaluate once, write metrics.json; the metrics."""
     if init_from_spec(config.get("init_from")) is None:
         raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
     load_weights(parts.network, config.get("init_from"))
     evaluate = _evaluate_callback(config, parts, run_dir, [])
     result = parts.model.eval(parts.eval_data, dataset_sink_mode=evaluate.sink)
-    return evaluate.record(result, epoch=0)["acc"]
+    return evaluate.record(result, epoch=0)
 
 
-def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> float | None:
-    """Train ``parts.model``; returns the last eval accuracy."""
+def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> tuple[list, list]:
+    """Train ``parts.model``; returns (the evaluations, the training loss of every step of this run)."""
     from mm_train.callbacks import CALLBACKS, PlotCurves, RunContext
     run_dir = Path(run_dir)
     epochs = int(config["train"]["epochs"])
@@ -58,8 +59,9 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> float |
     callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", ctx) for i, spec in enumerate(config.get("callbacks") or [])]
     if ctx.initial_step >= epochs * parts.steps_per_epoch:
         print(f"resume: the checkpoint is at the end of training ({epochs} epochs); nothing to train", flush=True)
-        return ctx.evaluations[-1].get("acc") if ctx.evaluations else None
+        return ctx.evaluations, []
     sink = bool(config["device"].get("dataset_sink_mode", False))
-    parts.model.train(epochs, parts.train_data, callbacks=[evaluate, *callbacks, PlotCurves(ctx)],
+    curves = PlotCurves(ctx)
+    parts.model.train(epochs, parts.train_data, callbacks=[evaluate, *callbacks, curves],
                       dataset_sink_mode=sink, initial_epoch=initial_epoch)
-    return ctx.evaluations[-1]["acc"] if ctx.evaluations else None
+    return ctx.evaluations, curves.losses

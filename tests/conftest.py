@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ def run_py(*overrides: str, cwd: Path | None = None, env: dict | None = None, ti
     """``python run.py OVERRIDES...`` as a user types it; returns the CompletedProcess."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), *overrides], cwd=cwd or ROOT,
+    cwd = cwd or tempfile.mkdtemp(prefix="mm_train_run_")   # Hydra may create outputs/ there
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *overrides], cwd=cwd,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from mindspore.train import LossMonitor, TimeMonitor
+from mindspore.train import Callback, LossMonitor, TimeMonitor
 
 from mm_train.registry import CALLBACKS
 
@@ -63,8 +63,19 @@ def loss_monitor(ctx: RunContext, per_print_times=1):
     return LossMonitor(per_print_times=per_print_times)
 
 
+class LossHistory(Callback):
+    """Records the training loss of every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.losses: list[float] = []
+
+    def on_train_step_end(self, run_context):
+        self.losses.append(loss_value(run_context.original_args().net_outputs))
+
+
 from mm_train.callbacks.evaluate import Evaluate, write_json  # noqa: E402
 from mm_train.callbacks import checkpoint, early_stopping, plot, progress, tensorboard  # noqa: E402,F401
 from mm_train.callbacks.plot import PlotCurves  # noqa: E402
 
-__all__ = ["CALLBACKS", "Evaluate", "PlotCurves", "RunContext", "loss_value", "write_json"]
+__all__ = ["CALLBACKS", "Evaluate", "LossHistory", "PlotCurves", "RunContext", "loss_value", "write_json"]

@@ -80,3 +80,53 @@ def _elementwise(cls, name):
 
 for _name in ("ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU", "HSwish", "Softmax"):
     BLOCKS.register(_name, _elementwise(getattr(nn, _name), _name))
+
+
+@BLOCKS.register("Identity")
+def identity(in_shape):
+    return nn.Identity(), tuple(in_shape)
+
+
+@BLOCKS.register("LeakyReLU")
+def leaky_relu(in_shape, alpha=0.2):
+    return nn.LeakyReLU(alpha=alpha), tuple(in_shape)
+
+
+@BLOCKS.register("Pad")
+def pad(in_shape, paddings, mode="CONSTANT"):
+    """``paddings``: ``[before, after]`` per axis, with or without the batch axis first."""
+    paddings = [tuple(int(v) for v in p) for p in paddings]
+    if len(paddings) == len(in_shape):
+        paddings = [(0, 0)] + paddings
+    if len(paddings) != len(in_shape) + 1 or any(len(p) != 2 for p in paddings):
+        from mm_train.nn.shapes import ShapeMismatch
+        raise ShapeMismatch(f"Pad paddings {paddings} do not fit the input shape {tuple(in_shape)}: "
+                            "give [before, after] for each axis")
+    out = tuple(s + a + b for s, (a, b) in zip(in_shape, paddings[1:]))
+    return nn.Pad(paddings=tuple(paddings), mode=mode), out
+
+
+@BLOCKS.register("BatchNorm1d")
+def batchnorm1d(in_shape, eps=1e-5, momentum=0.9, affine=True, gamma_init="ones", beta_init="zeros"):
+    features = expect_flat(in_shape, "BatchNorm1d")
+    return nn.BatchNorm1d(features, eps=eps, momentum=momentum, affine=affine, gamma_init=gamma_init,
+                          beta_init=beta_init), tuple(in_shape)
+
+
+@BLOCKS.register("InstanceNorm2d")
+def instancenorm2d(in_shape, eps=1e-5, momentum=0.1, affine=True):
+    c, _, _ = expect_chw(in_shape, "InstanceNorm2d")
+    return nn.InstanceNorm2d(c, eps=eps, momentum=momentum, affine=affine), tuple(in_shape)
+
+
+@BLOCKS.register("GroupNorm")
+def groupnorm(in_shape, num_groups, eps=1e-5, affine=True):
+    c, _, _ = expect_chw(in_shape, "GroupNorm")
+    return nn.GroupNorm(num_groups, c, eps=eps, affine=affine), tuple(in_shape)
+
+
+@BLOCKS.register("AdaptiveAvgPool2d")
+def adaptive_avg_pool2d(in_shape, output_size):
+    c, _, _ = expect_chw(in_shape, "AdaptiveAvgPool2d")
+    from mm_train.nn.shapes import pair
+    return nn.AdaptiveAvgPool2d(output_size), (c, *pair(output_size))

@@ -1,0 +1,130 @@
+"""Static checks of the component sections against the registries, without building anything.
+
+Each check returns ConfigErrors instead of raising, so that every problem of a
+recipe is reported in one message (see :func:`mm_train.config.validate`).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from mm_train.errors import ConfigError, closest
+from mm_train.registry import (BLOCKS, CALLBACKS, DATASETS, LOSSES, LR_SCHEDULES, OPTIMIZERS, TRANSFORMS,
+                               Registry, check_arguments)
+
+READER_COMMON = ("split", "shuffle", "num_shards", "shard_id", "num_samples", "num_parallel_workers")
+
+
+def _collect(check: Callable[[], Any]) -> list[ConfigError]:
+    try:
+        check()
+    except ConfigError as err:
+        return list(err.problems)
+    return []
+
+
+def spec_errors(registry: Registry, spec: Any, where: str, skip: int = 0, drop=(), given=()) -> list[ConfigError]:
+    """A ``{type: NAME, **kwargs}`` spec: the name is registered and the kwargs fit its factory."""
+    if not isinstance(spec, Mapping) or "type" not in spec:
+        return [ConfigError(where, f"got {spec!r}", expected=f"a mapping like {{type: NAME, ...}} naming a {registry.kind}")]
+    try:
+        factory = registry.get(spec["type"], f"{where}.type")
+    except ConfigError as err:
+        return [err]
+    kwargs = {k: v for k, v in spec.items() if k != "type" and k not in drop}
+    return _collect(lambda: check_arguments(factory, kwargs, where, skip=skip, given=dict.fromkeys(given)))
+
+
+def dataset_errors(dataset: Any) -> list[ConfigError]:
+    from mm_train.data import DATASET_KEYS, SPLIT_KEYS, SPLITS
+
+    if not isinstance(dataset, Mapping):
+        return [ConfigError("dataset", f"got {dataset!r}", expected="a mapping with type, train and eval")]
+    try:
+        reader = DATASETS.get(dataset.get("type"), "dataset.type")
+    except ConfigError as err:
+        return [err]
+    errors = []
+    shared = {k: v for k, v in dataset.items() if k not in DATASET_KEYS}
+    per_split = {}
+    for split in SPLITS:
+        cfg = dataset.get(split) or {}
+        if not isinstance(cfg, Mapping):
+            errors.append(ConfigError(f"dataset.{split}", f"got {cfg!r}", expected="a mapping of split settings"))
+            continue
+        per_split[split] = {k: v for k, v in cfg.items() if k not in SPLIT_KEYS}
+        for i, spec in enumerate(cfg.get("transforms") or []):
+            errors += spec_errors(TRANSFORMS, spec, f"dataset.{split}.transforms[{i}]")
+        for key in ("batch_size", "limit"):
+            value = cfg.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                errors.append(ConfigError(f"dataset.{split}.{key}", f"got {value!r}", expected="a whole number >= 1"))
+        limit, batch = cfg.get("limit"), cfg.get("batch_size", 32)
+        drop = cfg.get("drop_remainder", SPLITS[split]["drop_remainder"])
+        if isinstance(limit, int) and isinstance(batch, int) and drop and limit < batch:
+            errors.append(ConfigError(f"dataset.{split}.batch_size",
+                                      f"batch size {batch} is larger than limit {limit} with drop_remainder",
+                                      expected=f"a batch size <= {limit}, or drop_remainder: false"))
+    for split, args in per_split.items():
+        errors += _collect(lambda: check_arguments(reader, {**shared, **args}, f"dataset.{split}",
+                                                   given=dict.fromkeys(READER_COMMON)))
+    unique = {}
+    for err in errors:                       # dataset-level keys show up once per split
+        unique.setdefault(str(err), err)
+    return list(unique.values())
+
+
+def network_errors(network: Any) -> list[ConfigError]:
+    from mm_train.nn.builder import NETWORK_KEYS
+
+    if not isinstance(network, Mapping):
+        return [ConfigError("network", f"got {network!r}", expected="a mapping with input_shape and layers")]
+    errors = [ConfigError(f"network.{k}", "unknown key", expected=f"one of {list(NETWORK_KEYS)}",
+                          suggestions=closest(str(k), NETWORK_KEYS)) for k in network if k not in NETWORK_KEYS]
+    layers = network.get("layers")
+    if not isinstance(layers, Mapping) or not layers:
+        return errors + [ConfigError("network.layers", f"got {layers!r}",
+                                     expected="a mapping of layer name -> {type: BLOCK, ...}")]
+    for name, spec in layers.items():
+        where = f"network.layers.{name}"
+        if isinstance(spec, Mapping) and isinstance(spec.get("block"), str) and spec.get("type") in BLOCKS:
+            errors += _block_holder_errors(spec, where)
+        else:
+            errors += spec_errors(BLOCKS, spec, where, skip=1)
+    return errors
+
+
+def _block_holder_errors(spec: Mapping[str, Any], where: str) -> list[ConfigError]:
+    """A block that repeats another (``Stage``): its own arguments, then the inner block's."""
+    import inspect
+    outer = BLOCKS.get(spec["type"], f"{where}.type")
+    own = [p for p in list(inspect.signature(outer).parameters)[1:]]
+    try:
+        inner = BLOCKS.get(spec["block"], f"{where}.block")
+    except ConfigError as err:
+        return [err]
+    rest = {k: v for k, v in spec.items() if k not in own and k != "type"}
+    passed = {k: spec[k] for k in ("out_channels", "stride") if k in spec}
+    return _collect(lambda: check_arguments(inner, {**passed, **rest}, where, skip=1))
+
+
+def component_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
+    from mm_train.amp import loss_scale_errors
+    from mm_train.optim import GROUP_KEYS
+
+    errors = []
+    if cfg.get("dataset") is not None:
+        errors += dataset_errors(cfg["dataset"])
+    if cfg.get("network") is not None:
+        errors += network_errors(cfg["network"])
+    if cfg.get("loss") is not None:
+        errors += spec_errors(LOSSES, cfg["loss"], "loss")
+    if cfg.get("optimizer") is not None:
+        errors += spec_errors(OPTIMIZERS, cfg["optimizer"], "optimizer", skip=2, drop=GROUP_KEYS,
+                              given=("loss_scale",))
+    if cfg.get("lr_schedule") is not None:
+        errors += spec_errors(LR_SCHEDULES, cfg["lr_schedule"], "lr_schedule", skip=2, drop=("scale_by_batch",))
+    for i, spec in enumerate(cfg.get("callbacks") or [] if isinstance(cfg.get("callbacks"), list) else []):
+        errors += spec_errors(CALLBACKS, spec, f"callbacks[{i}]", skip=1)
+    device = cfg.get("device") if isinstance(cfg.get("device"), Mapping) else {}
+    errors += loss_scale_errors(cfg.get("loss_scale") or {}, device.get("target", "CPU"))
+    return errors

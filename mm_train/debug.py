@@ -1,0 +1,81 @@
+"""Accuracy-debugging modes (``debug=fast|overfit|small``): validate on small data first.
+
+The ``debug`` config group sets the ``debug`` section; :func:`apply_debug` then
+rewrites the resolved config, so a debug mode wins over whatever the recipe says:
+
+- ``fast``: a few steps of train and eval with a tiny batch, one epoch;
+- ``overfit``: one batch, repeated, augmentation off, evaluated on that batch
+  (the runner reads the train split for both); the loss must fall below
+  ``debug.overfit_loss``, else the run says the network cannot learn (exit 1; the losses come from :class:`mm_train.callbacks.LossHistory`);
+- ``small``: a subset of the data, augmentation off, a fixed loss scale.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+AUGMENTATIONS = {"AutoAugment", "RandAugment", "TrivialAugmentWide", "UniformAugment", "MixUpBatch",
+                 "CutMixBatch", "CutOut", "RandomErasing"}
+
+
+def deterministic(transform: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The transform with its randomness removed, keeping the output shape; None to drop it."""
+    kind = transform.get("type", "")
+    if kind == "RandomCrop":
+        return {"type": "CenterCrop", "size": transform["size"]}
+    if kind in ("RandomResizedCrop", "RandomCropDecodeResize"):
+        size = transform["size"]
+        resized = {"type": "Resize", "size": [size, size] if isinstance(size, int) else size}
+        return [{"type": "Decode"}, resized] if kind == "RandomCropDecodeResize" else resized
+    if kind.startswith("Random") or kind in AUGMENTATIONS:
+        return None
+    return transform
+
+
+def without_augmentation(transforms: list) -> list:
+    out = []
+    for transform in transforms or []:
+        kept = deterministic(transform)
+        out += kept if isinstance(kept, list) else [kept] if kept is not None else []
+    return out
+
+
+def apply_debug(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` with the debug mode's limits applied (unchanged when mode is none)."""
+    debug = config.get("debug") or {}
+    if debug.get("mode", "none") == "none":
+        return config
+    config = copy.deepcopy(config)
+    dataset, train = config["dataset"], config["train"]
+    for split in ("train", "eval"):
+        settings = dataset.setdefault(split, {}) or {}
+        dataset[split] = settings
+        if debug.get("batch_size"):
+            settings["batch_size"] = debug["batch_size"]
+        limit = debug.get(f"{split}_limit")
+        if limit:
+            settings["limit"] = limit
+        if not debug.get("augmentation", True):
+            settings["transforms"] = without_augmentation(settings.get("transforms"))
+    if debug["mode"] == "overfit":
+        batch = dataset["train"].get("batch_size", 32)
+        for split in ("train", "eval"):          # the very same batch, in the same order
+            dataset[split].update(limit=batch, batch_size=batch, shuffle=False, drop_remainder=False,
+                                  transforms=dataset["train"]["transforms"])
+    if debug.get("epochs"):
+        train["epochs"] = debug["epochs"]
+    if debug.get("loss_scale"):
+        config["loss_scale"] = {"type": debug["loss_scale"], "scale": 1024, "drop_overflow_update": False} \
+            if debug["loss_scale"] == "fixed" else {"type": debug["loss_scale"]}
+    return config
+
+
+def overfit_verdict(losses: list[float], threshold: float) -> tuple[bool, str]:
+    """Whether one repeated batch was learnt, and the sentence that says so."""
+    first, last = losses[0], min(losses[-3:])
+    if last <= threshold:
+        return True, (f"overfit: the loss on one repeated batch fell from {first:.4g} to {last:.4g} "
+                      f"(<= {threshold}): the network can learn")
+    return False, (f"overfit: the network cannot learn: the loss on one repeated batch went from {first:.4g} "
+                   f"to {last:.4g}, not below {threshold}. Check the learning rate (lr_schedule), the loss and "
+                   f"the labels, and the layers (python run.py +recipe=... task=summary)")

@@ -1,0 +1,77 @@
+"""Build a sequence of named block specs by shape propagation (used by the builder and by ``Residual``).
+
+    cells, shape, infos = build_layers({"conv1": {"type": "Conv2d", "out_channels": 8, "kernel_size": 3},
+                                        "relu": {"type": "ReLU"}}, (3, 32, 32), "network.layers")
+    # cells: OrderedDict name -> Cell; shape: (8, 32, 32)
+
+A list of specs is named ``0, 1, ...`` (key paths ``where[0]``). Errors name the
+layer's key path; a ``where`` starting with ``.`` is relative, and the enclosing
+builder prefixes it with the path of the layer that contains it.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from mm_train.errors import ConfigError
+from mm_train.nn.shapes import ShapeMismatch
+from mm_train.registry import BLOCKS, check_arguments
+
+
+@dataclass
+class LayerInfo:
+    name: str
+    type: str
+    output_shape: tuple
+    params: int
+    input_shape: tuple = ()
+
+
+def relative(err: ConfigError, path: str) -> ConfigError:
+    """Prefix the relative key paths (".repeat") a factory reports with the layer's path."""
+    for problem in err.problems:
+        if problem.where.startswith((".", "[")):
+            problem.where = path + problem.where
+    err.args = (str(err),)
+    return err
+
+
+def named_specs(specs: Any, where: str) -> list[tuple[str, str, Any]]:
+    """``[(name, key path, spec), ...]`` from a mapping or a list of block specs."""
+    if isinstance(specs, Mapping) and specs:
+        return [(str(name), f"{where}.{name}", spec) for name, spec in specs.items()]
+    if isinstance(specs, Sequence) and not isinstance(specs, str) and specs:
+        return [(str(i), f"{where}[{i}]", spec) for i, spec in enumerate(specs)]
+    raise ConfigError(where, f"got {specs!r}",
+                      expected="a mapping of layer name -> {type: BLOCK, ...} or a list of {type: BLOCK, ...}")
+
+
+def build_one(spec: Any, path: str, shape: tuple):
+    """``(cell, output_shape)`` of one block spec, every failure as a ConfigError naming ``path``."""
+    if not isinstance(spec, Mapping) or "type" not in spec:
+        raise ConfigError(path, "a block needs a 'type'",
+                          expected=f"a mapping like {{type: NAME, ...}}, NAME one of {BLOCKS.names()[:8]}")
+    factory = BLOCKS.get(spec["type"], f"{path}.type")
+    kwargs = {k: v for k, v in spec.items() if k != "type"}
+    check_arguments(factory, kwargs, path, skip=1)   # errors already carry the full path
+    try:
+        cell, out = factory(shape, **kwargs)
+    except ShapeMismatch as err:
+        raise ConfigError(path, str(err)) from None
+    except ConfigError as err:   # relative paths (".repeat") from inside the factory
+        raise relative(err, path) from None
+    except (TypeError, ValueError) as err:   # MindSpore's own argument checks
+        raise ConfigError(path, f"{spec.get('type')}: {' '.join(str(err).split())}") from None
+    return cell, tuple(int(s) for s in out)
+
+
+def build_layers(specs: Any, shape: Sequence[int], where: str):
+    """``(OrderedDict name -> cell, output shape, [LayerInfo])`` for a sequence of block specs."""
+    cells, infos, shape = OrderedDict(), [], tuple(shape)
+    for name, path, spec in named_specs(specs, where):
+        cell, out = build_one(spec, path, shape)
+        cells[name] = cell
+        infos.append(LayerInfo(name, spec["type"], out, sum(p.size for p in cell.trainable_params()), shape))
+        shape = out
+    return cells, shape, infos

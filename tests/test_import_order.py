@@ -1,0 +1,23 @@
+"""oneDNN's ISA must be set before MindSpore loads: mm_train's front modules must not import it."""
+import json
+import subprocess
+import sys
+
+FRONT = ["mm_train.entry", "mm_train.runner", "mm_train.config", "mm_train.debug", "mm_train.recipes",
+         "mm_train.cli", "mm_train.device", "mm_train.registry", "mm_train.sweep_report", "hydra_plugins.mm_train_recipes"]
+
+
+def test_front_modules_do_not_import_mindspore():
+    code = f"import sys; import {', '.join(FRONT)}; print('mindspore' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_a_run_applies_the_cpu_isa_before_mindspore_loads(tmp_path):
+    from conftest import run_py
+    result = run_py("+recipe=quickstart", "debug=fast", f"hydra.run.dir={tmp_path}", env={"ONEDNN_MAX_CPU_ISA": ""})
+    assert result.returncode == 0, result.stderr
+    assert "comes too late" not in result.stdout + result.stderr
+    info = json.loads((tmp_path / "run_info.json").read_text())
+    assert info["environment"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
