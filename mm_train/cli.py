@@ -6,6 +6,7 @@
     mm-train recipes validate                    # compose and build every part of every recipe
     mm-train blocks ls --kind block              # registered components with their arguments
     mm-train sweep report multirun/2026-11-26/10-00-00
+    mm-train data convert cifar10 SRC DEST      # data sets to MindRecord/TFRecord (also: data download)
 """
 from __future__ import annotations
 
@@ -177,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                   "mm-train sweep report multirun/2026-11-26/10-00-00 --metric acc", sweep_report)
     report.add_argument("dir", help="the multirun directory (hydra.sweep.dir)")
     report.add_argument("--metric", default="acc", help="the metric to rank by (default acc; loss ranks lowest first)")
+
+    from mm_train.data.commands import add_commands as add_data_commands
+    add_data_commands(sub)
     return parser
 
 

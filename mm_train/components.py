@@ -52,8 +52,13 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
             errors.append(ConfigError(f"dataset.{split}", f"got {cfg!r}", expected="a mapping of split settings"))
             continue
         per_split[split] = {k: v for k, v in cfg.items() if k not in SPLIT_KEYS}
-        for i, spec in enumerate(cfg.get("transforms") or []):
-            errors += spec_errors(TRANSFORMS, spec, f"dataset.{split}.transforms[{i}]")
+        for key in ("transforms", "batch_transforms"):
+            if not isinstance(cfg.get(key) or [], list):
+                errors.append(ConfigError(f"dataset.{split}.{key}", f"got {cfg[key]!r}",
+                                          expected="a list of {type: NAME, ...}"))
+                continue
+            for i, spec in enumerate(cfg.get(key) or []):
+                errors += spec_errors(TRANSFORMS, spec, f"dataset.{split}.{key}[{i}]")
         for key in ("batch_size", "limit"):
             value = cfg.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):

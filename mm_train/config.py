@@ -150,6 +150,15 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
     return errors
 
 
+def with_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``cfg`` with the schema defaults of every fixed section filled in (call after validate)."""
+    from dataclasses import asdict
+    out = dict(cfg)
+    for name, schema in SECTIONS.items():
+        out[name] = {**asdict(schema()), **(cfg.get(name) or {})}
+    return out
+
+
 def validate(cfg: Mapping[str, Any]) -> None:
     """Raise one ConfigError listing every problem in the resolved config ``cfg``.
 
@@ -158,6 +167,6 @@ def validate(cfg: Mapping[str, Any]) -> None:
     from mm_train.components import component_errors
 
     errors = structure_errors(cfg)
-    errors += component_errors(cfg)
+    errors += component_errors(with_defaults(cfg) if not errors else cfg)
     if errors:
         raise ConfigError.collect(errors)

@@ -57,6 +57,7 @@ def apply_debug(config: dict[str, Any]) -> dict[str, Any]:
             settings["limit"] = limit
         if not debug.get("augmentation", True):
             settings["transforms"] = without_augmentation(settings.get("transforms"))
+            settings.pop("batch_transforms", None)      # MixUpBatch / CutMixBatch are augmentation too
     if debug["mode"] == "overfit":
         batch = dataset["train"].get("batch_size", 32)
         for split in ("train", "eval"):          # the very same batch, in the same order

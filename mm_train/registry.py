@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Mapping
 
+from mm_train.argtypes import hints, type_problem
 from mm_train.errors import ConfigError, closest
 
 
@@ -64,22 +65,26 @@ class Registry:
 
 def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], where: str,
                     skip: int = 0, given: Mapping[str, Any] = ()) -> None:
-    """Raise ConfigError naming unknown or missing keyword arguments of ``factory``."""
+    """Raise ConfigError naming unknown, missing or mistyped keyword arguments of ``factory``."""
     try:
         params = list(inspect.signature(factory).parameters.values())[skip:]
     except (TypeError, ValueError):
         return
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return
     names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    errors = [ConfigError(f"{where}.{key}", "unknown argument",
-                          expected=f"one of {sorted(set(names) - set(given))}",
-                          suggestions=closest(key, names))
-              for key in kwargs if key not in names]
+    errors = []
+    if not any(p.kind is p.VAR_KEYWORD for p in params):
+        errors += [ConfigError(f"{where}.{key}", "unknown argument",
+                               expected=f"one of {sorted(set(names) - set(given))}",
+                               suggestions=closest(key, names))
+                   for key in kwargs if key not in names]
     required = [p.name for p in params if p.default is p.empty
                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     errors += [ConfigError(f"{where}.{key}", "missing required argument")
                for key in required if key not in kwargs and key not in given]
+    types = hints(factory)
+    for key, value in kwargs.items():
+        if key in types and key in names and (expected := type_problem(value, types[key])):
+            errors.append(ConfigError(f"{where}.{key}", f"got {value!r}", expected=expected))
     if errors:
         raise ConfigError.collect(errors)
 

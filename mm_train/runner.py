@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from mm_train import device
-from mm_train.config import validate
+from mm_train.config import validate, with_defaults
 from mm_train.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def building(where: str):
         yield
     except ConfigError:
         raise
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RuntimeError) as err:   # MindSpore's checks, Python and C++
         raise ConfigError(where, " ".join(str(err).split("\n")[0].split())) from None
 
 
@@ -167,7 +167,7 @@ def prepare(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         device.prepare_environment(config["device"])
     load_components()
     validate(config)
-    return apply_debug(config)
+    return apply_debug(with_defaults(config))
 
 
 def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,

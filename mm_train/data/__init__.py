@@ -1,11 +1,16 @@
 """Datasets from the ``dataset`` section of a recipe.
 
     dataset:
-      type: cifar10                    # a registered reader
+      type: cifar10                    # a registered reader: cifar10, cifar100, mindrecord, tfrecord, image_folder
       path: ${paths.data}/cifar-10-batches-bin
       num_classes: 10
-      train: {batch_size: 32, shuffle: true, transforms: [{type: RandomHorizontalFlip}, ...]}
+      one_hot: false                   # true: labels become float32 one-hot rows (for sparse: false losses)
+      train: {batch_size: 32, shuffle: true, num_parallel_workers: 2, drop_remainder: true, limit: null,
+              num_shards: null, shard_id: null,       # null: the distributed rank (train split only; see sharding.py)
+              transforms: [{type: RandomHorizontalFlip}, ...],
+              batch_transforms: [{type: MixUpBatch, alpha: 0.2}]}   # needs one_hot: true
       eval:  {batch_size: 32}
+    loss: {type: SoftmaxCrossEntropyWithLogits, sparse: false}   # with one_hot: true (soft labels)
 
 Keys of ``dataset`` and of each split that are not pipeline settings are the
 reader's own arguments (``path``, ``usage``, ``columns``...); a split's value wins.
@@ -18,15 +23,16 @@ from typing import Any, Mapping
 from mm_train.registry import DATASETS, check_arguments
 from mm_train.errors import ConfigError
 
-DATASET_KEYS = {"type", "num_classes", "image_size", "train", "eval"}   # image_size: for interpolation
+DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval"}   # image_size: for interpolation
 SPLIT_KEYS = {"batch_size", "shuffle", "drop_remainder", "num_parallel_workers", "limit",
-              "transforms", "num_shards", "shard_id"}
+              "transforms", "batch_transforms", "num_shards", "shard_id"}
 SPLITS = {"train": {"shuffle": True, "drop_remainder": True},
           "eval": {"shuffle": False, "drop_remainder": False}}
+BATCH_ONLY = {"MixUpBatch", "CutMixBatch"}
 
 
 def load_readers() -> None:
-    from mm_train.data import cifar10, mindrecord  # noqa: F401  (registers the readers)
+    from mm_train.data import cifar10, image_folder, mindrecord, tfrecord  # noqa: F401  (registers readers)
 
 
 def reader_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
@@ -36,21 +42,59 @@ def reader_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
     return args
 
 
+def _positive(settings: Mapping[str, Any], key: str, where: str, allow_none: bool = False) -> None:
+    value = settings[key]
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}.{key}", f"got {value!r}", expected="a whole number >= 1")
+
+
+def split_settings(dataset: Mapping[str, Any], split: str, where: str = "dataset") -> dict[str, Any]:
+    """The pipeline settings of one split, defaults filled in and checked."""
+    settings = {**SPLITS[split], "batch_size": 32, "num_parallel_workers": 1, "limit": None,
+                "transforms": [], "batch_transforms": [], "num_shards": None, "shard_id": None}
+    settings.update({k: v for k, v in (dataset.get(split) or {}).items() if k in SPLIT_KEYS})
+    _positive(settings, "batch_size", f"{where}.{split}")
+    _positive(settings, "num_parallel_workers", f"{where}.{split}")
+    _positive(settings, "limit", f"{where}.{split}", allow_none=True)
+    return settings
+
+
+def _check_transform_lists(settings, one_hot: bool, where: str) -> None:
+    for i, spec in enumerate(settings["transforms"] or []):
+        if isinstance(spec, Mapping) and spec.get("type") in BATCH_ONLY:
+            raise ConfigError(f"{where}.transforms[{i}]", f"{spec['type']} works on whole batches",
+                              expected=f"it under {where}.batch_transforms (with dataset.one_hot: true)")
+    if settings["batch_transforms"] and not one_hot:
+        raise ConfigError(f"{where}.batch_transforms", "MixUpBatch / CutMixBatch need one-hot labels",
+                          expected="dataset.one_hot: true (and a loss with sparse: false)")
+
+
 def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"):
-    """The batched ``mindspore.dataset`` pipeline of one split (``train`` or ``eval``)."""
+    """The batched ``mindspore.dataset`` pipeline of one split (``train`` or ``eval``).
+
+    Example::
+
+        data = build_dataset({"type": "cifar10", "path": "data/cifar-10-batches-bin",
+                              "train": {"batch_size": 32}}, "train")
+    """
     import mindspore as ms
     import mindspore.dataset.transforms as T
 
+    from mm_train.data.sharding import shard_for
     from mm_train.data.transforms import build_transforms
 
     load_readers()
-    settings = {**SPLITS[split], "batch_size": 32, "num_parallel_workers": 1,
-                "limit": None, "transforms": [], "num_shards": None, "shard_id": None}
-    settings.update({k: v for k, v in (dataset.get(split) or {}).items() if k in SPLIT_KEYS})
+    settings = split_settings(dataset, split, where)
+    one_hot = bool(dataset.get("one_hot", False))
+    _check_transform_lists(settings, one_hot, f"{where}.{split}")
+    num_shards, shard_id = shard_for(dataset.get(split), f"{where}.{split}", automatic=split == "train")
     reader = DATASETS.get(dataset.get("type"), f"{where}.type")
     args = reader_arguments(dataset, split)
-    common = dict(split=split, shuffle=bool(settings["shuffle"]), num_shards=settings["num_shards"],
-                  shard_id=settings["shard_id"], num_samples=settings["limit"],
+    common = dict(split=split, shuffle=bool(settings["shuffle"]),
+                  num_shards=num_shards if num_shards > 1 else None,
+                  shard_id=shard_id if num_shards > 1 else None, num_samples=settings["limit"],
                   num_parallel_workers=int(settings["num_parallel_workers"]))
     check_arguments(reader, args, where, given=common)
     data, image_ops = reader(**common, **args)
@@ -58,8 +102,19 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     workers = common["num_parallel_workers"]
     if image_ops:
         data = data.map(operations=image_ops, input_columns="image", num_parallel_workers=workers)
-    data = data.map(operations=T.TypeCast(ms.int32), input_columns="label", num_parallel_workers=workers)
+    if one_hot:
+        classes = dataset.get("num_classes")
+        if not isinstance(classes, int) or classes < 2:
+            raise ConfigError(f"{where}.num_classes", f"got {classes!r}",
+                              expected="the number of classes (one_hot: true needs it)")
+        label_ops = [T.OneHot(classes), T.TypeCast(ms.float32)]
+    else:
+        label_ops = [T.TypeCast(ms.int32)]
+    data = data.map(operations=label_ops, input_columns="label", num_parallel_workers=workers)
     data = data.batch(int(settings["batch_size"]), drop_remainder=bool(settings["drop_remainder"]))
+    batch_ops = build_transforms(settings["batch_transforms"], f"{where}.{split}.batch_transforms")
+    if batch_ops:
+        data = data.map(operations=batch_ops, input_columns=["image", "label"], num_parallel_workers=workers)
     if data.get_dataset_size() == 0:
         raise ConfigError(f"{where}.{split}.batch_size",
                           f"batch size {settings['batch_size']} leaves no full batch in the {split} split",

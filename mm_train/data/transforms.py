@@ -22,6 +22,8 @@ from mm_train.registry import TRANSFORMS, check_arguments
 
 # Loads a shared library given by path: a recipe must never be able to run code.
 EXCLUDED = {"Plugin"}
+# Enum parameters without an enum default (required arguments): by parameter name.
+ENUM_PARAMETERS = {"image_batch_format": ms_vision.ImageBatchFormat}
 
 
 def _register_module(module) -> None:
@@ -52,13 +54,14 @@ def _coerce(cls, kwargs: dict[str, Any], where: str) -> dict[str, Any]:
     out = {}
     for key, value in kwargs.items():
         default = params[key].default if key in params else None
+        kind = type(default) if isinstance(default, enum.Enum) else ENUM_PARAMETERS.get(key)
         if key == "data_type":
             value = _dtype(value, f"{where}.{key}")
-        elif isinstance(default, enum.Enum) and isinstance(value, str):
-            members = {m.name.lower(): m for m in type(default)} | {str(m.value).lower(): m for m in type(default)}
+        elif kind is not None and isinstance(value, str):
+            members = {m.name.lower(): m for m in kind} | {str(m.value).lower(): m for m in kind}
             if value.lower() not in members:
                 raise ConfigError(f"{where}.{key}", f"unknown value '{value}'",
-                                  expected=f"one of {sorted({m.name.lower() for m in type(default)})}",
+                                  expected=f"one of {sorted({m.name.lower() for m in kind})}",
                                   suggestions=closest(value.lower(), members))
             value = members[value.lower()]
         elif isinstance(value, list):

@@ -12,12 +12,16 @@ so zoo checkpoints load by name::
 """
 from __future__ import annotations
 
+from typing import Any, Literal, Mapping, Optional
+
 from mindspore import nn, ops
 
+from mm_train.argtypes import PadMode, PositiveInt, Size
 from mm_train.errors import ConfigError
 from mm_train.nn.shapes import ShapeMismatch, expect_chw, spatial_out
 from mm_train.registry import BLOCKS, check_arguments
 
+Style = Literal["zoo", "torchvision"]
 STYLES = {"zoo": {"shortcut": "down_sample_layer", "bn": ("bn1d", "bn2d")},
           "torchvision": {"shortcut": "downsample", "bn": ("bn1", "bn2")}}
 
@@ -51,7 +55,8 @@ class ConvBNAct(nn.Cell):
 
 
 @BLOCKS.register("ConvBNReLU")
-def conv_bn_relu(in_shape, out_channels, kernel_size=3, stride=1, pad_mode="same", eps=1e-5, momentum=0.9):
+def conv_bn_relu(in_shape, out_channels: PositiveInt, kernel_size: PositiveInt = 3, stride: Size = 1,
+                 pad_mode: PadMode = "same", eps: float = 1e-5, momentum: float = 0.9):
     c, h, w = expect_chw(in_shape, "ConvBNReLU")
     padding = kernel_size // 2 if pad_mode == "pad" else 0
     out = spatial_out((h, w), kernel_size, stride, pad_mode, padding, 1, "ConvBNReLU")
@@ -102,8 +107,9 @@ class Bottleneck(_Shortcut):
 
 
 @BLOCKS.register("ResidualBlock")
-def residual_block(in_shape, out_channels, stride=1, expansion=4, pad_mode="same", eps=1e-4,
-                   momentum=0.9, zero_init_last_bn=False, style="zoo"):
+def residual_block(in_shape, out_channels: PositiveInt, stride: PositiveInt = 1, expansion: PositiveInt = 4,
+                   pad_mode: PadMode = "same", eps: float = 1e-4, momentum: float = 0.9,
+                   zero_init_last_bn: bool = False, style: Style = "zoo"):
     """The zoo's ResidualBlock (bottleneck). ``zero_init_last_bn`` starts bn3's gamma at 0 (zoo ResNet-152)."""
     c, h, w = expect_chw(in_shape, "ResidualBlock")
     _style(style)
@@ -136,8 +142,9 @@ class Basic(_Shortcut):
 
 
 @BLOCKS.register("BasicBlock")
-def basic_block(in_shape, out_channels, stride=1, pad_mode="pad", eps=1e-4, momentum=0.9,
-                shortcut_eps=None, shortcut_momentum=None, style="zoo"):
+def basic_block(in_shape, out_channels: PositiveInt, stride: PositiveInt = 1, pad_mode: PadMode = "pad",
+                eps: float = 1e-4, momentum: float = 0.9, shortcut_eps: Optional[float] = None,
+                shortcut_momentum: Optional[float] = None, style: Style = "zoo"):
     """Two 3x3 convs; ``shortcut_eps``/``shortcut_momentum`` (default: eps/momentum) for the projection's BN."""
     c, h, w = expect_chw(in_shape, "BasicBlock")
     _style(style)
@@ -149,7 +156,8 @@ def basic_block(in_shape, out_channels, stride=1, pad_mode="pad", eps=1e-4, mome
 
 
 @BLOCKS.register("Stage")
-def stage(in_shape, block, repeat, out_channels, stride=1, **block_args):
+def stage(in_shape, block: str, repeat: PositiveInt, out_channels: PositiveInt, stride: PositiveInt = 1,
+          **block_args):
     """``repeat`` copies of ``block``; the first carries the stride, channels flow through."""
     factory = BLOCKS.get(block, ".block")
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
@@ -227,7 +235,7 @@ def residual(in_shape, body, shortcut=None, shortcut_name="shortcut", activation
 
 
 @BLOCKS.register("Repeat")
-def repeat_block(in_shape, block, repeat):
+def repeat_block(in_shape, block: Mapping[str, Any], repeat: PositiveInt):
     """``repeat`` copies of any block spec (a ``Residual`` written in YAML, say), named ``0 .. repeat-1``.
 
         layer1: {type: Repeat, repeat: 3, block: {type: Residual, body: [...]}}

@@ -7,11 +7,14 @@ Each factory takes the input shape first and returns ``(cell, output_shape)``.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import math
 
 from mindspore import nn
 
 from mm_train.nn.shapes import expect_chw, expect_flat, spatial_out
+from mm_train.argtypes import Initializer, Padding, PadMode, PositiveInt, Size
 from mm_train.registry import BLOCKS
 
 
@@ -21,8 +24,9 @@ def _init(**inits):
 
 
 @BLOCKS.register("Conv2d")
-def conv2d(in_shape, out_channels, kernel_size, stride=1, pad_mode="same", padding=0, dilation=1,
-           group=1, has_bias=False, weight_init=None, bias_init=None):
+def conv2d(in_shape, out_channels: PositiveInt, kernel_size: Size, stride: Size = 1, pad_mode: PadMode = "same",
+           padding: Padding = 0, dilation: Size = 1, group: PositiveInt = 1, has_bias: bool = False,
+           weight_init: Initializer = None, bias_init: Initializer = None):
     c, h, w = expect_chw(in_shape, "Conv2d")
     cell = nn.Conv2d(c, out_channels, kernel_size, stride=stride, pad_mode=pad_mode, padding=padding,
                      dilation=dilation, group=group, has_bias=has_bias,
@@ -31,8 +35,10 @@ def conv2d(in_shape, out_channels, kernel_size, stride=1, pad_mode="same", paddi
 
 
 @BLOCKS.register("BatchNorm2d")
-def batchnorm2d(in_shape, eps=1e-5, momentum=0.9, affine=True, gamma_init="ones", beta_init="zeros",
-                moving_mean_init="zeros", moving_var_init="ones", use_batch_statistics=None):
+def batchnorm2d(in_shape, eps: float = 1e-5, momentum: float = 0.9, affine: bool = True,
+                gamma_init: Initializer = "ones", beta_init: Initializer = "zeros",
+                moving_mean_init: Initializer = "zeros", moving_var_init: Initializer = "ones",
+                use_batch_statistics: Optional[bool] = None):
     c, _, _ = expect_chw(in_shape, "BatchNorm2d")
     return nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine, gamma_init=gamma_init,
                           beta_init=beta_init, moving_mean_init=moving_mean_init,
@@ -41,14 +47,16 @@ def batchnorm2d(in_shape, eps=1e-5, momentum=0.9, affine=True, gamma_init="ones"
 
 
 @BLOCKS.register("Dense")
-def dense(in_shape, out_channels, has_bias=True, weight_init=None, bias_init=None, activation=None):
+def dense(in_shape, out_channels: PositiveInt, has_bias: bool = True, weight_init: Initializer = None,
+          bias_init: Initializer = None, activation: Optional[str] = None):
     features = expect_flat(in_shape, "Dense")
     return nn.Dense(features, out_channels, has_bias=has_bias, activation=activation,
                     **_init(weight_init=weight_init, bias_init=bias_init)), (out_channels,)
 
 
 def _pool(cls, name):
-    def factory(in_shape, kernel_size=1, stride=1, pad_mode="valid", padding=0):
+    def factory(in_shape, kernel_size: Size = 1, stride: Size = 1, pad_mode: PadMode = "valid",
+                padding: Padding = 0):
         c, h, w = expect_chw(in_shape, name)
         extra = {"padding": padding} if pad_mode.lower() == "pad" else {}
         cell = cls(kernel_size=kernel_size, stride=stride, pad_mode=pad_mode, **extra)
@@ -67,7 +75,7 @@ def flatten(in_shape):
 
 
 @BLOCKS.register("Dropout")
-def dropout(in_shape, p=0.5):
+def dropout(in_shape, p: float = 0.5):
     return nn.Dropout(p=p), tuple(in_shape)
 
 
@@ -88,7 +96,7 @@ def identity(in_shape):
 
 
 @BLOCKS.register("LeakyReLU")
-def leaky_relu(in_shape, alpha=0.2):
+def leaky_relu(in_shape, alpha: float = 0.2):
     return nn.LeakyReLU(alpha=alpha), tuple(in_shape)
 
 
@@ -107,26 +115,27 @@ def pad(in_shape, paddings, mode="CONSTANT"):
 
 
 @BLOCKS.register("BatchNorm1d")
-def batchnorm1d(in_shape, eps=1e-5, momentum=0.9, affine=True, gamma_init="ones", beta_init="zeros"):
+def batchnorm1d(in_shape, eps: float = 1e-5, momentum: float = 0.9, affine: bool = True,
+                gamma_init: Initializer = "ones", beta_init: Initializer = "zeros"):
     features = expect_flat(in_shape, "BatchNorm1d")
     return nn.BatchNorm1d(features, eps=eps, momentum=momentum, affine=affine, gamma_init=gamma_init,
                           beta_init=beta_init), tuple(in_shape)
 
 
 @BLOCKS.register("InstanceNorm2d")
-def instancenorm2d(in_shape, eps=1e-5, momentum=0.1, affine=True):
+def instancenorm2d(in_shape, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):
     c, _, _ = expect_chw(in_shape, "InstanceNorm2d")
     return nn.InstanceNorm2d(c, eps=eps, momentum=momentum, affine=affine), tuple(in_shape)
 
 
 @BLOCKS.register("GroupNorm")
-def groupnorm(in_shape, num_groups, eps=1e-5, affine=True):
+def groupnorm(in_shape, num_groups: PositiveInt, eps: float = 1e-5, affine: bool = True):
     c, _, _ = expect_chw(in_shape, "GroupNorm")
     return nn.GroupNorm(num_groups, c, eps=eps, affine=affine), tuple(in_shape)
 
 
 @BLOCKS.register("AdaptiveAvgPool2d")
-def adaptive_avg_pool2d(in_shape, output_size):
+def adaptive_avg_pool2d(in_shape, output_size: Size):
     c, _, _ = expect_chw(in_shape, "AdaptiveAvgPool2d")
     from mm_train.nn.shapes import pair
     return nn.AdaptiveAvgPool2d(output_size), (c, *pair(output_size))

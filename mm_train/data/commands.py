@@ -1,0 +1,64 @@
+"""``mm-train data convert`` and ``mm-train data download`` (added to the CLI by ``add_commands``).
+
+    mm-train data convert cifar10 data/cifar-10-batches-bin out/train.mindrecord --usage train --shards 2
+    mm-train data download cifar10 --dest data
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def _environment() -> None:
+    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+    os.environ.setdefault("GLOG_v", "3")
+
+
+def convert_command(args) -> int:
+    _environment()
+    from mm_train.data.convert import convert
+    files, count = convert(args.source, args.src, args.to, args.dest, shards=args.shards, usage=args.usage,
+                           image_key=args.image_key, label_key=args.label_key, limit=args.limit)
+    print(f"wrote {count} samples to {len(files)} {args.to} file(s):")
+    for f in files:
+        print(f"  {f}")
+    return 0
+
+
+def download_command(args) -> int:
+    from mm_train.data.download import download
+    folder = download(args.name, args.dest, url=args.url, md5=args.md5, sha256=args.sha256)
+    print(f"{args.name} is in {folder}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    """Add the ``data`` command group to the CLI's subparsers ``sub``."""
+    from mm_train.data.convert import SOURCES, TARGETS
+    from mm_train.data.download import KNOWN
+
+    data = sub.add_parser("data", help="convert and download data sets").add_subparsers(dest="action", required=True)
+    convert = data.add_parser(
+        "convert", help="convert a data set to sharded MindRecord or TFRecord",
+        description="example: mm-train data convert cifar10 data/cifar-10-batches-bin out/train.mindrecord "
+                    "--usage train --shards 2 --to mindrecord",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    convert.add_argument("source", choices=SOURCES, help="format of SRC")
+    convert.add_argument("src", help="CIFAR folder, image-folder root, TFRecord file/glob or .mindrecord file")
+    convert.add_argument("dest", help="output file (shards get a suffix: DEST0.. / DEST-00000-of-00002)")
+    convert.add_argument("--to", choices=TARGETS, default="mindrecord", help="output format (default mindrecord)")
+    convert.add_argument("--shards", type=int, default=1, help="number of output files (default 1)")
+    convert.add_argument("--usage", help="split to convert: train/test (CIFAR), train/val/... (image folder)")
+    convert.add_argument("--image-key", default="image", help="image feature/column of a TFRecord/MindRecord SRC")
+    convert.add_argument("--label-key", default="label", help="label feature/column of a TFRecord/MindRecord SRC")
+    convert.add_argument("--limit", type=int, help="convert only the first N samples")
+    convert.set_defaults(func=convert_command)
+    down = data.add_parser("download", help="download and unpack a public data set (checked, atomic)",
+                           description="example: mm-train data download cifar10 --dest data")
+    down.add_argument("name", choices=sorted(KNOWN))
+    down.add_argument("--dest", required=True, help="folder to put the data set folder in")
+    down.add_argument("--url", help="fetch from this URL instead of the official one")
+    check = down.add_mutually_exclusive_group()
+    check.add_argument("--sha256", help="expected sha256 of the archive (instead of the known md5)")
+    check.add_argument("--md5", help="expected md5 of the archive")
+    down.set_defaults(func=download_command)

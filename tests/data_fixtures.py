@@ -1,0 +1,47 @@
+"""Tiny data sets in every supported format, written into a test's temp dir."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+
+def tiny_images(n: int, size: int = 8, classes: int = 2, seed: int = 0):
+    """``n`` distinct uint8 HWC images (index in the first pixels) and labels cycling over ``classes``."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % classes
+    images = (labels[:, None, None, None] * 100 + rng.integers(0, 60, size=(n, size, size, 3))).astype(np.uint8)
+    images[:, 0, 0, 0] = np.arange(n) % 256
+    images[:, 0, 0, 1] = np.arange(n) // 256
+    return images, labels
+
+
+def encoded(images) -> list[bytes]:
+    from mm_train.data.convert import png
+    return [png(x) for x in images]
+
+
+def write_image_folder(root: Path, n: int, usage: str = "train", classes: int = 2, size: int = 8, seed: int = 0):
+    images, labels = tiny_images(n, size, classes, seed)
+    for i, (data, y) in enumerate(zip(encoded(images), labels)):
+        folder = root / usage / f"class_{y}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i:05d}.png").write_bytes(data)
+    return root
+
+
+def write_mindrecord(path: Path, n: int, shards: int = 1, classes: int = 2, size: int = 8, seed: int = 0):
+    from mm_train.data import convert
+    images, labels = tiny_images(n, size, classes, seed)
+    return convert.write_mindrecord(zip(encoded(images), labels.tolist()), str(path), shards)
+
+
+def write_tfrecord(path: Path, n: int, shards: int = 1, classes: int = 2, size: int = 8, seed: int = 0):
+    from mm_train.data import convert
+    images, labels = tiny_images(n, size, classes, seed)
+    return convert.write_tfrecord(zip(encoded(images), labels.tolist()), str(path), shards)
+
+
+def image_id(image) -> str:
+    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()[:16]
