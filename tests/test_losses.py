@@ -110,3 +110,15 @@ def test_each_loss_trains_from_a_recipe_on_float_one_hot_labels(name, args, tmp_
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert all(math.isfinite(h["loss"]) for h in history)
     assert history[-1]["loss"] < history[0]["loss"], history
+
+
+@pytest.mark.parametrize("loss", ["SoftmaxCrossEntropyWithLogits", "CrossEntropyLoss"])
+def test_mixup_from_the_data_pipeline_trains_with_a_dense_loss(loss, tmp_path):
+    """dataset.one_hot + MixUpBatch (float mixed labels) through the recipe's own pipeline."""
+    from training_helpers import train
+    sparse = ["+loss.sparse=false"] if loss == "SoftmaxCrossEntropyWithLogits" else []
+    train(tmp_path, *replace("loss", {"type": loss}), *sparse, "+dataset.one_hot=true",
+          "+dataset.train.batch_transforms=[{type: MixUpBatch, alpha: 0.4}]", "train.epochs=2")
+    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
+    assert len(history) == 2 and all(math.isfinite(h["loss"]) for h in history)
+    assert history[-1]["acc"] > 0.2
