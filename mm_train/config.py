@@ -59,7 +59,8 @@ class DebugSchema:
 
 
 SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema}
-TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "export", *SECTIONS, *COMPONENTS)
+TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "resume_replay", "export",
+             *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
           "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1}
 AMP_LEVELS = ("O0", "O1", "O2", "O3", "auto")

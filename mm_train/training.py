@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mm_train.checkpoints import find_resume, init_from_spec, load_weights, resume_from
-from mm_train.errors import ConfigError
+from mm_train.errors import ConfigError, closest
 
 
 def rank_and_size() -> tuple[int, int]:
@@ -18,6 +18,24 @@ def rank_and_size() -> tuple[int, int]:
     if not GlobalComm.INITED:
         return 0, 1
     return get_rank(), get_group_size()
+
+
+REPLAYS = ("exact", "fast")
+
+
+def replay_data(train_data, global_step: int, mode: str) -> None:
+    """Start the train pipeline at ``global_step`` with the shuffle order an uninterrupted run had there.
+
+    ``exact`` runs the pipeline through the skipped steps, so random augmentations also repeat
+    (MindSpore's ``set_fast_recovery(False)``); ``fast`` skips the transforms: the same samples in
+    the same order, but other random crops and flips than an uninterrupted run.
+    """
+    import mindspore.dataset as ds
+    if mode not in REPLAYS:
+        raise ConfigError("resume_replay", f"got {mode!r}", expected=f"one of {list(REPLAYS)}",
+                          suggestions=closest(str(mode), REPLAYS))
+    ds.config.set_fast_recovery(mode == "fast")
+    train_data.set_init_step(global_step)
 
 
 def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0):
@@ -50,7 +68,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> tuple[l
     if checkpoint is not None:
         resumed = resume_from(checkpoint, parts.train_network, parts.steps_per_epoch)
         ctx.initial_step, initial_epoch = resumed.global_step, resumed.epoch
-        parts.train_data.set_init_step(resumed.global_step)    # replays the shuffle order up to there
+        replay_data(parts.train_data, resumed.global_step, config.get("resume_replay", "exact"))
         print(f"resume: {checkpoint} (epoch {resumed.epoch}, step {resumed.global_step})", flush=True)
     else:
         load_weights(parts.network, config.get("init_from"))

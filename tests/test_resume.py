@@ -14,8 +14,12 @@ from training_helpers import weights
 
 # quickstart on 64 shuffled digits, batch 16: 4 steps an epoch, 3 epochs; a checkpoint every 3 steps
 # (steps 3, 6, 9, 12: most of them mid-epoch) and at the end of each epoch.
+# The random flip makes the data differ unless the resumed run replays the augmentation too.
+TRANSFORMS = "[{type: Rescale, rescale: 0.00392156862745098, shift: 0.0}, {type: HWC2CHW}]"
 RUN = ("+recipe=quickstart", "+dataset.train.limit=64", "dataset.train.batch_size=16",
        "+dataset.eval.limit=32", "train.epochs=3", "device.mode=graph", "seed=7",
+       f"dataset.train.transforms=[{{type: RandomHorizontalFlip}}, {TRANSFORMS[1:]}",
+       f"dataset.eval.transforms={TRANSFORMS}",
        "callbacks=[{type: ModelCheckpoint, save_checkpoint_steps: 3, keep_checkpoint_max: 10}]")
 
 KILLER = textwrap.dedent("""
@@ -67,7 +71,7 @@ def test_sigkill_mid_epoch_then_resume_auto_matches_uninterrupted_run(tmp_path):
         np.testing.assert_allclose(final_resumed[key], value, rtol=0, atol=1e-6, err_msg=key)
     assert int(final_resumed["step_num"]) == 12 and int(final_resumed["global_step"]) == 12
     # train longer: resume=auto from the end, with a schedule for 4 epochs
-    longer = run_py(*RUN[:4], "train.epochs=4", *RUN[5:], f"hydra.run.dir={broken}", "resume=auto")
+    longer = run_py(*(a.replace("epochs=3", "epochs=4") for a in RUN), f"hydra.run.dir={broken}", "resume=auto")
     assert longer.returncode == 0, longer.stderr[-3000:]
     assert "quickstart-3_4.ckpt (epoch 3, step 12)" in longer.stdout
     assert int(weights(broken / "checkpoints" / "quickstart-4_4.ckpt")["step_num"]) == 16
@@ -100,3 +104,10 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert [p.name for p in checkpoint_files(folder)] == ["run-1_4.ckpt"]      # the half file is hidden
     assert int(ms.load_checkpoint(str(checkpoint_files(folder)[-1]))["step_num"].asnumpy()) == 4
+
+
+def test_resume_replay_must_be_exact_or_fast():
+    from mm_train.errors import ConfigError
+    from mm_train.training import replay_data
+    with pytest.raises(ConfigError, match=r"resume_replay: got 'exakt'.*Did you mean 'exact'"):
+        replay_data(None, 4, "exakt")
