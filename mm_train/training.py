@@ -38,11 +38,12 @@ def replay_data(train_data, global_step: int, mode: str) -> None:
     train_data.set_init_step(global_step)
 
 
-def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0):
+def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_offset=0):
     from mm_train.callbacks import Evaluate
     sink = bool(config["device"].get("dataset_sink_mode", False))
     return Evaluate(parts.model, parts.eval_data, run_dir, int(config["train"]["eval_interval"]),
-                    int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch)
+                    int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch,
+                    step_offset=step_offset)
 
 
 def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, Any]:
@@ -72,8 +73,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> tuple[l
         print(f"resume: {checkpoint} (epoch {resumed.epoch}, step {resumed.global_step})", flush=True)
     else:
         load_weights(parts.network, config.get("init_from"))
-    evaluate = _evaluate_callback(config, parts, run_dir, ctx.evaluations, initial_epoch)
-    evaluate.step_offset = ctx.initial_step
+    evaluate = _evaluate_callback(config, parts, run_dir, ctx.evaluations, initial_epoch, ctx.initial_step)
     callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", ctx) for i, spec in enumerate(config.get("callbacks") or [])]
     if ctx.initial_step >= epochs * parts.steps_per_epoch:
         print(f"resume: the checkpoint is at the end of training ({epochs} epochs); nothing to train", flush=True)

@@ -27,11 +27,11 @@ class Evaluate(Callback):
     """
 
     def __init__(self, model, dataset, run_dir: Path, interval: int, epochs: int, sink: bool,
-                 history: list | None = None, resume_epoch: int = 0):
+                 history: list | None = None, resume_epoch: int = 0, step_offset: int = 0):
         super().__init__()
         self.model, self.dataset, self.sink = model, dataset, sink
         self.path = Path(run_dir) / "metrics.json"
-        self.interval, self.epochs = interval, epochs
+        self.interval, self.epochs, self.step_offset = interval, epochs, step_offset
         self.history: list[dict[str, Any]] = history if history is not None else []
         if resume_epoch and self.path.is_file():
             try:
@@ -45,7 +45,7 @@ class Evaluate(Callback):
         epoch = params.cur_epoch_num
         if epoch == self.epochs or (self.interval and epoch % self.interval == 0):
             result = self.model.eval(self.dataset, dataset_sink_mode=self.sink)
-            self.record(result, epoch=epoch, step=int(getattr(self, "step_offset", 0)) + params.cur_step_num)
+            self.record(result, epoch=epoch, step=self.step_offset + params.cur_step_num)
 
     def record(self, result: dict[str, float], **where: int) -> dict[str, Any]:
         entry = {**where, **{k: float(v) for k, v in result.items()}}
