@@ -127,7 +127,7 @@ def component_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
         errors += spec_errors(OPTIMIZERS, cfg["optimizer"], "optimizer", skip=2, drop=GROUP_KEYS,
                               given=("loss_scale",))
     if cfg.get("lr_schedule") is not None:
-        errors += spec_errors(LR_SCHEDULES, cfg["lr_schedule"], "lr_schedule", skip=2)
+        errors += spec_errors(LR_SCHEDULES, cfg["lr_schedule"], "lr_schedule", skip=2, drop=("scale_by_batch",))
     for i, spec in enumerate(cfg.get("callbacks") or [] if isinstance(cfg.get("callbacks"), list) else []):
         errors += spec_errors(CALLBACKS, spec, f"callbacks[{i}]", skip=1)
     device = cfg.get("device") if isinstance(cfg.get("device"), Mapping) else {}

@@ -17,7 +17,7 @@ from omegaconf.errors import ValidationError
 
 from mm_train.errors import ConfigError, closest
 
-TASKS = ("train", "eval", "summary", "check")
+TASKS = ("train", "eval", "export", "summary", "check")
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
 CODE_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 
@@ -59,7 +59,8 @@ class DebugSchema:
 
 
 SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema}
-TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", *SECTIONS, *COMPONENTS)
+TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "resume_replay", "export",
+             *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
           "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1}
 AMP_LEVELS = ("O0", "O1", "O2", "O3", "auto")

@@ -121,10 +121,12 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
     import mindspore.dataset as ds
     from mindspore.train import Callback, Model
 
-    from mm_train.amp import build_loss_scale
+    from mm_train.amp import parse_loss_scale
     from mm_train.nn.builder import build_network
-    from mm_train.optim import build_optimizer
-    from mm_train.registry import LOSSES, LR_SCHEDULES
+    from mm_train.optim import build_optimizer, clip_grad_norm
+    from mm_train.train_step import build_train_network
+    from mm_train.lr_schedules import build_lr_schedule
+    from mm_train.registry import LOSSES
 
     network, infos = build_network(config["network"])
     batch = max(1, min(int((config["dataset"].get("train") or {}).get("batch_size", MAX_BATCH)), MAX_BATCH))
@@ -140,11 +142,10 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
                             _run_block(c, x, o)))
     results.append(_try("network", "forward", lambda: _run_block(network, images, infos[-1].output_shape)))
 
-    lr = LR_SCHEDULES.build(config["lr_schedule"], "lr_schedule", 1, 1)
-    manager, optimizer_scale = build_loss_scale(config.get("loss_scale") or {}, config["device"]["target"])
-    optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr), optimizer_scale)
+    lr = build_lr_schedule(config["lr_schedule"], 1, 1, 1)
+    scale = parse_loss_scale(config.get("loss_scale"), config["device"].get("target", "CPU"), quiet=True)
+    optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
     loss = LOSSES.build(config["loss"], "loss")
-    extra = {"loss_scale_manager": manager} if manager is not None else {}
     losses = []
 
     class KeepLoss(Callback):
@@ -154,8 +155,8 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
 
     def train_step():
         network.set_train(True)
-        model = Model(network, loss_fn=loss, optimizer=optimizer, amp_level=config["train"].get("amp_level", "O0"),
-                      **extra)
+        model = Model(build_train_network(network, loss, optimizer, scale, config["train"].get("amp_level", "O0"),
+                                          clip_grad_norm(config["optimizer"])))   # the step task=train runs
         data = ds.NumpySlicesDataset({"image": images, "label": labels}, shuffle=False).batch(batch)
         model.train(1, data, callbacks=[KeepLoss()],
                     dataset_sink_mode=bool(config["device"].get("dataset_sink_mode", False)))

@@ -1,45 +1,219 @@
-"""Optimizers by name, with parameter groups.
+"""Optimizers by name, with parameter groups and gradient clipping.
 
-    optimizer: {type: Momentum, momentum: 0.9, weight_decay: 1.0e-4, no_decay: [gamma, beta, bias]}
+    optimizer:
+      type: Momentum                 # Momentum SGD Adam AdamWeightDecay RMSProp LARS Lamb
+      momentum: 0.9
+      weight_decay: 1.0e-4
+      no_decay: [gamma, beta, bias]  # name fragments that get no weight decay (the default)
+      clip_grad_norm: 5.0            # clip gradients by global norm (optional)
+      param_groups:                  # optional; first matching group wins
+        - {params: ["end_point.*"], lr_scale: 10.0, weight_decay: 0.0}
 
-Parameters whose name contains one of the ``no_decay`` substrings get no weight
-decay (the model zoo's rule for BatchNorm and biases). The learning rate comes
-from ``lr_schedule``; ``loss_scale`` from :mod:`mm_train.amp`.
+Parameters whose name contains a ``no_decay`` fragment get no weight decay (the
+model zoo's rule for BatchNorm and biases). ``params`` of a group are glob
+patterns over parameter names; ``lr_scale`` multiplies the schedule for the
+group. The learning rate comes from ``lr_schedule``; the train step
+(:mod:`mm_train.train_step`) unscales the loss scale before clipping, so the
+optimizers here run with ``loss_scale=1``.
 """
 from __future__ import annotations
 
+import fnmatch
+import inspect
+import warnings
 from typing import Any, Mapping, Sequence
 
-from mindspore import nn
+import mindspore as ms
+from mindspore import nn, ops
 
+from mm_train.errors import ConfigError
 from mm_train.registry import OPTIMIZERS, check_arguments
 
 DEFAULT_NO_DECAY = ("gamma", "beta", "bias")
-GROUP_KEYS = ("weight_decay", "no_decay")   # read by build_optimizer, not passed to the factory
+PARAM_GROUP_KEYS = ("params", "lr_scale", "weight_decay")
+# read by build_optimizer, not passed to the factory
+GROUP_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm")
 
 
 @OPTIMIZERS.register("Momentum")
 def momentum(params, learning_rate, loss_scale=1.0, momentum=0.9, nesterov=False):
-    return nn.Momentum(params, learning_rate, momentum, use_nesterov=nesterov, loss_scale=loss_scale)
+    return nn.Momentum(params, learning_rate, float(momentum), use_nesterov=nesterov, loss_scale=loss_scale)
 
 
-def param_groups(params: Sequence, weight_decay: float, no_decay: Sequence[str]) -> list[dict[str, Any]]:
-    """Split ``params`` into a decayed and an undecayed group, keeping their order."""
+@OPTIMIZERS.register("SGD")
+def sgd(params, learning_rate, loss_scale=1.0, momentum=0.0, dampening=0.0, nesterov=False):
+    return nn.SGD(params, learning_rate, float(momentum), float(dampening), nesterov=nesterov,
+                  loss_scale=loss_scale)
+
+
+@OPTIMIZERS.register("Adam")
+def adam(params, learning_rate, loss_scale=1.0, beta1=0.9, beta2=0.999, eps=1e-8, use_amsgrad=False):
+    return nn.Adam(params, learning_rate, beta1, beta2, eps, loss_scale=loss_scale, use_amsgrad=use_amsgrad)
+
+
+@OPTIMIZERS.register("AdamWeightDecay")
+def adam_weight_decay(params, learning_rate, beta1=0.9, beta2=0.999, eps=1e-6):
+    """AdamW: decoupled weight decay (the group's ``weight_decay``)."""
+    return nn.AdamWeightDecay(params, learning_rate, beta1, beta2, eps)
+
+
+@OPTIMIZERS.register("RMSProp")
+def rmsprop(params, learning_rate, loss_scale=1.0, decay=0.9, momentum=0.0, epsilon=1e-10, centered=False):
+    return nn.RMSProp(params, learning_rate, decay, float(momentum), epsilon, centered=centered,
+                      loss_scale=loss_scale)
+
+
+_lamb_step = ops.MultitypeFuncGraph("lamb_step")
+
+
+@_lamb_step.register("Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
+                     "Tensor", "Bool", "Bool")
+def _lamb_update(beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradient, decay_flag, optim_filter):
+    """One LAMB update in plain ops: Adam direction ``r`` (+ ``wd * w``), scaled by ``|w| / |r|``."""
+    if not optim_filter:
+        return gradient
+    step = ops.cast(step, ms.float32)
+    m_new = beta1 * m + (1.0 - beta1) * gradient
+    v_new = beta2 * v + (1.0 - beta2) * ops.square(gradient)
+    m_hat = m_new / (1.0 - ops.pow(beta1, step))
+    v_hat = v_new / (1.0 - ops.pow(beta2, step))
+    update = m_hat / (ops.sqrt(v_hat) + eps)
+    if decay_flag:
+        update = update + weight_decay * param
+    w_norm = ops.norm(param)
+    r_norm = ops.norm(update)
+    trust = ops.select(ops.logical_and(w_norm > 0, r_norm > 0), w_norm / r_norm, ops.ones_like(w_norm))
+    ops.assign(m, m_new)
+    ops.assign(v, v_new)
+    return ops.assign(param, param - lr * trust * update)
+
+
+class Lamb(nn.Lamb):
+    """MindSpore's Lamb with the update in plain ops, so it also runs on CPU (no ``Lamb`` kernel there)."""
+
+    def construct(self, gradients):
+        weight_decay = self.get_weight_decay()
+        lr = self.get_lr()
+        self.assignadd(self.global_step, self.global_step_increase_tensor)
+        step = self.global_step
+        if self.is_group:
+            if self.is_group_lr:
+                return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step),
+                                      lr, weight_decay, self.params, self.moments1, self.moments2,
+                                      gradients, self.decay_flags, self.optim_filter)
+            return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step, lr),
+                                  weight_decay, self.params, self.moments1, self.moments2,
+                                  gradients, self.decay_flags, self.optim_filter)
+        return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step, lr, weight_decay),
+                              self.params, self.moments1, self.moments2, gradients,
+                              self.decay_flags, self.optim_filter)
+
+
+@OPTIMIZERS.register("Lamb")
+def lamb(params, learning_rate, beta1=0.9, beta2=0.999, eps=1e-6):
+    return Lamb(params, learning_rate, beta1, beta2, eps)
+
+
+def _lars_update(epsilon: float, coefficient: float):
+    """``LARSUpdate`` in plain ops (MindSpore has no CPU kernel for it): layer-wise trust ratio
+    ``coefficient * |w| / (|g| + wd * |w| + epsilon)`` (1 if a norm is 0) times ``g + wd * w``."""
+    def update(weight, gradient, w_square_sum, grad_square_sum, weight_decay, learning_rate):
+        w_norm = ops.sqrt(w_square_sum)
+        g_norm = ops.sqrt(grad_square_sum)
+        ratio = coefficient * w_norm / (g_norm + weight_decay * w_norm + epsilon)
+        ratio = ops.select(ops.logical_and(w_norm > 0, g_norm > 0), ratio, ops.ones_like(ratio))
+        return ratio * (gradient + weight_decay * weight)
+    return update
+
+
+@OPTIMIZERS.register("LARS")
+def lars(params, learning_rate, loss_scale=1.0, momentum=0.9, epsilon=1e-5, coefficient=0.001,
+         no_decay=DEFAULT_NO_DECAY):
+    """Momentum wrapped in LARS layer-wise rate scaling; ``no_decay`` parameters keep the plain rate."""
+    inner = nn.Momentum(params, learning_rate, float(momentum), loss_scale=loss_scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optimizer = nn.LARS(inner, epsilon=float(epsilon), coefficient=float(coefficient),
+                            lars_filter=lambda p: not any(s in p.name for s in no_decay))
+    optimizer.lars = _lars_update(float(epsilon), float(coefficient))
+    return optimizer
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def param_groups(params: Sequence, weight_decay: float, no_decay: Sequence[str],
+                 groups: Sequence[Mapping[str, Any]] = (), learning_rate=None,
+                 where: str = "optimizer.param_groups") -> list[dict[str, Any]]:
+    """MindSpore group dicts: recipe groups first, then the decayed and the undecayed rest.
+
+    Within every group, parameters whose name contains a ``no_decay`` fragment get no decay.
+    """
+    params = list(params)
+    taken: set[str] = set()
+    result: list[dict[str, Any]] = []
+
+    for index, spec in enumerate(groups):
+        here = f"{where}[{index}]"
+        if not isinstance(spec, Mapping) or "params" not in spec:
+            raise ConfigError(here, "a parameter group needs 'params'", expected="{params: [GLOB, ...], ...}")
+        unknown = [k for k in spec if k not in PARAM_GROUP_KEYS]
+        if unknown:
+            raise ConfigError(f"{here}.{unknown[0]}", "unknown key", expected=f"one of {list(PARAM_GROUP_KEYS)}")
+        patterns = [spec["params"]] if isinstance(spec["params"], str) else list(spec["params"])
+        members = [p for p in params if p.name not in taken and _matches(p.name, patterns)]
+        if not members:
+            names = [p.name for p in params]
+            raise ConfigError(f"{here}.params", f"{patterns} match no trainable parameter",
+                              expected="glob patterns over names such as " + ", ".join(names[:4]))
+        taken.update(p.name for p in members)
+        decay = float(spec.get("weight_decay", weight_decay))
+        extra = {}
+        if "lr_scale" in spec:
+            extra["lr"] = learning_rate * float(spec["lr_scale"])
+        result += _split_decay(members, decay, no_decay, extra)
+    rest = [p for p in params if p.name not in taken]
+    result += _split_decay(rest, float(weight_decay), no_decay, {})
+    return result + [{"order_params": params}]
+
+
+def _split_decay(params, weight_decay: float, no_decay, extra) -> list[dict[str, Any]]:
+    if not params:
+        return []
     if not weight_decay:
-        return [{"params": list(params), "weight_decay": 0.0}]
+        return [{"params": params, "weight_decay": 0.0, **extra}]
     decay = [p for p in params if not any(s in p.name for s in no_decay)]
     rest = [p for p in params if any(s in p.name for s in no_decay)]
-    groups = [{"params": decay, "weight_decay": float(weight_decay)}]
-    if rest:
-        groups.append({"params": rest, "weight_decay": 0.0})
-    return groups + [{"order_params": list(params)}]
+    return ([{"params": decay, "weight_decay": weight_decay, **extra}] if decay else []) + \
+           ([{"params": rest, "weight_decay": 0.0, **extra}] if rest else [])
 
 
-def build_optimizer(spec: Mapping[str, Any], params: Sequence, learning_rate, loss_scale: float,
+def clip_grad_norm(spec: Mapping[str, Any], where: str = "optimizer.clip_grad_norm") -> float | None:
+    """The ``clip_grad_norm`` of an optimizer spec (``None``: no clipping)."""
+    value = spec.get("clip_grad_norm")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(where, f"got {value!r}", expected="a positive number (the maximum global norm)")
+    return float(value)
+
+
+def build_optimizer(spec: Mapping[str, Any], params: Sequence, learning_rate, loss_scale: float = 1.0,
                     where: str = "optimizer"):
+    """The optimizer named by ``spec['type']`` over ``params``; ``learning_rate`` a float or per-step Tensor."""
     spec = dict(spec)
     weight_decay = spec.pop("weight_decay", 0.0)
     no_decay = spec.pop("no_decay", DEFAULT_NO_DECAY)
+    groups = spec.pop("param_groups", None) or []
+    spec.pop("clip_grad_norm", None)
     factory = OPTIMIZERS.get(spec.pop("type", None), f"{where}.type")
-    check_arguments(factory, spec, where, skip=2, given={"loss_scale": loss_scale})
-    return factory(param_groups(params, weight_decay, no_decay), learning_rate, loss_scale=loss_scale, **spec)
+    given = {"loss_scale": loss_scale}
+    check_arguments(factory, spec, where, skip=2, given=given)
+    names = list(inspect.signature(factory).parameters)
+    if "loss_scale" in names:
+        spec["loss_scale"] = loss_scale
+    if "no_decay" in names:
+        spec["no_decay"] = tuple(no_decay)
+    grouped = param_groups(params, weight_decay, no_decay, groups, learning_rate, f"{where}.param_groups")
+    return factory(grouped, learning_rate, **spec)

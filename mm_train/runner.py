@@ -83,6 +83,9 @@ class Parts:
     train_data: Any
     eval_data: Any
     steps_per_epoch: int
+    train_network: Any = None
+    lr: Any = None
+    global_batch_size: int = 1
 
 
 @contextmanager
@@ -98,18 +101,26 @@ def building(where: str):
 
 def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) -> Parts:
     """Build every part of the job; with ``open_data=False`` the data files are not read
-    (transforms are still built), as ``mm-train recipes validate`` does."""
+    (transforms are still built), as ``mm-train recipes validate`` does. Loss scale and amp
+    are checked against the device first."""
     import mindspore as ms
     from mindspore import nn
     from mindspore.train import Model
 
-    from mm_train.amp import build_loss_scale
+    from mm_train.amp import check_amp_level, parse_loss_scale
     from mm_train.data import build_dataset
     from mm_train.data.transforms import build_transforms
+    from mm_train.lr_schedules import build_lr_schedule
     from mm_train.nn.builder import build_network
-    from mm_train.optim import build_optimizer
-    from mm_train.registry import LOSSES, LR_SCHEDULES
+    from mm_train.optim import build_optimizer, clip_grad_norm
+    from mm_train.registry import LOSSES
+    from mm_train.train_step import EvalStep, build_train_network
+    from mm_train.training import rank_and_size
 
+    target = config["device"].get("target", "CPU")
+    loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
+    amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
+    clip = clip_grad_norm(config["optimizer"])
     network, _ = build_network(config["network"])
     dataset = config["dataset"]
     overfit = (config.get("debug") or {}).get("mode") == "overfit"
@@ -123,49 +134,25 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
                 build_transforms((dataset.get(split) or {}).get("transforms"), f"dataset.{split}.transforms")
     steps = train_data.get_dataset_size() if train_data is not None else 1
     epochs = int(config["train"]["epochs"])
+    global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * rank_and_size()[1]
     with building("lr_schedule"):
-        lr = LR_SCHEDULES.build(config["lr_schedule"], "lr_schedule", epochs * steps, steps)
-    manager, optimizer_scale = build_loss_scale(config.get("loss_scale") or {}, config["device"]["target"])
+        lr = build_lr_schedule(config["lr_schedule"], epochs * steps, steps, global_batch)
     with building("optimizer"):
-        optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr), optimizer_scale)
+        optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
     with building("loss"):
         loss = LOSSES.build(config["loss"], "loss")
-    extra = {"loss_scale_manager": manager} if manager is not None else {}
     with building("train.amp_level"):
-        model = Model(network, loss_fn=loss, optimizer=optimizer, metrics={"acc": nn.Accuracy(), "loss": nn.Loss()},
-                      amp_level=config["train"].get("amp_level", "O0"), **extra)
-    return Parts(network, model, train_data, eval_data, steps)
+        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip)
+    eval_network = EvalStep(network, loss, cast_fp32=amp_level != "O0")
+    model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],
+                  metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})
+    return Parts(network, model, train_data, eval_data, steps, train_network, lr, global_batch)
 
 
-def load_weights(network, path: Any) -> Any:
-    """Load a MindSpore checkpoint into ``network``; every key must match.
-
-    Another framework's weights, or a mapping ``{path, format, rules, allow}``, go through
-    :func:`mm_train.migrate.weights.import_weights` (which returns its report).
-    """
-    if not path:
-        return
-    from mm_train.migrate.weights import import_weights, wants_import
-    if wants_import(path):   # another framework's weights, or a mapping {path, format, rules, allow}
-        return import_weights(network, path)
-    import mindspore as ms
-    if not Path(path).is_file():
-        raise ConfigError("init_from", f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")
-    try:
-        params = ms.load_checkpoint(str(path))
-    except (ValueError, RuntimeError) as err:
-        raise ConfigError("init_from", f"cannot read {path}: {err}") from None
-    own = {p.name: p for p in network.get_parameters()}
-    skipped = {k for k in params if k.startswith(("moments.", "learning_rate", "global_step", "momentum"))
-               or k in ("epoch_num", "step_num", "scale_sense", "current_iterator_step", "last_save_time")}
-    problems = [f"missing in checkpoint: {k}" for k in own if k not in params]
-    problems += [f"not in network: {k}" for k in params if k not in own and k not in skipped]
-    problems += [f"shape of {k}: checkpoint {tuple(params[k].shape)}, network {tuple(p.shape)}"
-                 for k, p in own.items() if k in params and tuple(params[k].shape) != tuple(p.shape)]
-    if problems:
-        raise ConfigError("init_from", f"{path} does not fit the network:\n    " + "\n    ".join(problems[:20])
-                          + (f"\n    ... and {len(problems) - 20} more" if len(problems) > 20 else ""))
-    ms.load_param_into_net(network, {k: params[k] for k in own}, strict_load=True)
+def load_weights(network, spec: Any) -> Any:
+    """Load ``init_from`` into ``network`` (see :func:`mm_train.checkpoints.load_init_from`)."""
+    from mm_train.checkpoints import load_init_from
+    return load_init_from(network, spec)
 
 
 def prepare(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
@@ -190,9 +177,6 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     device.configure(config["device"])
     seed_everything(int(config["seed"]))
 
-    from mm_train.callbacks import CALLBACKS, Evaluate, LossHistory, RunContext
-    from mm_train.debug import overfit_verdict
-
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
@@ -202,27 +186,22 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     from mm_train import inspection
     if task in inspection.TASKS:   # summary / check: no data, no training
         return inspection.run(task, config, run_dir, recipe)
+    if task == "export":
+        from mm_train.export import export_task
+        export_task(config, run_dir)
+        return None
     parts = build_parts(config, task)
-    load_weights(parts.network, config.get("init_from"))
-    sink = bool(config["device"].get("dataset_sink_mode", False))
-    epochs = int(config["train"]["epochs"])
-    evaluate = Evaluate(parts.model, parts.eval_data, run_dir, int(config["train"]["eval_interval"]), epochs, sink)
+    from mm_train.training import evaluate_only, fit
     if task == "eval":
-        if not config.get("init_from"):
-            raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
-        return evaluate.record(parts.model.eval(parts.eval_data, dataset_sink_mode=sink), epoch=0)[metric]
-
-    context = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"))
-    callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", context)
-                 for i, spec in enumerate(config.get("callbacks") or [])]
-    history = LossHistory()
-    parts.model.train(epochs, parts.train_data, callbacks=callbacks + [evaluate, history], dataset_sink_mode=sink)
+        return evaluate_only(config, parts, run_dir)[metric]
+    evaluations, losses = fit(config, parts, run_dir, recipe)
     if (config.get("debug") or {}).get("mode") == "overfit":
-        learnt, verdict = overfit_verdict(history.losses, float(config["debug"]["overfit_loss"]))
+        from mm_train.debug import overfit_verdict
+        learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]))
         if not learnt:
             raise NetworkCannotLearn(verdict)
         print(verdict, flush=True)
-    return evaluate.history[-1][metric] if evaluate.history else None
+    return evaluations[-1][metric] if evaluations else None
 
 
 class NetworkCannotLearn(Exception):

@@ -1,0 +1,116 @@
+"""``ModelCheckpoint``: save every N epochs or N steps (and at the end), keep the last K, keep the best.
+
+    - {type: ModelCheckpoint, save_checkpoint_epochs: 1, keep_checkpoint_max: 3}
+    - {type: ModelCheckpoint, save_checkpoint_steps: 100, keep_best_by: acc}   # also PREFIX-best.ckpt
+
+Checkpoints hold the whole train network (weights and optimizer state) plus
+``epoch_num`` and ``step_num``, written atomically by
+:func:`mm_train.checkpoints.save_atomic` into ``RUN_DIR/checkpoints``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from mindspore.train import Callback
+
+from mm_train.checkpoints import checkpoint_files, save_atomic
+from mm_train.errors import ConfigError
+from mm_train.registry import CALLBACKS
+
+log = logging.getLogger(__name__)
+LOWER_IS_BETTER = ("loss", "error", "mae", "mse")
+
+
+def better_mode(metric: str, mode: str) -> str:
+    if mode == "auto":
+        return "min" if any(word in metric.lower() for word in LOWER_IS_BETTER) else "max"
+    if mode not in ("min", "max"):
+        raise ConfigError("callbacks.mode", f"got {mode!r}", expected="auto, min or max")
+    return mode
+
+
+class AtomicCheckpoint(Callback):
+    def __init__(self, ctx, every_steps: int | None, every_epochs: int | None, keep: int,
+                 best_metric: str | None, mode: str, prefix: str):
+        super().__init__()
+        self.ctx, self.every_steps, self.every_epochs, self.keep = ctx, every_steps, every_epochs, keep
+        self.best_metric, self.mode, self.prefix = best_metric, mode, prefix
+        self.folder = ctx.run_dir / "checkpoints"
+        self.best_value = None
+        self.last_saved = None
+        best_json = self.folder / f"{prefix}-best.json"
+        if best_metric and best_json.is_file():     # resumed: keep beating the earlier best
+            self.best_value = json.loads(best_json.read_text()).get(best_metric)
+
+    def _save(self, cb_params, name=None):
+        step = self.ctx.global_step(cb_params)
+        epoch = cb_params.cur_epoch_num
+        in_epoch = step - (epoch - 1) * self.ctx.steps_per_epoch
+        path = self.folder / (name or f"{self.prefix}-{epoch}_{in_epoch}.ckpt")
+        if self.ctx.rank == 0:
+            save_atomic(cb_params.train_network, path, {"epoch_num": epoch, "step_num": step})
+        if name is None:
+            self.last_saved = step
+        return path
+
+    def _prune(self):
+        files = [p for p in checkpoint_files(self.folder) if p.name.startswith(self.prefix + "-")]
+        for old in files[:-self.keep] if self.keep > 0 else []:
+            old.unlink(missing_ok=True)
+
+    def on_train_step_end(self, run_context):
+        params = run_context.original_args()
+        step = self.ctx.global_step(params)
+        if self.every_steps and step % self.every_steps == 0:
+            self._save(params)
+            self._prune()
+
+    def on_train_epoch_end(self, run_context):
+        params = run_context.original_args()
+        epoch, step = params.cur_epoch_num, self.ctx.global_step(params)
+        due = self.every_epochs and (epoch % self.every_epochs == 0 or epoch == self.ctx.epochs)
+        if due and not (self.every_steps and step % self.every_steps == 0):
+            self._save(params)
+            self._prune()
+        if self.best_metric:
+            self._keep_best(params, epoch)
+
+    def on_train_end(self, run_context):
+        """Like MindSpore's ModelCheckpoint: the last step is always saved (also after early stopping)."""
+        params = run_context.original_args()
+        if self.last_saved != self.ctx.global_step(params):
+            self._save(params)
+            self._prune()
+
+    def _keep_best(self, params, epoch):
+        latest = self.ctx.evaluations[-1] if self.ctx.evaluations else None
+        if not latest or latest.get("epoch") != epoch:
+            return
+        if self.best_metric not in latest:
+            raise ConfigError("callbacks.ModelCheckpoint.keep_best_by", f"no eval metric '{self.best_metric}'",
+                              expected=f"one of {sorted(k for k in latest if k not in ('epoch', 'step'))}")
+        value = latest[self.best_metric]
+        if self.best_value is None or (value > self.best_value if self.mode == "max" else value < self.best_value):
+            self.best_value = value
+            path = self._save(params, f"{self.prefix}-best.ckpt")
+            if self.ctx.rank == 0:
+                tmp = path.with_suffix(".json.tmp")
+                tmp.write_text(json.dumps({**latest, "checkpoint": path.name}, indent=2))
+                tmp.replace(path.with_suffix(".json"))
+            print(f"checkpoint: new best {self.best_metric}={value:.4g} at epoch {epoch} -> {path.name}", flush=True)
+
+
+@CALLBACKS.register("ModelCheckpoint")
+def model_checkpoint(ctx, save_checkpoint_epochs=1, save_checkpoint_steps=None, keep_checkpoint_max=5,
+                     keep_best_by=None, mode="auto", prefix=None):
+    """Save into ``RUN_DIR/checkpoints`` every N epochs (or N steps), keeping the last K;
+    ``keep_best_by: METRIC`` also keeps ``PREFIX-best.ckpt`` (``mode`` min/max, auto from the name)."""
+    for key, value in (("save_checkpoint_epochs", save_checkpoint_epochs),
+                       ("save_checkpoint_steps", save_checkpoint_steps), ("keep_checkpoint_max", keep_checkpoint_max)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ConfigError(f"callbacks.ModelCheckpoint.{key}", f"got {value!r}", expected="a whole number >= 0")
+    every_epochs = None if save_checkpoint_steps else save_checkpoint_epochs
+    mode = better_mode(keep_best_by, mode) if keep_best_by else mode
+    return AtomicCheckpoint(ctx, save_checkpoint_steps, every_epochs, keep_checkpoint_max, keep_best_by, mode,
+                            prefix or ctx.prefix)

@@ -1,0 +1,46 @@
+"""``EarlyStopping``: stop when an eval metric has not improved for ``patience`` evaluations.
+
+    - {type: EarlyStopping, monitor: acc, patience: 3, min_delta: 0.001}
+"""
+from __future__ import annotations
+
+from mindspore.train import Callback
+
+from mm_train.callbacks.checkpoint import better_mode
+from mm_train.errors import ConfigError
+from mm_train.registry import CALLBACKS
+
+
+class EarlyStop(Callback):
+    def __init__(self, ctx, monitor: str, patience: int, min_delta: float, mode: str):
+        super().__init__()
+        self.ctx, self.monitor, self.patience, self.min_delta, self.mode = ctx, monitor, patience, min_delta, mode
+        self.best, self.waited, self.stopped_epoch = None, 0, None
+
+    def on_train_epoch_end(self, run_context):
+        epoch = run_context.original_args().cur_epoch_num
+        latest = self.ctx.evaluations[-1] if self.ctx.evaluations else None
+        if not latest or latest.get("epoch") != epoch:
+            return
+        if self.monitor not in latest:
+            raise ConfigError("callbacks.EarlyStopping.monitor", f"no eval metric '{self.monitor}'",
+                              expected=f"one of {sorted(k for k in latest if k not in ('epoch', 'step'))}")
+        value = latest[self.monitor]
+        improved = self.best is None or (value > self.best + self.min_delta if self.mode == "max"
+                                         else value < self.best - self.min_delta)
+        if improved:
+            self.best, self.waited = value, 0
+            return
+        self.waited += 1
+        if self.waited >= self.patience:
+            self.stopped_epoch = epoch
+            print(f"early stopping at epoch {epoch}: {self.monitor} has not improved on {self.best:.4g} "
+                  f"for {self.waited} evaluations", flush=True)
+            run_context.request_stop()
+
+
+@CALLBACKS.register("EarlyStopping")
+def early_stopping(ctx, monitor="acc", patience=3, min_delta=0.0, mode="auto"):
+    if not isinstance(patience, int) or patience < 1:
+        raise ConfigError("callbacks.EarlyStopping.patience", f"got {patience!r}", expected="a whole number >= 1")
+    return EarlyStop(ctx, monitor, patience, float(min_delta), better_mode(monitor, mode))

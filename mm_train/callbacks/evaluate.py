@@ -1,0 +1,56 @@
+"""Evaluation every N epochs (and at the last), kept in ``metrics.json``::
+
+    {"final": {"acc": 0.97, "loss": 0.1}, "history": [{"epoch": 1, "step": 40, "acc": ...}, ...]}
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mindspore.train import Callback
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write atomically: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class Evaluate(Callback):
+    """Evaluate every ``interval`` epochs and at the last one; keep ``metrics.json`` current.
+
+    ``history`` is shared with the run's callbacks (``RunContext.evaluations``); on a
+    resume the entries up to ``resume_epoch`` are read back from ``metrics.json``.
+    """
+
+    def __init__(self, model, dataset, run_dir: Path, interval: int, epochs: int, sink: bool,
+                 history: list | None = None, resume_epoch: int = 0, step_offset: int = 0):
+        super().__init__()
+        self.model, self.dataset, self.sink = model, dataset, sink
+        self.path = Path(run_dir) / "metrics.json"
+        self.interval, self.epochs, self.step_offset = interval, epochs, step_offset
+        self.history: list[dict[str, Any]] = history if history is not None else []
+        if resume_epoch and self.path.is_file():
+            try:
+                old = json.loads(self.path.read_text()).get("history", [])
+            except (OSError, ValueError):
+                old = []
+            self.history.extend(e for e in old if e.get("epoch", 0) <= resume_epoch)
+
+    def on_train_epoch_end(self, run_context):
+        params = run_context.original_args()
+        epoch = params.cur_epoch_num
+        if epoch == self.epochs or (self.interval and epoch % self.interval == 0):
+            result = self.model.eval(self.dataset, dataset_sink_mode=self.sink)
+            self.record(result, epoch=epoch, step=self.step_offset + params.cur_step_num)
+
+    def record(self, result: dict[str, float], **where: int) -> dict[str, Any]:
+        entry = {**where, **{k: float(v) for k, v in result.items()}}
+        self.history.append(entry)
+        print("eval: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in entry.items()), flush=True)
+        write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history})
+        return entry

@@ -1,0 +1,190 @@
+"""Checkpoint files: atomic saving, finding the newest, resuming, and ``init_from``.
+
+    resume: auto               # newest RUN_DIR/checkpoints/*.ckpt (run again with the same hydra.run.dir)
+    resume: path/to/x.ckpt     # a given one: weights, optimizer state, epoch and step
+    init_from: path/to/x.ckpt  # weights only, every key must match
+    init_from: {path: x.ckpt, allow_missing: ["end_point.*"]}   # a new classifier head
+
+Files are named ``PREFIX-EPOCH_STEP.ckpt`` (MindSpore's pattern; STEP counts
+within the epoch) and hold ``epoch_num`` and ``step_num`` (the global step).
+They are written to a hidden temporary file and renamed, so a run killed
+while saving never leaves a truncated newest checkpoint.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from mm_train.errors import ConfigError
+
+log = logging.getLogger(__name__)
+NAME = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d+)_(?P<step>\d+)\.ckpt$")
+STATE_KEYS = ("epoch_num", "step_num", "scale_sense", "current_iterator_step", "last_save_time",
+              "global_step", "learning_rate")
+STATE_PREFIXES = ("moments.", "moment1.", "moment2.", "mean_grad.", "mean_square.", "accum.", "beta1_power",
+                  "beta2_power", "learning_rate", "global_step", "momentum", "vhat.", "lars")
+
+
+def save_atomic(cell, path: Path, append: Mapping[str, Any] | None = None) -> Path:
+    """``ms.save_checkpoint`` to a hidden file in the same folder, then ``os.replace``."""
+    import mindspore as ms
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    ms.save_checkpoint(cell, str(tmp), append_dict=dict(append or {}))
+    os.replace(tmp, path)
+    return path
+
+
+def checkpoint_files(folder: Path) -> list[Path]:
+    """``PREFIX-EPOCH_STEP.ckpt`` files of ``folder``, oldest first (by epoch, then step)."""
+    found = []
+    for path in Path(folder).glob("*.ckpt"):
+        match = NAME.match(path.name)
+        if match and not path.name.startswith("."):
+            found.append(((int(match["epoch"]), int(match["step"]), path.stat().st_mtime), path))
+    return [p for _, p in sorted(found)]
+
+
+def find_resume(resume: str | None, run_dir: Path) -> Path | None:
+    """The checkpoint ``resume`` points at (``auto``: the newest in RUN_DIR/checkpoints), or None."""
+    if not resume:
+        return None
+    if str(resume) == "auto":
+        files = checkpoint_files(Path(run_dir) / "checkpoints")
+        if not files:
+            print(f"resume=auto: no checkpoint in {Path(run_dir) / 'checkpoints'}; starting from scratch "
+                  "(resume continues a run when given the same hydra.run.dir)", flush=True)
+            return None
+        return files[-1]
+    path = Path(str(resume))
+    if not path.is_file():
+        raise ConfigError("resume", f"checkpoint not found: {path}",
+                          expected="auto, or the path of a .ckpt written by a previous run")
+    return path
+
+
+@dataclass
+class Resumed:
+    path: Path
+    global_step: int
+    epoch: int          # whole epochs done: Model.train(initial_epoch=epoch)
+
+
+def resume_from(path: Path, train_network, steps_per_epoch: int) -> Resumed:
+    """Load weights and optimizer state into ``train_network``; where to continue."""
+    import mindspore as ms
+    params = _read(path, "resume")
+    if "step_num" not in params:
+        raise ConfigError("resume", f"{path} has no step_num", expected="a checkpoint written by mm_train")
+    step = int(params.pop("step_num").asnumpy())
+    params.pop("epoch_num", None)
+    # the learning-rate schedule comes from the config (it may now run for more epochs)
+    params = {k: v for k, v in params.items() if not k.startswith("learning_rate")}
+    own = {p.name for p in train_network.get_parameters() if not p.name.startswith("learning_rate")}
+    missing = sorted(own - set(params))
+    if missing:
+        raise ConfigError("resume", f"{path} does not hold the whole training state: missing "
+                          + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""),
+                          expected="a checkpoint of this recipe (same network and optimizer)")
+    _check_shapes(params, {p.name: p for p in train_network.get_parameters() if p.name in own}, "resume", path)
+    ms.load_param_into_net(train_network, {k: v for k, v in params.items() if k in own}, strict_load=True)
+    return Resumed(Path(path), step, step // steps_per_epoch)
+
+
+def _read(path: Path, where: str) -> dict:
+    import mindspore as ms
+    try:
+        return ms.load_checkpoint(str(path))
+    except (ValueError, RuntimeError, OSError) as err:
+        raise ConfigError(where, f"cannot read {path}: {str(err).splitlines()[0]}",
+                          expected="a MindSpore .ckpt file") from None
+
+
+def _check_shapes(params, own, where, path, allowed=lambda k: False) -> list[str]:
+    problems = [f"shape of {k}: checkpoint {tuple(params[k].shape)}, network {tuple(p.shape)}"
+                for k, p in own.items() if k in params and tuple(params[k].shape) != tuple(p.shape)
+                and not allowed(k)]
+    if problems and where == "resume":
+        raise ConfigError(where, f"{path} does not fit:\n    " + "\n    ".join(problems[:20]))
+    return problems
+
+
+def init_from_spec(value: Any) -> dict[str, Any] | None:
+    """``init_from`` as ``{path, allow_missing, allow_unexpected}`` (a plain string is the path)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return {"path": value, "allow_missing": [], "allow_unexpected": []}
+    if not isinstance(value, Mapping) or not value.get("path"):
+        raise ConfigError("init_from", f"got {value!r}",
+                          expected="PATH.ckpt or {path: PATH.ckpt, allow_missing: [GLOB, ...]}")
+    known = {"path", "allow_missing", "allow_unexpected"}
+    unknown = [k for k in value if k not in known]
+    if unknown:
+        from mm_train.errors import closest
+        raise ConfigError(f"init_from.{unknown[0]}", "unknown key", expected=f"one of {sorted(known)}",
+                          suggestions=closest(unknown[0], known))
+    out = {"path": str(value["path"])}
+    for key in ("allow_missing", "allow_unexpected"):
+        patterns = value.get(key) or []
+        out[key] = [patterns] if isinstance(patterns, str) else [str(p) for p in patterns]
+    return out
+
+
+def load_init_from(network, spec: Any) -> Any:
+    """Load ``init_from`` into ``network``, whatever its source.
+
+    A MindSpore checkpoint (a path, or ``{path, allow_missing, allow_unexpected}``) goes through
+    :func:`load_weights`; another framework's weights, or a mapping with ``format``/``rules``/
+    ``allow``, through :func:`mm_train.migrate.weights.import_weights` (which returns its report).
+    """
+    from mm_train.migrate.weights import import_weights, wants_import
+    plain = isinstance(spec, Mapping) and set(spec) <= {"path", "allow_missing", "allow_unexpected"}
+    if spec and wants_import(spec) and not plain:
+        return import_weights(network, spec)
+    return load_weights(network, spec)
+
+
+def load_weights(network, spec: Any) -> list[str]:
+    """Load ``init_from`` into ``network``; every key must match unless allowed. Returns the names kept as built.
+
+    Missing keys, keys the network lacks, and shape mismatches are listed in one ConfigError.
+    ``allow_missing`` globs name network parameters that may be missing or of another
+    shape (they keep their initial values), e.g. a classifier head for other classes.
+    """
+    import mindspore as ms
+    spec = init_from_spec(spec)
+    if spec is None:
+        return []
+    path = spec["path"]
+    if not Path(path).is_file():
+        raise ConfigError("init_from", f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")
+    params = _read(Path(path), "init_from")
+
+    def allowed(name: str, patterns: Sequence[str]) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+    own = {p.name: p for p in network.get_parameters()}
+    state = {k for k in params if k in STATE_KEYS or k.startswith(STATE_PREFIXES)}
+    problems = [f"missing in checkpoint: {k}" for k in own
+                if k not in params and not allowed(k, spec["allow_missing"])]
+    problems += [f"not in network: {k}" for k in params
+                 if k not in own and k not in state and not allowed(k, spec["allow_unexpected"])]
+    problems += _check_shapes(params, own, "init_from", path, lambda k: allowed(k, spec["allow_missing"]))
+    if problems:
+        raise ConfigError("init_from", f"{path} does not fit the network:\n    " + "\n    ".join(problems[:20])
+                          + (f"\n    ... and {len(problems) - 20} more" if len(problems) > 20 else ""),
+                          expected="a checkpoint of this network, or init_from.allow_missing: [GLOB, ...] "
+                          "for layers to keep as built (e.g. a new classifier head)")
+    load = {k: params[k] for k in own if k in params and tuple(params[k].shape) == tuple(own[k].shape)}
+    ms.load_param_into_net(network, load, strict_load=False)
+    kept = sorted(set(own) - set(load))
+    if kept:
+        print(f"init_from: {len(load)} parameters loaded from {path}; kept as built: {', '.join(kept)}", flush=True)
+    return kept

@@ -1,0 +1,85 @@
+"""The train and eval tasks on built parts: resume or ``init_from``, callbacks, ``Model.train``.
+
+    evaluations, losses = fit(config, parts, run_dir, recipe)   # train (resume=auto|PATH continues a run)
+    metrics = evaluate_only(config, parts, run_dir)             # task=eval init_from=CKPT -> metrics.json
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from mm_train.checkpoints import find_resume, load_init_from, resume_from
+from mm_train.errors import ConfigError, closest
+
+
+def rank_and_size() -> tuple[int, int]:
+    """This process's rank and the number of devices (0, 1 unless distributed training was initialised)."""
+    from mindspore.communication import GlobalComm, get_group_size, get_rank
+    if not GlobalComm.INITED:
+        return 0, 1
+    return get_rank(), get_group_size()
+
+
+REPLAYS = ("exact", "fast")
+
+
+def replay_data(train_data, global_step: int, mode: str) -> None:
+    """Start the train pipeline at ``global_step`` with the shuffle order an uninterrupted run had there.
+
+    ``exact`` runs the pipeline through the skipped steps, so random augmentations also repeat
+    (MindSpore's ``set_fast_recovery(False)``); ``fast`` skips the transforms: the same samples in
+    the same order, but other random crops and flips than an uninterrupted run.
+    """
+    import mindspore.dataset as ds
+    if mode not in REPLAYS:
+        raise ConfigError("resume_replay", f"got {mode!r}", expected=f"one of {list(REPLAYS)}",
+                          suggestions=closest(str(mode), REPLAYS))
+    ds.config.set_fast_recovery(mode == "fast")
+    train_data.set_init_step(global_step)
+
+
+def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_offset=0):
+    from mm_train.callbacks import Evaluate
+    sink = bool(config["device"].get("dataset_sink_mode", False))
+    return Evaluate(parts.model, parts.eval_data, run_dir, int(config["train"]["eval_interval"]),
+                    int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch,
+                    step_offset=step_offset)
+
+
+def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, Any]:
+    """Load ``init_from``, evaluate once, write metrics.json; the metrics."""
+    if not config.get("init_from"):
+        raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
+    load_init_from(parts.network, config.get("init_from"))
+    evaluate = _evaluate_callback(config, parts, run_dir, [])
+    result = parts.model.eval(parts.eval_data, dataset_sink_mode=evaluate.sink)
+    return evaluate.record(result, epoch=0)
+
+
+def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> tuple[list, list]:
+    """Train ``parts.model``; returns (the evaluations, the training loss of every step of this run)."""
+    from mm_train.callbacks import CALLBACKS, PlotCurves, RunContext
+    run_dir = Path(run_dir)
+    epochs = int(config["train"]["epochs"])
+    rank, _ = rank_and_size()
+    ctx = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"),
+                     batch_size=parts.global_batch_size, lr=parts.lr, rank=rank)
+    initial_epoch = 0
+    checkpoint = find_resume(config.get("resume"), run_dir)
+    if checkpoint is not None:
+        resumed = resume_from(checkpoint, parts.train_network, parts.steps_per_epoch)
+        ctx.initial_step, initial_epoch = resumed.global_step, resumed.epoch
+        replay_data(parts.train_data, resumed.global_step, config.get("resume_replay", "exact"))
+        print(f"resume: {checkpoint} (epoch {resumed.epoch}, step {resumed.global_step})", flush=True)
+    else:
+        load_init_from(parts.network, config.get("init_from"))
+    evaluate = _evaluate_callback(config, parts, run_dir, ctx.evaluations, initial_epoch, ctx.initial_step)
+    callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", ctx) for i, spec in enumerate(config.get("callbacks") or [])]
+    if ctx.initial_step >= epochs * parts.steps_per_epoch:
+        print(f"resume: the checkpoint is at the end of training ({epochs} epochs); nothing to train", flush=True)
+        return ctx.evaluations, []
+    sink = bool(config["device"].get("dataset_sink_mode", False))
+    curves = PlotCurves(ctx)
+    parts.model.train(epochs, parts.train_data, callbacks=[evaluate, *callbacks, curves],
+                      dataset_sink_mode=sink, initial_epoch=initial_epoch)
+    return ctx.evaluations, curves.losses

@@ -1,0 +1,77 @@
+"""Helpers for the training-feature tests: compose a recipe in-process, read checkpoints and event files."""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _claim_cpu() -> None:
+    """Set the device before any test runs a kernel: MindSpore refuses set_device after that."""
+    import conftest  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
+    import mindspore as ms
+    ms.set_device("CPU")
+
+
+_claim_cpu()
+SMALL = ("+dataset.train.limit=64", "dataset.train.batch_size=16", "+dataset.eval.limit=64",
+         "dataset.eval.batch_size=32", "train.epochs=2", "callbacks=[]")
+
+
+def compose(*overrides: str, recipe: str = "quickstart") -> dict:
+    """The resolved config ``python run.py +recipe=RECIPE OVERRIDES`` would run (no Hydra run dir)."""
+    from hydra import compose as hydra_compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from mm_train import resolvers  # noqa: F401
+
+    with initialize_config_dir(str(ROOT / "conf"), version_base=None):
+        cfg = hydra_compose("config", overrides=[f"+recipe={recipe}", *overrides])
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def train(run_dir: Path, *overrides: str, recipe: str = "quickstart"):
+    """Run ``execute`` in this process on the small quickstart setting; returns the final accuracy."""
+    from mm_train.runner import execute
+    return execute(compose(*SMALL, *overrides, recipe=recipe), Path(run_dir), recipe)
+
+
+def weights(path: Path) -> dict[str, np.ndarray]:
+    import mindspore as ms
+    return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items()}
+
+
+def read_events(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """Scalars of every tensorboardX event file in ``folder``, checking each record's CRCs."""
+    from tensorboardX.crc32c import crc32c
+    from tensorboardX.proto.event_pb2 import Event
+
+    def masked(data: bytes) -> int:
+        crc = crc32c(data)
+        return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(Path(folder).glob("events.out.tfevents.*")):
+        data, pos = path.read_bytes(), 0
+        while pos < len(data):
+            header = data[pos:pos + 8]
+            (length,) = struct.unpack("<Q", header)
+            (header_crc,) = struct.unpack("<I", data[pos + 8:pos + 12])
+            assert header_crc == masked(header), f"bad length CRC in {path}"
+            body = data[pos + 12:pos + 12 + length]
+            (body_crc,) = struct.unpack("<I", data[pos + 12 + length:pos + 16 + length])
+            assert body_crc == masked(body), f"bad data CRC in {path}"
+            pos += 16 + length
+            event = Event.FromString(body)
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def replace(key: str, spec: dict) -> tuple[str, str]:
+    """Overrides that replace the mapping at ``key`` (a plain ``key={...}`` would merge into it)."""
+    body = ", ".join(f"{k}: {v}" for k, v in spec.items())
+    return f"~{key}", f"+{key}={{{body}}}"
