@@ -140,13 +140,13 @@ def init_from_spec(value: Any) -> dict[str, Any] | None:
 def load_init_from(network, spec: Any) -> Any:
     """Load ``init_from`` into ``network``, whatever its source.
 
-    A MindSpore checkpoint (a path, or ``{path, allow_missing, allow_unexpected}``) goes through
-    :func:`load_weights`; another framework's weights, or a mapping with ``format``/``rules``/
-    ``allow``, through :func:`mm_train.migrate.weights.import_weights` (which returns its report).
+    A MindSpore checkpoint path, or a mapping with ``allow_unexpected``, goes through
+    :func:`load_weights` (returns the names kept as built); another framework's weights, or a
+    mapping ``{path, format, rules, allow|allow_missing}``, through
+    :func:`mm_train.migrate.weights.import_weights` (returns its report).
     """
     from mm_train.migrate.weights import import_weights, wants_import
-    plain = isinstance(spec, Mapping) and set(spec) <= {"path", "allow_missing", "allow_unexpected"}
-    if spec and wants_import(spec) and not plain:
+    if spec and wants_import(spec) and not (isinstance(spec, Mapping) and "allow_unexpected" in spec):
         return import_weights(network, spec)
     return load_weights(network, spec)
 
