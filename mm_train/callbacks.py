@@ -60,7 +60,7 @@ class Evaluate(Callback):
     def __init__(self, model, dataset, run_dir: Path, interval: int, epochs: int, sink: bool):
         super().__init__()
         self.model, self.dataset, self.sink = model, dataset, sink
-        self.path = Path(run_dir) / "metrics.json"
+        self.path = Path(run_dir) / "metrics.json" if run_dir is not None else None   # None: do not write
         self.interval, self.epochs = interval, epochs
         self.history: list[dict[str, Any]] = []
 
@@ -76,7 +76,8 @@ class Evaluate(Callback):
         self.history.append(entry)
         print("eval: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in entry.items()), flush=True)
-        write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history})
+        if self.path is not None:
+            write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history})
         return entry
 
 

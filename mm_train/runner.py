@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mm_train import device
+from mm_train import device, distributed
 from mm_train.config import validate, with_defaults
 from mm_train.errors import ConfigError
 
@@ -125,6 +125,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     epochs = int(config["train"]["epochs"])
     with building("lr_schedule"):
         lr = LR_SCHEDULES.build(config["lr_schedule"], "lr_schedule", epochs * steps, steps)
+    lr = distributed.scale_lr(lr, config)   # train.scale_lr_by_devices
     manager, optimizer_scale = build_loss_scale(config.get("loss_scale") or {}, config["device"]["target"])
     with building("optimizer"):
         optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr), optimizer_scale)
@@ -180,7 +181,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
             overrides: list[str] | None = None) -> float | None:
     """Validate, build and run ``cfg``'s task; return the final value of ``train.metric``."""
     config = prepare(cfg)
-    device.configure(config["device"])
+    rank = distributed.configure(config)   # device; under msrun/mpirun also init() and DATA_PARALLEL
     seed_everything(int(config["seed"]))
 
     from mm_train.callbacks import CALLBACKS, Evaluate, LossHistory, RunContext
@@ -188,8 +189,10 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
-    (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []), indent=2))
+    if rank.is_main:   # one run directory for all ranks: only rank 0 writes to it
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+        (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []),
+                                                          indent=2))
 
     task, metric = config["task"], config["train"].get("metric", "acc")
     from mm_train import inspection
@@ -199,7 +202,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     load_weights(parts.network, config.get("init_from"))
     sink = bool(config["device"].get("dataset_sink_mode", False))
     epochs = int(config["train"]["epochs"])
-    evaluate = Evaluate(parts.model, parts.eval_data, run_dir, int(config["train"]["eval_interval"]), epochs, sink)
+    evaluate = Evaluate(parts.model, parts.eval_data, run_dir if rank.is_main else None, int(config["train"]["eval_interval"]), epochs, sink)
     if task == "eval":
         if not config.get("init_from"):
             raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
@@ -207,9 +210,12 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
 
     context = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"))
     callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", context)
-                 for i, spec in enumerate(config.get("callbacks") or [])]
+                 for i, spec in enumerate(distributed.callbacks_for(config.get("callbacks") or [], rank))]
     history = LossHistory()
+    session = distributed.Session(rank, run_dir)
+    session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
     parts.model.train(epochs, parts.train_data, callbacks=callbacks + [evaluate, history], dataset_sink_mode=sink)
+    session.finish(parts.network)
     if (config.get("debug") or {}).get("mode") == "overfit":
         learnt, verdict = overfit_verdict(history.losses, float(config["debug"]["overfit_loss"]))
         if not learnt:
