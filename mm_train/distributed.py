@@ -224,8 +224,12 @@ def write_report(run_dir: Path, rank: Rank, shards: Sequence[Sequence[int]], rep
     return path
 
 
-def gather_shards(train_cfg: Mapping[str, Any] | None, batches: int, rank: Rank) -> list[list[int]]:
-    """``[num_shards, shard_id, batches_per_epoch]`` of the train split on every rank (logged per rank)."""
+def gather_shards(train_cfg: Mapping[str, Any] | None, batches: int, rank: Rank,
+                  run_dir: Path) -> list[list[int]]:
+    """``[num_shards, shard_id, batches_per_epoch]`` of the train split on every rank (logged per rank);
+    warns when the ranks' run directories differ (raw msrun without ``hydra.run.dir``)."""
+    import zlib
+
     import mindspore as ms
     import numpy as np
     from mindspore import ops
@@ -233,8 +237,13 @@ def gather_shards(train_cfg: Mapping[str, Any] | None, batches: int, rank: Rank)
     from mm_train.data.sharding import shard_for
     num, shard = shard_for(train_cfg, "dataset.train")
     log.info("rank %d/%d: train shard %d of %d, %d batches per epoch", rank.rank, rank.size, shard, num, batches)
-    mine = ms.Tensor(np.array([[num, shard, batches]], dtype=np.int32))
-    return ops.AllGather()(mine).asnumpy().tolist()
+    where = np.int32(np.uint32(zlib.crc32(str(Path(run_dir).resolve()).encode())).view(np.int32))
+    mine = ms.Tensor(np.array([[num, shard, batches, where]], dtype=np.int32))
+    rows = ops.AllGather()(mine).asnumpy().tolist()
+    if rank.is_main and len({row[3] for row in rows}) > 1:
+        log.warning("the ranks write to different run directories (Hydra's default has a timestamp): pass "
+                    "hydra.run.dir=DIR (or set MM_TRAIN_RUN_DIR) on every rank, or use mm-train launch")
+    return [row[:3] for row in rows]
 
 
 class Session:
@@ -254,7 +263,7 @@ class Session:
     def start(self, network, train_cfg: Mapping[str, Any] | None, batches: int) -> None:
         if not self.rank.distributed:
             return
-        self.shards = gather_shards(train_cfg, batches, self.rank)
+        self.shards = gather_shards(train_cfg, batches, self.rank, self.run_dir)
         self.reports.append(check_initial_weights(network, self.rank))
 
     def finish(self, network) -> None:

@@ -142,7 +142,9 @@ def last_errors(log: Path, lines: int = 8) -> list[str]:
         text = log.read_text(errors="replace").splitlines()
     except OSError:
         return []
-    return [line for line in text if line.strip() and not NOISE.match(line)][-lines:]
+    text = [line for line in text if line.strip() and not NOISE.match(line)]
+    starts = [i for i, line in enumerate(text) if line.startswith(("Traceback", "error:"))]
+    return text[starts[-1]:][:lines] if starts else text[-lines:]
 
 
 def launch(nproc: int, overrides: Sequence[str], master_addr: str = "127.0.0.1", master_port: int | None = None,
@@ -158,7 +160,7 @@ def launch(nproc: int, overrides: Sequence[str], master_addr: str = "127.0.0.1",
                           expected="hydra.run.dir=DIR on a file system every node sees")
     run_dir = Path(given or datetime.now().strftime("outputs/%Y-%m-%d/%H-%M-%S")).resolve()
     overrides = list(overrides) if given else [*overrides, f"hydra.run.dir={run_dir}"]
-    port = master_port or free_port()
+    port = master_port or (free_port() if nnodes == 1 else 8118)
     command = msrun_command(nproc, run_dir, overrides, master_addr, port, nnodes, node_rank, cluster_time_out)
     run_dir.mkdir(parents=True, exist_ok=True)
     print(f"mm-train launch: {nproc * nnodes} workers ({nproc} on this node), run directory {run_dir}\n  "
