@@ -80,6 +80,17 @@ def local_rank(environ: Mapping[str, str] = os.environ) -> int:
     return 0
 
 
+def device_for(device_cfg: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The device section with ``device_id`` = the local rank on GPU and Ascend (one device per worker).
+
+    >>> device_for({"target": "GPU", "device_id": 0}, {"DEVICE_ID": "3"})["device_id"]
+    3
+    """
+    if device_cfg.get("target") in ("GPU", "Ascend"):
+        return {**device_cfg, "device_id": local_rank(environ)}
+    return dict(device_cfg)
+
+
 def configure(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.environ) -> Rank:
     """Set the device and, under a launcher, join the job; return this process's :class:`Rank`.
 
@@ -90,8 +101,7 @@ def configure(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.
     if not launched(environ):
         device.configure(config["device"])
         return SINGLE
-    if config["device"].get("target") in ("GPU", "Ascend"):
-        config["device"] = {**config["device"], "device_id": local_rank(environ)}
+    config["device"] = device_for(config["device"], environ)
     device.configure(config["device"])
 
     from mindspore import ParallelMode, set_auto_parallel_context

@@ -78,6 +78,14 @@ def test_launch_is_detected_from_msrun_and_mpirun_environments():
     assert distributed.local_rank({}) == 0
 
 
+def test_device_id_is_the_local_rank_on_gpu_and_ascend():
+    for target in ("GPU", "Ascend"):
+        assert distributed.device_for({"target": target, "device_id": 0}, {"DEVICE_ID": "3"})["device_id"] == 3
+        assert distributed.device_for({"target": target, "device_id": 0},
+                                      {"OMPI_COMM_WORLD_LOCAL_RANK": "1"})["device_id"] == 1
+    assert distributed.device_for({"target": "CPU", "device_id": 0}, {"DEVICE_ID": "3"})["device_id"] == 0
+
+
 def test_single_process_runs_without_joining_a_job(monkeypatch):
     for var in ("MS_ROLE", "MS_WORKER_NUM", "RANK_SIZE", "OMPI_COMM_WORLD_SIZE"):
         monkeypatch.delenv(var, raising=False)
