@@ -202,7 +202,8 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     load_weights(parts.network, config.get("init_from"))
     sink = bool(config["device"].get("dataset_sink_mode", False))
     epochs = int(config["train"]["epochs"])
-    evaluate = Evaluate(parts.model, parts.eval_data, run_dir if rank.is_main else None, int(config["train"]["eval_interval"]), epochs, sink)
+    evaluate = Evaluate(parts.model, parts.eval_data, run_dir if rank.is_main else None,   # metrics.json: rank 0
+                        int(config["train"]["eval_interval"]), epochs, sink)
     if task == "eval":
         if not config.get("init_from"):
             raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
