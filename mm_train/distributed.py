@@ -107,8 +107,10 @@ def configure(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.
     from mindspore import ParallelMode, set_auto_parallel_context
     from mindspore.communication import get_group_size, get_rank, init
 
+    from mm_train.data.sharding import communication_rank
     try:
-        init()
+        if communication_rank() is None:   # a second job in the same process (Hydra -m) is already in
+            init()
     except RuntimeError as err:
         raise ConfigError("device", "cannot join the distributed job: " + str(err).split("\n")[0],
                           expected="every worker started by the same msrun/mpirun, the scheduler reachable "

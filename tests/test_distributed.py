@@ -117,6 +117,17 @@ def test_parameter_comparison_finds_the_parameter_that_differs():
     assert distributed.mismatched(names, [a, b]) == []
 
 
+def test_ranks_starting_from_different_weights_is_an_error(monkeypatch):
+    network = _dense(1)
+    _, theirs = distributed.parameter_digests(_dense(2))   # another seed on the other rank
+    monkeypatch.setattr(distributed, "all_gather_digests", lambda mine, rank: [list(mine), theirs])
+    with pytest.raises(ConfigError) as err:
+        distributed.check_initial_weights(network, Rank(0, 2))
+    assert "seed" in str(err.value) and "start from different weights: 0.weight" in str(err.value)
+    monkeypatch.setattr(distributed, "all_gather_digests", lambda mine, rank: [list(mine), list(mine)])
+    assert distributed.check_initial_weights(network, Rank(0, 2))["in_sync"] is True
+
+
 def test_only_printing_callbacks_run_on_other_ranks():
     specs = [{"type": "TimeMonitor"}, {"type": "LossMonitor"}, {"type": "ModelCheckpoint"}]
     assert distributed.callbacks_for(specs, Rank(0, 2)) == specs
