@@ -313,3 +313,13 @@ def _stopped(pid: int, wait: float = 10.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_a_config_error_on_the_workers_is_reported_once_with_its_rank(tmp_path, recipes):
+    proc = _launch("--nproc", "2", "--", "+recipe=dp_mlp", f"hydra.run.dir={tmp_path / 'run'}",
+                   "optimizer.momentun=0.1", cwd=tmp_path, recipes=recipes)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, out[-2000:] + err[-2000:]
+    assert "died (exit code 2)" in err and "worker_" in err
+    assert "error: optimizer.momentun: unknown key" in err and "Did you mean 'momentum'?" in err
+    assert "Traceback" not in err
