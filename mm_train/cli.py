@@ -8,6 +8,8 @@
     mm-train sweep report multirun/2026-11-26/10-00-00
     mm-train data convert cifar10 SRC DEST      # data sets to MindRecord/TFRecord (also: data download)
     mm-train launch --nproc 2 -- +recipe=quickstart   # data parallel on 2 workers with msrun
+    mm-train weights convert r18.pth r18.ckpt --rules torchvision_resnet --recipe resnet18_torchvision
+    mm-train parity +recipe=resnet18_torchvision init_from=r18.ckpt --input x.npy --expected y.npy
 """
 from __future__ import annotations
 
@@ -204,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from mm_train.data.commands import add_commands as add_data_commands
     add_data_commands(sub)
+    from mm_train.migrate.commands import add_commands as add_migrate_commands
+    add_migrate_commands(sub, _add)
     return parser
 
 

@@ -138,10 +138,17 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     return Parts(network, model, train_data, eval_data, steps)
 
 
-def load_weights(network, path: str | None) -> None:
-    """Load a MindSpore checkpoint into ``network``; every key must match."""
+def load_weights(network, path: Any) -> Any:
+    """Load a MindSpore checkpoint into ``network``; every key must match.
+
+    Another framework's weights, or a mapping ``{path, format, rules, allow}``, go through
+    :func:`mm_train.migrate.weights.import_weights` (which returns its report).
+    """
     if not path:
         return
+    from mm_train.migrate.weights import import_weights, wants_import
+    if wants_import(path):   # another framework's weights, or a mapping {path, format, rules, allow}
+        return import_weights(network, path)
     import mindspore as ms
     if not Path(path).is_file():
         raise ConfigError("init_from", f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")

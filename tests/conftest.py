@@ -45,6 +45,30 @@ def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> N
         assert fragment in result.stderr, result.stderr
 
 
+PYPROJECT = """
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+"""
+
+
+def install_package(source: Path, files: dict[str, str], name: str):
+    """Write a small package's files into ``source`` and pip-install it into this environment.
+
+    Yields once installed and uninstalls it afterwards (use with ``yield from``).
+    """
+    import textwrap
+    for rel, text in {"pyproject.toml": PYPROJECT, **files}.items():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_text(textwrap.dedent(text).lstrip())
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    done = subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "--no-index", str(source)],
+                          capture_output=True, text=True, timeout=300, cwd=source)
+    assert done.returncode == 0, done.stdout + done.stderr
+    yield
+    subprocess.run([*pip, "uninstall", "-y", name], capture_output=True, text=True, timeout=300)
+
+
 def write_cifar10(folder: Path, seed: int = 0) -> Path:
     """A full-size CIFAR-10 binary layout (MindSpore's reader needs 10,000 records a file).
 

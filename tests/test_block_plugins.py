@@ -2,23 +2,17 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import textwrap
 from importlib.metadata import EntryPoint
 
 import pytest
 
-from conftest import mm_train_cli, run_py
+from conftest import install_package, mm_train_cli, run_py
 from mm_train.errors import ConfigError
 
 PACKAGE = "mm-train-demo-blocks"
 FILES = {
-    "pyproject.toml": """
-        [build-system]
-        requires = ["setuptools"]
-        build-backend = "setuptools.build_meta"
-    """,
     "setup.cfg": """
         [metadata]
         name = mm-train-demo-blocks
@@ -77,17 +71,12 @@ network:
 
 @pytest.fixture(scope="module")
 def installed_plugin(tmp_path_factory):
-    source = tmp_path_factory.mktemp("plugin_src")
-    for name, text in FILES.items():
-        (source / name).write_text(textwrap.dedent(text).lstrip())
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    done = subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "--no-index", str(source)],
-                          capture_output=True, text=True, timeout=300, cwd=source)
-    assert done.returncode == 0, done.stdout + done.stderr
+    installed = install_package(tmp_path_factory.mktemp("plugin_src"), FILES, PACKAGE)
+    next(installed)
     recipes = tmp_path_factory.mktemp("plugin_recipes")
     (recipes / "lenet_plugin.yaml").write_text(RECIPE)
     yield recipes
-    subprocess.run([*pip, "uninstall", "-y", PACKAGE], capture_output=True, text=True, timeout=300)
+    next(installed, None)
 
 
 @pytest.mark.slow

@@ -1,19 +1,10 @@
 """Recipe folders declared by installed packages (entry-point group ``mm_train.recipes``)."""
-import subprocess
-import sys
-import textwrap
-
 import pytest
 
-from conftest import mm_train_cli, read_metrics, run_py
+from conftest import install_package, mm_train_cli, read_metrics, run_py
 
 PACKAGE = "mm-train-team-b-recipes"
 FILES = {
-    "pyproject.toml": """
-        [build-system]
-        requires = ["setuptools"]
-        build-backend = "setuptools.build_meta"
-    """,
     "setup.cfg": """
         [metadata]
         name = mm-train-team-b-recipes
@@ -45,16 +36,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def team_b_installed(tmp_path_factory):
-    source = tmp_path_factory.mktemp("team_b_src")
-    for name, text in FILES.items():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_text(textwrap.dedent(text).lstrip())
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    done = subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "--no-index", str(source)],
-                          capture_output=True, text=True, timeout=300, cwd=source)
-    assert done.returncode == 0, done.stdout + done.stderr
-    yield
-    subprocess.run([*pip, "uninstall", "-y", PACKAGE], capture_output=True, text=True, timeout=300)
+    yield from install_package(tmp_path_factory.mktemp("team_b_src"), FILES, PACKAGE)
 
 
 def test_installed_package_recipes_are_listed_and_run_namespaced(team_b_installed, tmp_path):

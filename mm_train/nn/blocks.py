@@ -85,14 +85,17 @@ def _projection(cin, cout, stride, pad_mode, eps, momentum):
 
 
 class Bottleneck(_Shortcut):
-    """ResNet v1.5 bottleneck: 1x1 -> 3x3 (carries the stride) -> 1x1 (x expansion), plus shortcut."""
+    """ResNet v1.5 bottleneck: 1x1 -> 3x3 (carries the stride) -> 1x1 (x expansion), plus shortcut;
+    ``stride_on="1x1"``: ResNet v1, the first 1x1 carries the stride."""
 
-    def __init__(self, cin, cout, stride, expansion, pad_mode, eps, momentum, zero_init_last_bn, style="zoo"):
+    def __init__(self, cin, cout, stride, expansion, pad_mode, eps, momentum, zero_init_last_bn, style="zoo",
+                 stride_on="3x3"):
         super().__init__()
         channels = cout // expansion
-        self.conv1 = _conv(cin, channels, 1, 1, pad_mode)
+        first = stride if stride_on == "1x1" else 1          # ResNet v1 (Keras, Caffe): stride on the first 1x1
+        self.conv1 = _conv(cin, channels, 1, first, pad_mode)
         self.bn1 = _bn(channels, eps, momentum)
-        self.conv2 = _conv(channels, channels, 3, stride, pad_mode)
+        self.conv2 = _conv(channels, channels, 3, stride if first == 1 else 1, pad_mode)
         self.bn2 = _bn(channels, eps, momentum)
         self.conv3 = _conv(channels, cout, 1, 1, pad_mode)
         self.bn3 = _bn(cout, eps, momentum, "zeros" if zero_init_last_bn else "ones")
@@ -109,14 +112,17 @@ class Bottleneck(_Shortcut):
 @BLOCKS.register("ResidualBlock")
 def residual_block(in_shape, out_channels: PositiveInt, stride: PositiveInt = 1, expansion: PositiveInt = 4,
                    pad_mode: PadMode = "same", eps: float = 1e-4, momentum: float = 0.9,
-                   zero_init_last_bn: bool = False, style: Style = "zoo"):
-    """The zoo's ResidualBlock (bottleneck). ``zero_init_last_bn`` starts bn3's gamma at 0 (zoo ResNet-152)."""
+                   zero_init_last_bn: bool = False, style: Style = "zoo",
+                   stride_on: Literal["3x3", "1x1"] = "3x3"):
+    """The zoo's ResidualBlock (bottleneck). ``zero_init_last_bn`` starts bn3's gamma at 0 (zoo ResNet-152);
+    ``stride_on: 1x1`` puts the stride on the first 1x1 conv (ResNet v1, as Keras's ResNet50)."""
     c, h, w = expect_chw(in_shape, "ResidualBlock")
     _style(style)
     if out_channels % expansion:
         raise ShapeMismatch(f"ResidualBlock out_channels {out_channels} is not a multiple of expansion {expansion}")
     out = spatial_out((h, w), 3, stride, pad_mode, 1 if pad_mode == "pad" else 0, 1, "ResidualBlock")
-    cell = Bottleneck(c, out_channels, stride, expansion, pad_mode, eps, momentum, zero_init_last_bn, style)
+    cell = Bottleneck(c, out_channels, stride, expansion, pad_mode, eps, momentum, zero_init_last_bn, style,
+                      stride_on)
     return cell, (out_channels, *out)
 
 

@@ -1,0 +1,133 @@
+"""Read a PyTorch ``torch.save`` file (.pt/.pth, the zip format) without torch, and without
+unpickling arbitrary objects.
+
+The pickle in ``ARCHIVE/data.pkl`` may name only the globals that rebuild tensors
+(``torch._utils._rebuild_tensor_v2``, ``torch.FloatStorage`` & co, ``collections.OrderedDict``);
+any other global (``os.system``, ``builtins.eval``...) is refused when the pickle names it,
+before anything in it is called. Storages are read with numpy from ``ARCHIVE/data/KEY``::
+
+    state = load_torch_file("resnet18.pth")     # {"conv1.weight": ndarray (64, 3, 7, 7), ...}
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mm_train.errors import ConfigError
+
+STORAGE_DTYPES = {
+    "FloatStorage": "f4", "DoubleStorage": "f8", "HalfStorage": "f2", "BFloat16Storage": "u2",
+    "LongStorage": "i8", "IntStorage": "i4", "ShortStorage": "i2", "CharStorage": "i1",
+    "ByteStorage": "u1", "BoolStorage": "?",
+}
+
+
+class StorageType:
+    """Stands for ``torch.FloatStorage`` & co: only its element type is used."""
+
+    def __init__(self, name: str):
+        self.name, self.dtype = name, STORAGE_DTYPES[name]
+
+
+class Storage:
+    """One ``data/KEY`` record of the archive as a flat numpy array."""
+
+    def __init__(self, array: np.ndarray, bfloat16: bool):
+        self.array, self.bfloat16 = array, bfloat16
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
+                    metadata=None):
+    """``torch._utils._rebuild_tensor_v2`` for numpy: a copy of the strided view of ``storage``."""
+    if not isinstance(storage, Storage):
+        raise pickle.UnpicklingError("a tensor without a storage")
+    size, stride, offset = tuple(int(s) for s in size), tuple(int(s) for s in stride), int(storage_offset)
+    flat = storage.array
+    if len(size) != len(stride) or offset < 0 or any(s < 0 for s in size) or any(s < 0 for s in stride):
+        raise pickle.UnpicklingError(f"bad tensor layout: size {size}, stride {stride}, offset {offset}")
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
+    if last >= flat.size:
+        raise pickle.UnpicklingError(f"tensor of size {size} reads past its storage of {flat.size} elements")
+    view = np.lib.stride_tricks.as_strided(flat[offset:] if flat.size else flat, shape=size,
+                                           strides=tuple(s * flat.itemsize for s in stride), writeable=False)
+    array = np.array(view, dtype=flat.dtype.newbyteorder("="))
+    if storage.bfloat16:   # bfloat16 is the high half of a float32
+        array = (array.astype(np.uint32) << 16).view(np.float32)
+    return array
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *state):
+    return data
+
+
+ALLOWED = {
+    ("collections", "OrderedDict"): OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    **{("torch", name): StorageType(name) for name in STORAGE_DTYPES},
+}
+
+
+class TensorUnpickler(pickle.Unpickler):
+    """An unpickler that admits only :data:`ALLOWED` globals and the archive's own storages."""
+
+    def __init__(self, file, archive: zipfile.ZipFile, prefix: str, byteorder: str, source: str):
+        super().__init__(file)
+        self.archive, self.prefix, self.byteorder, self.source = archive, prefix, byteorder, source
+        self.storages: dict[str, Storage] = {}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in ALLOWED:
+            return ALLOWED[(module, name)]
+        raise RefusedGlobal(f"{module}.{name}")
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], StorageType)):
+            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r:.80}")
+        _, kind, key, _location, numel = pid
+        key = str(key)
+        if key not in self.storages:
+            try:
+                raw = self.archive.read(f"{self.prefix}data/{key}")
+            except KeyError:
+                raise pickle.UnpicklingError(f"storage {key} is missing from the archive") from None
+            dtype = np.dtype(kind.dtype).newbyteorder("<" if self.byteorder == "little" else ">")
+            if len(raw) < int(numel) * dtype.itemsize:
+                raise pickle.UnpicklingError(f"storage {key} holds {len(raw)} bytes, fewer than {numel} elements")
+            array = np.frombuffer(raw, dtype=dtype, count=int(numel))
+            self.storages[key] = Storage(array, kind.name == "BFloat16Storage")
+        return self.storages[key]
+
+
+class RefusedGlobal(pickle.UnpicklingError):
+    """The pickle names a global that does not rebuild tensors."""
+
+
+def load_torch_file(path: str | Path, where: str = "init_from") -> dict[str, Any]:
+    """The object saved in ``path`` (usually a state_dict) with numpy arrays for tensors."""
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        raise ConfigError(where, f"{path} is not a zip-format torch.save file",
+                          expected="a file written by torch.save (torch >= 1.6), or export it as safetensors: "
+                                   "safetensors.torch.save_file(model.state_dict(), 'w.safetensors')")
+    with zipfile.ZipFile(path) as archive:
+        pickles = [n for n in archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
+        if len(pickles) != 1:
+            raise ConfigError(where, f"{path} has no ARCHIVE/data.pkl record", expected="a torch.save file")
+        prefix = pickles[0][: -len("data.pkl")]
+        names = set(archive.namelist())
+        byteorder = archive.read(prefix + "byteorder").decode().strip() if prefix + "byteorder" in names else "little"
+        with archive.open(pickles[0]) as file:
+            try:
+                return TensorUnpickler(file, archive, prefix, byteorder, str(path)).load()
+            except RefusedGlobal as err:
+                raise ConfigError(where, f"refused to load {path}: its pickle names the global '{err}', which does "
+                                  "not rebuild tensors (nothing in the file was run)",
+                                  expected="a state_dict of tensors (torch.save(model.state_dict(), PATH))") from None
+            except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
+                raise ConfigError(where, f"cannot read {path}: {err}", expected="a torch.save file") from None

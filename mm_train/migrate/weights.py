@@ -1,0 +1,189 @@
+"""Load another framework's weights into a network by rules, with a report of every key.
+
+In a recipe (or on the command line) ``init_from`` takes a path or a mapping::
+
+    init_from: {path: resnet18.pth, format: torch, rules: torchvision_resnet, allow: ['fc.*']}
+
+``format`` (torch | tf | mindspore) defaults from the file's suffix and picks the default
+rules (torch, keras, none); ``allow`` lists glob patterns of target or source keys that may
+stay missing, unexpected or of another shape (a new classifier head keeps its initial values).
+Anything else that does not match fails with the whole report.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from mm_train.errors import ConfigError, closest
+from mm_train.migrate.rules import Converted, convert, load_rules
+from mm_train.migrate.sources import FORMATS, guess_format, read_weights
+
+SPEC_KEYS = ("path", "format", "rules", "allow", "allow_missing")
+DEFAULT_RULES = {"torch": "torch", "tf": "keras", "mindspore": "mindspore"}
+
+
+@dataclass
+class Report:
+    """What matched and what did not; ``ok`` when every problem is allowed."""
+    matched: list[tuple[str, str, tuple]] = field(default_factory=list)     # (target, source, shape)
+    missing: list[str] = field(default_factory=list)                       # target keys without a source
+    unexpected: list[str] = field(default_factory=list)                    # source keys without a target
+    mismatched: list[tuple[str, str, tuple, tuple]] = field(default_factory=list)  # target, source, src, tgt
+    allowed: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    folded: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)                       # the failures
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self, matched: bool = True) -> str:
+        lines = []
+        if matched:
+            lines += [f"  {t:<48} <- {s}  {list(shape)}" for t, s, shape in self.matched]
+        lines += [f"  dropped:  {k}" for k in self.dropped]
+        lines += [f"  folded:   {s} into {bn}.moving_mean" for s, bn in self.folded]
+        lines += [f"  allowed:  {k}" for k in self.allowed]
+        lines += [f"  FAILED:   {p}" for p in self.problems]
+        total = len(self.matched) + len(self.missing) + len(self.mismatched)
+        lines.append(f"matched {len(self.matched)} of {total} target parameters; {len(self.missing)} missing, "
+                     f"{len(self.unexpected)} unexpected source keys, {len(self.mismatched)} shape mismatches "
+                     f"({len(self.allowed)} allowed)")
+        return "\n".join(lines)
+
+
+def _allowed(key: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+def match(converted: Converted, target: Mapping[str, tuple], allow: list[str]) -> Report:
+    """Compare converted source arrays with the target's ``{name: shape}``."""
+    report = Report(dropped=converted.dropped, folded=converted.folded, problems=list(converted.problems))
+    for name, shape in target.items():
+        shape = tuple(shape)
+        if name not in converted.weights:
+            report.missing.append(name)
+            if _allowed(name, allow):
+                report.allowed.append(f"{name} (missing in the source: keeps its initial value)")
+            else:
+                report.problems.append(f"missing in the source: {name} {list(shape)}")
+            continue
+        source = converted.origin.get(name, name)
+        have = tuple(converted.weights[name].shape)
+        if have != shape:
+            report.mismatched.append((name, source, have, shape))
+            if _allowed(name, allow) or _allowed(source, allow):
+                report.allowed.append(f"{name} (source {source} {list(have)}, target {list(shape)}: keeps its "
+                                      "initial value)")
+            else:
+                report.problems.append(f"shape of {name}: source {source} {list(have)}, target {list(shape)}")
+            continue
+        report.matched.append((name, source, shape))
+    for name in converted.weights:
+        if name not in target:
+            source = converted.origin.get(name, name)
+            report.unexpected.append(source)
+            if _allowed(name, allow) or _allowed(source, allow):
+                report.allowed.append(f"{source} (not in the network: ignored)")
+            else:
+                report.problems.append(f"not in the network: {source}" + (f" (renamed to {name})" if name != source
+                                                                           else "") + _hint(name, target))
+    return report
+
+
+def _hint(name: str, names) -> str:
+    near = closest(name, list(names), n=1)
+    return f"; nearest: {near[0]}" if near else ""
+
+
+def parse_spec(spec: Any, where: str = "init_from") -> dict[str, Any]:
+    """``init_from`` as ``{path, format, rules, allow}`` (a string is ``{path: STRING}``)."""
+    if isinstance(spec, (str, Path)):
+        spec = {"path": str(spec)}
+    if not isinstance(spec, Mapping):
+        raise ConfigError(where, f"got {spec!r}", expected="a path or {path: FILE, format: torch|tf|mindspore, "
+                          "rules: NAME|FILE, allow: [PATTERN, ...]}")
+    errors = [ConfigError(f"{where}.{k}", "unknown key", expected=f"one of {list(SPEC_KEYS)}",
+                          suggestions=closest(str(k), SPEC_KEYS)) for k in spec if k not in SPEC_KEYS]
+    if not spec.get("path"):
+        errors.append(ConfigError(f"{where}.path", "missing", expected="the weight file"))
+    fmt = spec.get("format") or (guess_format(spec["path"]) if spec.get("path") else None)
+    if spec.get("path") and fmt not in FORMATS:
+        errors.append(ConfigError(f"{where}.format", f"got {fmt!r}" if spec.get("format") else
+                                  f"cannot tell the format of {spec['path']}", expected=f"one of {list(FORMATS)}",
+                                  suggestions=closest(str(fmt), FORMATS)))
+    allow = spec.get("allow", spec.get("allow_missing")) or []
+    if isinstance(allow, str):
+        allow = [allow]
+    if isinstance(allow, bool):   # issue 5's allow_missing: true
+        allow = ["*"] if allow else []
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        errors.append(ConfigError(f"{where}.allow", f"got {allow!r}", expected="a list of glob patterns ['fc.*']"))
+    if errors:
+        raise ConfigError.collect(errors)
+    rules = spec["rules"] if "rules" in spec else DEFAULT_RULES[fmt]
+    return {"path": str(spec["path"]), "format": fmt, "rules": rules, "allow": list(allow)}
+
+
+def wants_import(spec: Any) -> bool:
+    """Whether ``init_from`` needs this importer rather than a plain MindSpore checkpoint load."""
+    if isinstance(spec, Mapping):
+        return True
+    return bool(spec) and guess_format(str(spec)) not in ("mindspore", None)
+
+
+def convert_weights(spec: Any, target: Mapping[str, tuple] | None, where: str = "init_from"):
+    """Read and convert the weights ``spec`` names; return ``(Converted, Report or None)``."""
+    spec = parse_spec(spec, where)
+    rules = load_rules(spec["rules"], where=f"{where}.rules")
+    converted = convert(read_weights(spec["path"], where), rules, target)
+    report = match(converted, target, spec["allow"]) if target is not None else None
+    if report is None and converted.problems:
+        raise ConfigError(where, "the rules do not apply cleanly:\n    " + "\n    ".join(converted.problems))
+    return converted, report
+
+
+def fail_unless_ok(report: Report, path: str, where: str = "init_from") -> None:
+    if not report.ok:
+        shown = report.problems[:40] + ([f"... and {len(report.problems) - 40} more"] if len(report.problems) > 40
+                                        else [])
+        raise ConfigError(where, f"{path} does not fit the network ({report.text(matched=False).splitlines()[-1]}):"
+                          "\n    " + "\n    ".join(shown),
+                          expected="rules that map every key (rules: NAME|FILE), or allow: [PATTERN] for keys "
+                                   "that may differ, such as a new head")
+
+
+def import_weights(network, spec: Any, where: str = "init_from") -> Report:
+    """Load the weights ``spec`` names into ``network`` (a Cell); raise ConfigError unless every key fits."""
+    import mindspore as ms
+
+    params = {p.name: p for p in network.get_parameters()}
+    converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where)
+    fail_unless_ok(report, str(spec if isinstance(spec, (str, Path)) else spec["path"]), where)
+    values = {t: ms.Parameter(ms.Tensor(converted.weights[t].astype(ms.dtype_to_nptype(params[t].dtype))), name=t)
+              for t, _, _ in report.matched}
+    not_loaded, _ = ms.load_param_into_net(network, values, strict_load=True)
+    loaded_wrong = [k for k in not_loaded if k in values]
+    if loaded_wrong:
+        raise ConfigError(where, f"MindSpore did not load {loaded_wrong[:5]}")
+    return report
+
+
+def save_converted(converted: Converted | None, network, dest: str | Path) -> int:
+    """Write the converted weights as a MindSpore checkpoint; with a network, its every parameter."""
+    import mindspore as ms
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if network is not None:
+        ms.save_checkpoint(network, str(dest))
+        return len(list(network.get_parameters()))
+    items = [{"name": k, "data": ms.Tensor(v.astype(np.float32) if v.dtype == np.float64 else v)}
+             for k, v in converted.weights.items()]
+    ms.save_checkpoint(items, str(dest))
+    return len(items)
