@@ -7,6 +7,7 @@
     mm-train blocks ls --kind block              # registered components with their arguments
     mm-train sweep report multirun/2026-11-26/10-00-00
     mm-train data convert cifar10 SRC DEST      # data sets to MindRecord/TFRecord (also: data download)
+    mm-train launch --nproc 2 -- +recipe=quickstart   # data parallel on 2 workers with msrun
     mm-train weights convert r18.pth r18.ckpt --rules torchvision_resnet --recipe resnet18_torchvision
     mm-train parity +recipe=resnet18_torchvision init_from=r18.ckpt --input x.npy --expected y.npy
 """
@@ -133,6 +134,13 @@ def sweep_report(args) -> int:
     return 0
 
 
+def launch(args) -> int:
+    from mm_train.launch import launch as run_launch
+    overrides = [o for o in args.overrides if o != "--"]
+    return run_launch(args.nproc, overrides, master_addr=args.master_addr, master_port=args.master_port,
+                      nnodes=args.nnodes, node_rank=args.node_rank, cluster_time_out=args.cluster_time_out)
+
+
 def _add(sub, name: str, help: str, example: str, func):
     parser = sub.add_parser(name, help=help, description=f"{help}\n\nexample:\n  {example}",
                             formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -180,6 +188,21 @@ def build_parser() -> argparse.ArgumentParser:
                   "mm-train sweep report multirun/2026-11-26/10-00-00 --metric acc", sweep_report)
     report.add_argument("dir", help="the multirun directory (hydra.sweep.dir)")
     report.add_argument("--metric", default="acc", help="the metric to rank by (default acc; loss ranks lowest first)")
+
+    run = _add(sub, "launch", "train a recipe data-parallel on several devices with msrun (one run directory; "
+               "exits non-zero naming the rank when a worker dies)",
+               "mm-train launch --nproc 2 -- +recipe=quickstart device=cpu\n"
+               "  mm-train launch --nproc 8 --nnodes 2 --node-rank 0 --master-addr 10.0.0.1 -- "
+               "+recipe=resnet50_cifar device=ascend hydra.run.dir=/shared/runs/r50", launch)
+    run.add_argument("--nproc", type=int, required=True, help="workers (devices) on this node")
+    run.add_argument("--nnodes", type=int, default=1, help="machines in the job (default 1)")
+    run.add_argument("--node-rank", type=int, default=0, help="this machine's index, 0..nnodes-1")
+    run.add_argument("--master-addr", default="127.0.0.1", help="address of node 0 (msrun's scheduler)")
+    run.add_argument("--master-port", type=int, default=None, help="scheduler port (default: a free port; "
+                     "give the same one on every node)")
+    run.add_argument("--cluster-time-out", type=int, default=120,
+                     help="seconds msrun waits for the cluster to form or a lost worker (default 120)")
+    run.add_argument("overrides", nargs=argparse.REMAINDER, help="after --: run.py's arguments (+recipe=NAME ...)")
 
     from mm_train.data.commands import add_commands as add_data_commands
     add_data_commands(sub)

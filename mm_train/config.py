@@ -28,6 +28,7 @@ class TrainSchema:
     eval_interval: int = 1
     amp_level: str = "O0"
     metric: str = "acc"          # the eval metric a sweep optimises (returned to Hydra's sweeper)
+    scale_lr_by_devices: bool = False   # multiply the lr schedule by the number of devices (data parallel)
 
 
 @dataclass

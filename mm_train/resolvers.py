@@ -2,6 +2,11 @@
 
 ``${mm_bundled:}`` is the folder of the data sets shipped with mm_train
 (``${paths.bundled}/digits/train.mindrecord``).
+
+Under a distributed launch (msrun / mpirun) conf/config.yaml uses two more, read from the
+launcher's environment: ``${mm_log_name:run}`` is ``rank_N`` on rank N (``run`` otherwise), the
+name of each rank's log file; ``${mm_main_rank_only:.hydra}`` is null on ranks other than 0, so
+only rank 0 writes Hydra's ``.hydra/`` folder into the shared run directory.
 """
 from pathlib import Path
 
@@ -10,9 +15,28 @@ from omegaconf import OmegaConf
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 
 
+def _launch_rank() -> int | None:
+    from mm_train.data.sharding import environment_rank
+    found = environment_rank()
+    return found[1] if found else None
+
+
+def log_name(default: str) -> str:
+    rank = _launch_rank()
+    return default if rank is None else f"rank_{rank}"
+
+
+def main_rank_only(value):
+    return value if (_launch_rank() or 0) == 0 else None
+
+
 def register() -> None:
     if not OmegaConf.has_resolver("mm_bundled"):
         OmegaConf.register_new_resolver("mm_bundled", lambda: str(BUNDLED_DIR))
+    if not OmegaConf.has_resolver("mm_log_name"):
+        OmegaConf.register_new_resolver("mm_log_name", log_name)
+    if not OmegaConf.has_resolver("mm_main_rank_only"):
+        OmegaConf.register_new_resolver("mm_main_rank_only", main_rank_only)
 
 
 register()

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mm_train import device
+from mm_train import device, distributed
 from mm_train.config import validate, with_defaults
 from mm_train.errors import ConfigError
 
@@ -137,6 +137,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * rank_and_size()[1]
     with building("lr_schedule"):
         lr = build_lr_schedule(config["lr_schedule"], epochs * steps, steps, global_batch)
+    lr = distributed.scale_lr(lr, config)   # train.scale_lr_by_devices
     with building("optimizer"):
         optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
     with building("loss"):
@@ -174,13 +175,15 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
             overrides: list[str] | None = None) -> float | None:
     """Validate, build and run ``cfg``'s task; return the final value of ``train.metric``."""
     config = prepare(cfg)
-    device.configure(config["device"])
+    rank = distributed.configure(config)   # device; under msrun/mpirun also init() and DATA_PARALLEL
     seed_everything(int(config["seed"]))
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
-    (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []), indent=2))
+    if rank.is_main:   # one run directory for all ranks: only rank 0 writes to it
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+        (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []),
+                                                          indent=2))
 
     task, metric = config["task"], config["train"].get("metric", "acc")
     from mm_train import inspection
@@ -194,7 +197,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     from mm_train.training import evaluate_only, fit
     if task == "eval":
         return evaluate_only(config, parts, run_dir)[metric]
-    evaluations, losses = fit(config, parts, run_dir, recipe)
+    evaluations, losses = fit(config, parts, run_dir, recipe, rank)
     if (config.get("debug") or {}).get("mode") == "overfit":
         from mm_train.debug import overfit_verdict
         learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]))

@@ -56,14 +56,19 @@ def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, 
     return evaluate.record(result, epoch=0)
 
 
-def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> tuple[list, list]:
-    """Train ``parts.model``; returns (the evaluations, the training loss of every step of this run)."""
+def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None) -> tuple[list, list]:
+    """Train ``parts.model``; returns (the evaluations, the training loss of every step of this run).
+
+    ``rank`` (:class:`mm_train.distributed.Rank`): only rank 0 writes into ``run_dir``; the
+    other ranks run only the callbacks every rank needs, and all check that they stay in step.
+    """
+    from mm_train import distributed
     from mm_train.callbacks import CALLBACKS, PlotCurves, RunContext
     run_dir = Path(run_dir)
     epochs = int(config["train"]["epochs"])
-    rank, _ = rank_and_size()
+    rank = rank or distributed.Rank(*rank_and_size())
     ctx = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"),
-                     batch_size=parts.global_batch_size, lr=parts.lr, rank=rank)
+                     batch_size=parts.global_batch_size, lr=parts.lr, rank=rank.rank)
     initial_epoch = 0
     checkpoint = find_resume(config.get("resume"), run_dir)
     if checkpoint is not None:
@@ -73,13 +78,18 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> tuple[l
         print(f"resume: {checkpoint} (epoch {resumed.epoch}, step {resumed.global_step})", flush=True)
     else:
         load_init_from(parts.network, config.get("init_from"))
-    evaluate = _evaluate_callback(config, parts, run_dir, ctx.evaluations, initial_epoch, ctx.initial_step)
-    callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", ctx) for i, spec in enumerate(config.get("callbacks") or [])]
+    evaluate = _evaluate_callback(config, parts, run_dir if rank.is_main else None, ctx.evaluations,
+                                  initial_epoch, ctx.initial_step)
+    callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", ctx)
+                 for i, spec in enumerate(distributed.callbacks_for(config.get("callbacks") or [], rank))]
     if ctx.initial_step >= epochs * parts.steps_per_epoch:
         print(f"resume: the checkpoint is at the end of training ({epochs} epochs); nothing to train", flush=True)
         return ctx.evaluations, []
     sink = bool(config["device"].get("dataset_sink_mode", False))
     curves = PlotCurves(ctx)
+    session = distributed.Session(rank, run_dir)
+    session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
     parts.model.train(epochs, parts.train_data, callbacks=[evaluate, *callbacks, curves],
                       dataset_sink_mode=sink, initial_epoch=initial_epoch)
+    session.finish(parts.network)
     return ctx.evaluations, curves.losses

@@ -30,10 +30,10 @@ class Evaluate(Callback):
                  history: list | None = None, resume_epoch: int = 0, step_offset: int = 0):
         super().__init__()
         self.model, self.dataset, self.sink = model, dataset, sink
-        self.path = Path(run_dir) / "metrics.json"
+        self.path = Path(run_dir) / "metrics.json" if run_dir is not None else None   # None: do not write
         self.interval, self.epochs, self.step_offset = interval, epochs, step_offset
         self.history: list[dict[str, Any]] = history if history is not None else []
-        if resume_epoch and self.path.is_file():
+        if resume_epoch and self.path is not None and self.path.is_file():
             try:
                 old = json.loads(self.path.read_text()).get("history", [])
             except (OSError, ValueError):
@@ -52,5 +52,6 @@ class Evaluate(Callback):
         self.history.append(entry)
         print("eval: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in entry.items()), flush=True)
-        write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history})
+        if self.path is not None:
+            write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history})
         return entry
