@@ -254,11 +254,14 @@ def test_each_rank_reads_its_own_half_of_the_data(dp_run):
 def test_one_run_directory_written_by_rank_0(dp_run):
     run_dir = dp_run["dir"]
     files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file())
-    assert files == [".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml",
-                     "checkpoints/dp_mlp-1_4.ckpt", "checkpoints/dp_mlp-2_4.ckpt", "checkpoints/dp_mlp-graph.meta",
-                     "config.yaml", "distributed.json", "metrics.json",
-                     "msrun/scheduler.log", "msrun/worker_0.log", "msrun/worker_1.log",
-                     "rank_0.log", "rank_1.log", "run_info.json"]
+    events = [f for f in files if f.startswith("tensorboard/events.out.tfevents.")]
+    assert len(events) == 1                                   # one TensorBoard writer: rank 0's
+    assert [f for f in files if f not in events] == [
+        ".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml",
+        "checkpoints/dp_mlp-1_4.ckpt", "checkpoints/dp_mlp-2_4.ckpt",
+        "config.yaml", "curves.png", "distributed.json", "metrics.json",
+        "msrun/scheduler.log", "msrun/worker_0.log", "msrun/worker_1.log",
+        "rank_0.log", "rank_1.log", "run_info.json"]
     assert [p.name for p in dp_run["cwd"].rglob("*") if p.is_dir() and p.parent.name == "outputs"] \
         == [run_dir.parent.name]
     metrics = json.loads((run_dir / "metrics.json").read_text())
