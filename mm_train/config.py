@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Iterator, Mapping, Optional
 
-from omegaconf import OmegaConf
-from omegaconf.errors import ValidationError
-
+from mm_train.argtypes import hints, type_problem
 from mm_train.errors import ConfigError, closest
 
 TASKS = ("train", "eval", "export", "summary", "check")
@@ -92,11 +90,9 @@ def code_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
 
 
 def _check_value(path: str, value: Any, schema, key: str) -> Optional[ConfigError]:
-    try:
-        OmegaConf.merge(OmegaConf.structured(schema), {key: value})
-    except ValidationError:
-        kind = next(f.type for f in fields(schema) if f.name == key)
-        return ConfigError(path, f"got {value!r}", expected=f"a value of type {kind}")
+    expected = type_problem(value, hints(schema)[key])
+    if expected:
+        return ConfigError(path, f"got {value!r}", expected=expected)
     if path in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool) and value < RANGES[path]:
         return ConfigError(path, f"got {value}", expected=f"a number >= {RANGES[path]}")
     return None

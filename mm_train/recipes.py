@@ -16,6 +16,7 @@ first wins and the other is reported as shadowed. Hydra sees all folders as one 
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,14 +80,16 @@ class RecipeDir:
         return rel.startswith(self.prefix) and (self.folder / rel[len(self.prefix):]).is_dir()
 
 
-def _package_dirs() -> list[RecipeDir]:
+@functools.lru_cache(maxsize=None)
+def _package_dirs() -> tuple[RecipeDir, ...]:
+    """Recipe folders of installed packages (read once per process: Hydra asks many times)."""
     from importlib.metadata import entry_points
     dirs = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         target = ep.load()
         folder = Path(target.__file__).parent if hasattr(target, "__file__") else Path(str(target))
         dirs.append(RecipeDir(f"package:{ep.value}", folder.resolve(), f"{ep.name}/"))
-    return dirs
+    return tuple(dirs)
 
 
 def recipe_dirs() -> list[RecipeDir]:
@@ -95,7 +98,7 @@ def recipe_dirs() -> list[RecipeDir]:
     for entry in os.environ.get(ENV_PATH, "").split(os.pathsep):
         if entry.strip():
             dirs.append(RecipeDir(entry, Path(entry).expanduser().resolve()))
-    return dirs + _package_dirs()
+    return dirs + list(_package_dirs())
 
 
 def all_recipes() -> tuple[dict[str, Recipe], list[tuple[Recipe, Recipe]]]:
