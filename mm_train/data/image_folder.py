@@ -9,6 +9,7 @@ Classes are indexed by their sorted folder names (the same for every split).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -24,6 +25,12 @@ EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 def image_files(folder: Path) -> list[Path]:
     return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in EXTENSIONS)
+
+
+def has_image(folder: Path) -> bool:
+    """Whether ``folder`` holds an image file; stops at the first (no stat of every file)."""
+    with os.scandir(folder) as entries:
+        return any(os.path.splitext(e.name)[1].lower() in EXTENSIONS and e.is_file() for e in entries)
 
 
 def check_folder(root: Path, usage: str, where: str) -> dict[str, int]:
@@ -43,7 +50,7 @@ def check_folder(root: Path, usage: str, where: str) -> dict[str, int]:
         raise ConfigError(f"{where}.path", f"{folder} has no class sub-folders"
                           + (f" (found files such as {stray})" if stray else ""),
                           expected=f"{folder}/<class>/*.jpg|jpeg|png, one sub-folder per class")
-    empty = [c for c in classes if not image_files(folder / c)]
+    empty = [c for c in classes if not has_image(folder / c)]
     if empty:
         raise ConfigError(f"{where}.path", f"class folders without images in {folder}: {empty[:5]}",
                           expected="at least one .jpg, .jpeg or .png file in each class folder")
