@@ -108,15 +108,3 @@ def check_amp_level(level: str, target: str, where: str = "train.amp_level") -> 
     if level != "O0" and target == "CPU":
         log.info("amp_level %s on CPU runs, but float16 is usually slower than float32 there", level)
     return level
-
-
-def build_loss_scale(spec: Mapping[str, Any], target: str, where: str = "loss_scale"):
-    """Kept for callers of the skeleton: ``(LossScaleManager or None, scale the optimizer divides by)``."""
-    from mindspore.amp import DynamicLossScaleManager, FixedLossScaleManager
-    scale = parse_loss_scale(spec, target, where)
-    if scale.kind == "none":
-        return None, 1.0
-    if scale.kind == "fixed":
-        return (FixedLossScaleManager(scale.scale, drop_overflow_update=scale.drop_overflow_update),
-                1.0 if scale.drop_overflow_update else scale.scale)
-    return DynamicLossScaleManager(scale.scale, scale.scale_factor, scale.scale_window), 1.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections.abc
 import typing
-from typing import Any, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Literal, Mapping, Optional, Union
 
 
 class PositiveInt(int):

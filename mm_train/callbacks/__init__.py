@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from mindspore.train import Callback, LossMonitor, TimeMonitor
+from mindspore.train import LossMonitor, TimeMonitor
 
 from mm_train.registry import CALLBACKS
 
@@ -39,6 +39,20 @@ class RunContext:
     def global_step(self, cb_params) -> int:
         """The step counted from the start of training, across a resume."""
         return self.initial_step + int(cb_params.cur_step_num)
+
+    def metric_at(self, epoch: int, metric: str, where: str) -> Optional[float]:
+        """``metric`` of this epoch's evaluation, or None when the epoch was not evaluated.
+
+        ``where`` names the callback's key for the error when the evaluation lacks the metric.
+        """
+        latest = self.evaluations[-1] if self.evaluations else None
+        if not latest or latest.get("epoch") != epoch:
+            return None
+        if metric not in latest:
+            from mm_train.errors import ConfigError
+            raise ConfigError(where, f"no eval metric '{metric}'",
+                              expected=f"one of {sorted(k for k in latest if k not in ('epoch', 'step'))}")
+        return latest[metric]
 
     def lr_at(self, step: int) -> Optional[float]:
         if self.lr is None or len(self.lr) == 0:
@@ -63,19 +77,8 @@ def loss_monitor(ctx: RunContext, per_print_times=1):
     return LossMonitor(per_print_times=per_print_times)
 
 
-class LossHistory(Callback):
-    """Records the training loss of every step."""
-
-    def __init__(self):
-        super().__init__()
-        self.losses: list[float] = []
-
-    def on_train_step_end(self, run_context):
-        self.losses.append(loss_value(run_context.original_args().net_outputs))
-
-
 from mm_train.callbacks.evaluate import Evaluate, write_json  # noqa: E402
 from mm_train.callbacks import checkpoint, early_stopping, plot, progress, tensorboard  # noqa: E402,F401
 from mm_train.callbacks.plot import PlotCurves  # noqa: E402
 
-__all__ = ["CALLBACKS", "Evaluate", "LossHistory", "PlotCurves", "RunContext", "loss_value", "write_json"]
+__all__ = ["CALLBACKS", "Evaluate", "PlotCurves", "RunContext", "loss_value", "write_json"]

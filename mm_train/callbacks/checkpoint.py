@@ -14,6 +14,7 @@ import logging
 
 from mindspore.train import Callback
 
+from mm_train.callbacks.evaluate import write_json
 from mm_train.checkpoints import checkpoint_files, save_atomic
 from mm_train.errors import ConfigError
 from mm_train.registry import CALLBACKS
@@ -84,20 +85,14 @@ class AtomicCheckpoint(Callback):
             self._prune()
 
     def _keep_best(self, params, epoch):
-        latest = self.ctx.evaluations[-1] if self.ctx.evaluations else None
-        if not latest or latest.get("epoch") != epoch:
+        value = self.ctx.metric_at(epoch, self.best_metric, "callbacks.ModelCheckpoint.keep_best_by")
+        if value is None:
             return
-        if self.best_metric not in latest:
-            raise ConfigError("callbacks.ModelCheckpoint.keep_best_by", f"no eval metric '{self.best_metric}'",
-                              expected=f"one of {sorted(k for k in latest if k not in ('epoch', 'step'))}")
-        value = latest[self.best_metric]
         if self.best_value is None or (value > self.best_value if self.mode == "max" else value < self.best_value):
             self.best_value = value
             path = self._save(params, f"{self.prefix}-best.ckpt")
             if self.ctx.rank == 0:
-                tmp = path.with_suffix(".json.tmp")
-                tmp.write_text(json.dumps({**latest, "checkpoint": path.name}, indent=2))
-                tmp.replace(path.with_suffix(".json"))
+                write_json(path.with_suffix(".json"), {**self.ctx.evaluations[-1], "checkpoint": path.name})
             print(f"checkpoint: new best {self.best_metric}={value:.4g} at epoch {epoch} -> {path.name}", flush=True)
 
 

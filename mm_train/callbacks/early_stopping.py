@@ -19,13 +19,9 @@ class EarlyStop(Callback):
 
     def on_train_epoch_end(self, run_context):
         epoch = run_context.original_args().cur_epoch_num
-        latest = self.ctx.evaluations[-1] if self.ctx.evaluations else None
-        if not latest or latest.get("epoch") != epoch:
+        value = self.ctx.metric_at(epoch, self.monitor, "callbacks.EarlyStopping.monitor")
+        if value is None:
             return
-        if self.monitor not in latest:
-            raise ConfigError("callbacks.EarlyStopping.monitor", f"no eval metric '{self.monitor}'",
-                              expected=f"one of {sorted(k for k in latest if k not in ('epoch', 'step'))}")
-        value = latest[self.monitor]
         improved = self.best is None or (value > self.best + self.min_delta if self.mode == "max"
                                          else value < self.best - self.min_delta)
         if improved:
