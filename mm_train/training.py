@@ -14,10 +14,9 @@ from mm_train.errors import ConfigError, closest
 
 def rank_and_size() -> tuple[int, int]:
     """This process's rank and the number of devices (0, 1 unless distributed training was initialised)."""
-    from mindspore.communication import GlobalComm, get_group_size, get_rank
-    if not GlobalComm.INITED:
-        return 0, 1
-    return get_rank(), get_group_size()
+    from mm_train.data.sharding import communication_rank
+    found = communication_rank()
+    return (found[1], found[0]) if found else (0, 1)
 
 
 REPLAYS = ("exact", "fast")
