@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -47,6 +48,12 @@ def resolve(cfg: DictConfig) -> dict[str, Any]:
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or "config"
         raise ConfigError(key, str(err).splitlines()[0]) from None
+
+
+def to_yaml(config: Mapping[str, Any]) -> str:
+    """``config`` (plain containers) as YAML, in its own key order (libyaml's dumper where PyYAML has it)."""
+    return yaml.dump(dict(config), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
+                     allow_unicode=True)
 
 
 def seed_everything(seed: int) -> None:
@@ -181,7 +188,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if rank.is_main:   # one run directory for all ranks: only rank 0 writes to it
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+        (run_dir / "config.yaml").write_text(to_yaml(config), encoding="utf-8")
         (run_dir / "run_info.json").write_text(json.dumps(run_info(recipe, config["seed"], overrides or []),
                                                           indent=2))
 

@@ -86,3 +86,20 @@ def test_mindspore_message_keeps_the_user_facing_part():
                        "----------------------------------------------------\n- C++ Call Stack: (For framework "
                        "developers)\n----------------------------------------------------\nfile.cc:469 Set")
     assert mindspore_message(err) == "RuntimeError: Kernel select failed: Unsupported op [X] on CPU."
+
+
+def test_config_yaml_of_a_python_config_loads_back_to_the_config_run(tmp_path):
+    """``execute`` called from Python (tuples allowed) writes RUN_DIR/config.yaml that reads back equal."""
+    import yaml
+
+    from training_helpers import compose
+    from mm_train.runner import execute
+
+    config = compose("task=summary")
+    config["network"]["input_shape"] = tuple(config["network"]["input_shape"])
+    execute(config, tmp_path, "quickstart")
+    written = yaml.safe_load((tmp_path / "config.yaml").read_text(encoding="utf-8"))
+    assert written["network"]["input_shape"] == list(config["network"]["input_shape"])
+    assert written["network"] == {**config["network"], "input_shape": list(config["network"]["input_shape"])}
+    assert list(written) == [k for k in config if k in written]   # the config's own key order
+    assert written["task"] == "summary" and (tmp_path / "summary.txt").is_file()
