@@ -12,6 +12,7 @@ A name that is already taken is a ConfigError naming both places.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from importlib import metadata
 
@@ -22,11 +23,13 @@ GROUP = "mm_train.blocks"
 _loaded: set[tuple[str, str]] = set()
 
 
+@functools.lru_cache(maxsize=None)
 def _entry_points():
+    """The group's entry points, read once per process (installing a package needs a new process)."""
     found = metadata.entry_points()
     if hasattr(found, "select"):
-        return list(found.select(group=GROUP))
-    return list(found.get(GROUP, []))   # Python < 3.10
+        return tuple(found.select(group=GROUP))
+    return tuple(found.get(GROUP, []))   # Python < 3.10
 
 
 def describe(ep) -> str:
