@@ -1,0 +1,165 @@
+"""Where the time from process start to the first training step goes, run.py vs the plain script.
+
+    python bench/startup_phases.py [--repeats 5]
+
+Each side runs in a fresh process (alternating, bytecode caching on) with timers
+wrapped around the functions that mark a phase's end; the table gives the median
+time of each phase, from the interpreter being up to the first ``epoch: 1 step: 1``
+line. Interpreter start-up itself (the same for both) is left out.
+"""
+from __future__ import annotations
+
+import argparse
+import builtins
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = time.perf_counter()
+MARKS: list[tuple[str, float]] = []
+
+RUN_PHASES = [
+    ("import Hydra", "hydra imported"),
+    ("Hydra: parse the command line, find plugins", "get_mode called"),
+    ("Hydra: compose #1 (get_mode reads hydra.mode)", "get_mode done"),
+    ("Hydra: compose #2 (the run's config)", "run composed"),
+    ("Hydra: job set-up (output dir, logging, .hydra/)", "task entered"),
+    ("mm_train: resolve the config", "components loading"),
+    ("import MindSpore (and mm_train's components)", "components loaded"),
+    ("mm_train: validate, run files, build the parts", "Model.train called"),
+    ("MindSpore: first step (graph compile + run)", "first step"),
+]
+PLAIN_PHASES = [
+    ("import MindSpore", "mindspore imported"),
+    ("build data, network, optimizer, Model", "Model.train called"),
+    ("MindSpore: first step (graph compile + run)", "first step"),
+]
+
+
+def mark(name: str) -> None:
+    MARKS.append((name, time.perf_counter() - T0))
+
+
+def wrap(owner, attr: str, before: str | None = None, after: str | None = None) -> None:
+    original = getattr(owner, attr)
+
+    def timed(*args, **kwargs):
+        if before:
+            mark(before)
+        result = original(*args, **kwargs)
+        if after:
+            mark(after)
+        return result
+    setattr(owner, attr, timed)
+
+
+def mark_first_step() -> None:
+    plain_print = builtins.print
+
+    def watching(*args, **kwargs):
+        plain_print(*args, **kwargs)
+        if args and str(args[0]).startswith("epoch: 1 step: 1,") and not any(n == "first step" for n, _ in MARKS):
+            mark("first step")
+    builtins.print = watching
+
+
+def wrap_model_train() -> None:
+    from mindspore.train import Model
+    wrap(Model, "train", before="Model.train called")
+
+
+def child_run(run_dir: str) -> None:
+    sys.argv = ["run.py", "+recipe=quickstart", "train.epochs=1", "callbacks=[{type:LossMonitor,per_print_times:1}]",
+                f"hydra.run.dir={run_dir}"]
+    import hydra  # noqa: F401
+    mark("hydra imported")
+    from hydra._internal.hydra import Hydra
+
+    import mm_train.entry as entry
+    wrap(Hydra, "get_mode", before="get_mode called", after="get_mode done")
+    original_compose = Hydra.compose_config
+
+    def compose(self, *args, **kwargs):
+        cfg = original_compose(self, *args, **kwargs)
+        if kwargs.get("with_log_configuration"):
+            mark("run composed")
+        return cfg
+    Hydra.compose_config = compose
+    original_task = entry.task
+
+    def task(cfg):
+        mark("task entered")
+        from mm_train import runner
+        original_load = runner.load_components
+
+        def load_components():
+            mark("components loading")
+            original_load()
+            mark("components loaded")
+            wrap_model_train()
+        runner.load_components = load_components
+        return original_task(cfg)
+    entry.task = task
+    mark_first_step()
+    import runpy
+    with entry.reported_errors():
+        runpy.run_path(str(ROOT / "run.py"), run_name="__main__")
+
+
+def child_plain() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import plain_quickstart
+    mark("mindspore imported")
+    wrap_model_train()
+    mark_first_step()
+    plain_quickstart.main(1)
+
+
+def run_child(side: str, tmp: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    out = Path(tmp) / "marks.json"
+    subprocess.run([sys.executable, __file__, "--child", side, "--out", str(out), "--tmp", tmp], cwd=ROOT, env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return dict(json.loads(out.read_text()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--child", choices=["run", "plain"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--tmp", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        os.chdir(ROOT)
+        child_run(f"{args.tmp}/run") if args.child == "run" else child_plain()
+        Path(args.out).write_text(json.dumps(MARKS))
+        return
+    runs = {"run": [], "plain": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for side in runs:   # warm the bytecode caches, untimed
+            run_child(side, tmp)
+        for _ in range(args.repeats):
+            for side in runs:
+                runs[side].append(run_child(side, tmp))
+    for side, phases in (("run.py +recipe=quickstart", RUN_PHASES), ("plain MindSpore script", PLAIN_PHASES)):
+        marks = runs["run" if side.startswith("run") else "plain"]
+        print(f"{side:<52} {'phase (s)':>10} {'at (s)':>8}   (medians of {args.repeats})")
+        previous = [0.0] * len(marks)
+        for label, name in phases:
+            at = [m[name] for m in marks]
+            print(f"  {label:<50} {statistics.median(a - p for a, p in zip(at, previous)):>10.3f} "
+                  f"{statistics.median(at):>8.3f}")
+            previous = at
+        print()
+
+
+if __name__ == "__main__":
+    main()
