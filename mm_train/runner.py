@@ -108,7 +108,7 @@ def building(where: str):
 
 def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) -> Parts:
     """Build every part of the job; with ``open_data=False`` the data files are not read
-    (transforms are still built), as ``mm-train recipes validate`` does. Loss scale and amp
+    (transforms and batch transforms are still built), as ``mm-train recipes validate`` does. Loss scale and amp
     are checked against the device first."""
     import mindspore as ms
     from mindspore import nn
@@ -138,7 +138,8 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
             eval_data = build_dataset(dataset, "train" if overfit else "eval")
         else:
             for split in ("train", "eval"):
-                build_transforms((dataset.get(split) or {}).get("transforms"), f"dataset.{split}.transforms")
+                for key in ("transforms", "batch_transforms"):
+                    build_transforms((dataset.get(split) or {}).get(key), f"dataset.{split}.{key}")
     steps = train_data.get_dataset_size() if train_data is not None else 1
     epochs = int(config["train"]["epochs"])
     global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * rank_and_size()[1]

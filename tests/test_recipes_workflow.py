@@ -154,6 +154,16 @@ def test_recipes_validate_fails_on_a_broken_recipe(tmp_path):
     assert "1 passed, 1 failed" in result.stdout
 
 
+def test_recipes_validate_builds_batch_transforms_without_reading_data(tmp_path):
+    (tmp_path / "mixup.yaml").write_text("# @package _global_\ndefaults:\n  - quickstart\n  - _self_\n"
+                                         "dataset: {one_hot: true, train: {batch_transforms: "
+                                         "[{type: MixUpBatch, alpha: -1.0}]}}\n")
+    result = mm_train_cli("recipes", "validate", "mixup", env={"MM_TRAIN_RECIPE_PATH": str(tmp_path)})
+    assert result.returncode == 1
+    assert "FAILED  mixup" in result.stdout
+    assert "dataset.train.batch_transforms" in result.stdout and "alpha must be greater than 0" in result.stdout
+
+
 def test_debug_overfit_drives_the_loss_down(tmp_path):
     result = run_py("+recipe=quickstart", "debug=overfit", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
