@@ -33,7 +33,7 @@ def task(cfg: DictConfig):
     from hydra.core.hydra_config import HydraConfig
 
     from mm_train.recipes import shadowed_by
-    from mm_train.runner import NetworkCannotLearn, execute
+    from mm_train.runner import NetworkCannotLearn, TrainingDiverged, execute
 
     hydra_cfg = HydraConfig.get()
     recipe = hydra_cfg.runtime.choices.get("recipe")
@@ -46,7 +46,7 @@ def task(cfg: DictConfig):
     except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
         print(f"error: {err}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
-    except NetworkCannotLearn as verdict:
+    except (NetworkCannotLearn, TrainingDiverged) as verdict:   # training verdicts: exit 1, no traceback
         print(f"error: {verdict}", file=sys.stderr)
         sys.exit(1)
 

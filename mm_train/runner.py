@@ -217,3 +217,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
 
 class NetworkCannotLearn(Exception):
     """``debug=overfit`` found that the loss does not fall: run.py exits 1 with the verdict."""
+
+
+class TrainingDiverged(Exception):
+    """The training loss became NaN or inf (:class:`mm_train.callbacks.StopOnNonFiniteLoss`): run.py exits 1."""

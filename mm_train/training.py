@@ -62,7 +62,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     other ranks run only the callbacks every rank needs, and all check that they stay in step.
     """
     from mm_train import distributed
-    from mm_train.callbacks import CALLBACKS, PlotCurves, RunContext
+    from mm_train.callbacks import CALLBACKS, PlotCurves, RunContext, StopOnNonFiniteLoss
     run_dir = Path(run_dir)
     epochs = int(config["train"]["epochs"])
     rank = rank or distributed.Rank(*rank_and_size())
@@ -88,7 +88,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     curves = PlotCurves(ctx)
     session = distributed.Session(rank, run_dir)
     session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
-    parts.model.train(epochs, parts.train_data, callbacks=[evaluate, *callbacks, curves],
+    parts.model.train(epochs, parts.train_data, callbacks=[StopOnNonFiniteLoss(ctx), evaluate, *callbacks, curves],
                       dataset_sink_mode=sink, initial_epoch=initial_epoch)
     session.finish(parts.network)
     return ctx.evaluations, curves.losses

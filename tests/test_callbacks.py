@@ -71,3 +71,24 @@ def test_callback_errors_name_the_key(tmp_path):
         train(tmp_path, "callbacks=[{type: TensorBord}]")
     with pytest.raises(ConfigError, match=r"callbacks\[0\].keep_best: unknown argument.*'keep_best_by'"):
         train(tmp_path, "callbacks=[{type: ModelCheckpoint, keep_best: acc}]")
+
+
+def test_a_diverging_run_stops_at_the_first_nan_or_inf_loss_with_one_message(tmp_path):
+    import re
+
+    from conftest import run_py
+    result = run_py("+recipe=quickstart", "lr_schedule.lr_max=1e4", "train.epochs=2", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "loss is NAN or INF" not in result.stderr   # not MindSpore's
+    message = result.stderr.strip().splitlines()[-1]
+    match = re.fullmatch(r"error: training diverged: the loss is (nan|inf|-inf) at epoch 1, step (\d+) "
+                         r"\(learning rate ([0-9.e+]+)\); the run stopped there, keeping the checkpoints written "
+                         r"before\. Try a lower lr_schedule\.lr_max, optimizer\.clip_grad_norm, or check the data "
+                         r"\(debug=small\)", message)
+    assert match, message
+    step = int(match.group(2))
+    assert 1 <= step < 44                                   # stopped within the first epoch (44 steps)
+    from mm_train.lr_schedules import build_lr_schedule
+    lr = build_lr_schedule(compose("lr_schedule.lr_max=1e4", "train.epochs=2")["lr_schedule"], 88, 44, 32)
+    assert float(match.group(3)) == pytest.approx(lr[step - 1], rel=1e-3)
+    assert not (tmp_path / "metrics.json").exists()       # no evaluation was recorded for a diverged epoch

@@ -9,8 +9,9 @@
       - {type: EarlyStopping, monitor: acc, patience: 3}
 
 Each factory takes a :class:`RunContext` first. The runner always adds
-:class:`Evaluate` before the recipe's callbacks (so they see this epoch's
-evaluation in ``ctx.evaluations``) and :class:`PlotCurves` after them.
+:class:`StopOnNonFiniteLoss` and :class:`Evaluate` before the recipe's callbacks
+(so they see this epoch's evaluation in ``ctx.evaluations``, and never a NaN loss)
+and :class:`PlotCurves` after them.
 """
 from __future__ import annotations
 
@@ -80,5 +81,6 @@ def loss_monitor(ctx: RunContext, per_print_times=1):
 from mm_train.callbacks.evaluate import Evaluate, write_json  # noqa: E402
 from mm_train.callbacks import checkpoint, early_stopping, plot, progress, tensorboard  # noqa: E402,F401
 from mm_train.callbacks.plot import PlotCurves  # noqa: E402
+from mm_train.callbacks.divergence import StopOnNonFiniteLoss  # noqa: E402
 
-__all__ = ["CALLBACKS", "Evaluate", "PlotCurves", "RunContext", "loss_value", "write_json"]
+__all__ = ["CALLBACKS", "Evaluate", "PlotCurves", "RunContext", "StopOnNonFiniteLoss", "loss_value", "write_json"]

@@ -1,0 +1,33 @@
+"""``StopOnNonFiniteLoss`` (added by the runner, first): stop at the first NaN or inf training loss.
+
+Without it a diverged run goes on training NaN weights to the end, or MindSpore's
+LossMonitor stops it with a bare ValueError; this stops it with one message that says
+where, at which learning rate, and what to try. run.py prints it and exits 1.
+"""
+from __future__ import annotations
+
+import math
+
+from mindspore.train import Callback
+
+from mm_train.callbacks import loss_value
+from mm_train.runner import TrainingDiverged
+
+
+class StopOnNonFiniteLoss(Callback):
+    def __init__(self, ctx):
+        super().__init__()
+        self.ctx = ctx
+
+    def on_train_step_end(self, run_context):
+        params = run_context.original_args()
+        loss = loss_value(params.net_outputs)
+        if math.isfinite(loss):
+            return
+        step = self.ctx.global_step(params)
+        lr = self.ctx.lr_at(step)
+        at_lr = f" (learning rate {lr:.4g})" if lr is not None else ""
+        raise TrainingDiverged(
+            f"training diverged: the loss is {loss} at epoch {(step - 1) // self.ctx.steps_per_epoch + 1}, "
+            f"step {step}{at_lr}; the run stopped there, keeping the checkpoints written before. "
+            "Try a lower lr_schedule.lr_max, optimizer.clip_grad_norm, or check the data (debug=small)")
