@@ -1,6 +1,6 @@
 """Where the time from process start to the first training step goes, run.py vs the plain script.
 
-    python bench/startup_phases.py [--repeats 5]
+    python bench/startup_phases.py [--repeats 5] [--job quickstart|resnet50_cifar]
 
 Each side runs in a fresh process (alternating, bytecode caching on) with timers
 wrapped around the functions that mark a phase's end; the table gives the median
@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from overhead import child_env, job_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = time.perf_counter()
@@ -74,9 +76,8 @@ def wrap_model_train() -> None:
     wrap(Model, "train", before="Model.train called")
 
 
-def child_run(run_dir: str) -> None:
-    sys.argv = ["run.py", "+recipe=quickstart", "train.epochs=1", "callbacks=[{type:LossMonitor,per_print_times:1}]",
-                f"hydra.run.dir={run_dir}"]
+def child_run(command: list[str]) -> None:
+    sys.argv = command[1:]
     import hydra  # noqa: F401
     mark("hydra imported")
     from hydra._internal.hydra import Hydra
@@ -112,44 +113,47 @@ def child_run(run_dir: str) -> None:
         runpy.run_path(str(ROOT / "run.py"), run_name="__main__")
 
 
-def child_plain() -> None:
-    sys.path.insert(0, str(ROOT / "bench"))
-    import plain_quickstart
+def child_plain(command: list[str]) -> None:
+    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")   # as the plain scripts do before importing MindSpore
+    os.environ.setdefault("GLOG_v", "3")
+    import mindspore  # noqa: F401
     mark("mindspore imported")
     wrap_model_train()
     mark_first_step()
-    plain_quickstart.main(1)
+    sys.argv = command[1:]
+    import runpy
+    runpy.run_path(command[1], run_name="__main__")
 
 
-def run_child(side: str, tmp: str) -> dict[str, float]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+def run_child(side: str, command: list[str], tmp: str) -> dict[str, float]:
     out = Path(tmp) / "marks.json"
-    subprocess.run([sys.executable, __file__, "--child", side, "--out", str(out), "--tmp", tmp], cwd=ROOT, env=env,
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, __file__, "--child", side, "--out", str(out), "--command", json.dumps(command)],
+                   cwd=ROOT, env=child_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return dict(json.loads(out.read_text()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--job", choices=["quickstart", "resnet50_cifar"], default="quickstart")
     parser.add_argument("--child", choices=["run", "plain"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--tmp", help=argparse.SUPPRESS)
+    parser.add_argument("--command", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         os.chdir(ROOT)
-        child_run(f"{args.tmp}/run") if args.child == "run" else child_plain()
+        (child_run if args.child == "run" else child_plain)(json.loads(args.command))
         Path(args.out).write_text(json.dumps(MARKS))
         return
     runs = {"run": [], "plain": []}
     with tempfile.TemporaryDirectory() as tmp:
+        commands = dict(zip(runs, job_commands(args.job, 1, tmp).values()))
         for side in runs:   # warm the bytecode caches, untimed
-            run_child(side, tmp)
+            run_child(side, commands[side], tmp)
         for _ in range(args.repeats):
             for side in runs:
-                runs[side].append(run_child(side, tmp))
-    for side, phases in (("run.py +recipe=quickstart", RUN_PHASES), ("plain MindSpore script", PLAIN_PHASES)):
+                runs[side].append(run_child(side, commands[side], tmp))
+    for side, phases in ((f"run.py +recipe={args.job}", RUN_PHASES), ("plain MindSpore script", PLAIN_PHASES)):
         marks = runs["run" if side.startswith("run") else "plain"]
         print(f"{side:<52} {'phase (s)':>10} {'at (s)':>8}   (medians of {args.repeats})")
         previous = [0.0] * len(marks)
