@@ -85,10 +85,10 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
         print(f"resume: the checkpoint is at the end of training ({epochs} epochs); nothing to train", flush=True)
         return ctx.evaluations, []
     sink = bool(config["device"].get("dataset_sink_mode", False))
-    curves = PlotCurves(ctx)
     session = distributed.Session(rank, run_dir)
     session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
-    parts.model.train(epochs, parts.train_data, callbacks=[StopOnNonFiniteLoss(ctx), evaluate, *callbacks, curves],
+    parts.model.train(epochs, parts.train_data,
+                      callbacks=[StopOnNonFiniteLoss(ctx), evaluate, *callbacks, PlotCurves(ctx)],
                       dataset_sink_mode=sink, initial_epoch=initial_epoch)
     session.finish(parts.network)
-    return ctx.evaluations, curves.losses
+    return ctx.evaluations, [loss for _, loss in ctx.step_losses]

@@ -26,7 +26,8 @@ from mm_train.registry import CALLBACKS
 
 @dataclass
 class RunContext:
-    """What callbacks know about the run; ``evaluations`` grows as :class:`Evaluate` runs."""
+    """What callbacks know about the run; ``evaluations`` grows as :class:`Evaluate` runs,
+    ``step_losses`` as :class:`StopOnNonFiniteLoss` does."""
     run_dir: Path
     steps_per_epoch: int
     epochs: int
@@ -35,6 +36,7 @@ class RunContext:
     lr: Any = None                           # per-step learning rates (numpy), or None
     initial_step: int = 0                    # global step the run resumed from
     evaluations: list = field(default_factory=list)
+    step_losses: list = field(default_factory=list)   # (global step, training loss), by StopOnNonFiniteLoss
     rank: int = 0
 
     def global_step(self, cb_params) -> int:

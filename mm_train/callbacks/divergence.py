@@ -1,4 +1,5 @@
-"""``StopOnNonFiniteLoss`` (added by the runner, first): stop at the first NaN or inf training loss.
+"""``StopOnNonFiniteLoss`` (added by the runner, first): record each step's training loss in
+``ctx.step_losses`` (for ``curves.png`` and ``debug=overfit``) and stop at the first NaN or inf.
 
 Without it a diverged run goes on training NaN weights to the end, or MindSpore's
 LossMonitor stops it with a bare ValueError; this stops it with one message that says
@@ -21,10 +22,10 @@ class StopOnNonFiniteLoss(Callback):
 
     def on_train_step_end(self, run_context):
         params = run_context.original_args()
-        loss = loss_value(params.net_outputs)
+        step, loss = self.ctx.global_step(params), loss_value(params.net_outputs)
+        self.ctx.step_losses.append((step, loss))
         if math.isfinite(loss):
             return
-        step = self.ctx.global_step(params)
         lr = self.ctx.lr_at(step)
         at_lr = f" (learning rate {lr:.4g})" if lr is not None else ""
         raise TrainingDiverged(

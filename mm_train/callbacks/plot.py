@@ -5,26 +5,18 @@ from pathlib import Path
 
 from mindspore.train import Callback
 
-from mm_train.callbacks import loss_value
-
 
 class PlotCurves(Callback):
-    """Record the training loss per step; at the end plot it and every eval metric."""
+    """At the end, plot the training loss of every step (``ctx.step_losses``) and every eval metric."""
 
     def __init__(self, ctx, name: str = "curves.png"):
         super().__init__()
         self.ctx, self.path = ctx, Path(ctx.run_dir) / name
-        self.steps: list[int] = []
-        self.losses: list[float] = []
-
-    def on_train_step_end(self, run_context):
-        params = run_context.original_args()
-        self.steps.append(self.ctx.global_step(params))
-        self.losses.append(loss_value(params.net_outputs))
 
     def on_train_end(self, run_context):
         if self.ctx.rank == 0:
-            plot_curves(self.path, self.steps, self.losses, self.ctx.evaluations, self.ctx.steps_per_epoch)
+            steps, losses = zip(*self.ctx.step_losses) if self.ctx.step_losses else ((), ())
+            plot_curves(self.path, list(steps), list(losses), self.ctx.evaluations, self.ctx.steps_per_epoch)
 
 
 def plot_curves(path: Path, steps, losses, evaluations, steps_per_epoch: int) -> Path:
