@@ -30,9 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from data_fixtures import write_cifar10  # noqa: E402  (the tests' synthetic CIFAR-10 files)
+
 STEP = re.compile(r"^epoch: (\d+) step: (\d+),")
 BATCH = 32
 
@@ -58,17 +59,6 @@ def first_step_and_rate(lines: list[tuple[float, str]]) -> tuple[float, float]:
     first = steps[0][0]
     intervals = [b[0] - a[0] for a, b in zip(steps, steps[1:]) if a[1] == b[1] and a[1] >= 2]
     return first, BATCH * len(intervals) / sum(intervals)
-
-
-def write_cifar10(folder: Path) -> Path:
-    """Synthetic CIFAR-10 binary files of the full size MindSpore's reader requires (10,000 records each)."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in ("data_batch_1.bin", "test_batch.bin"):
-        labels = np.arange(10_000, dtype=np.uint8) % 10
-        images = (labels[:, None] * 25 + rng.integers(0, 20, size=(10_000, 3072))).astype(np.uint8)
-        (folder / name).write_bytes(np.concatenate([labels[:, None], images], axis=1).tobytes())
-    return folder
 
 
 def job_commands(job: str, epochs: int, tmp: str) -> dict[str, list[str]]:

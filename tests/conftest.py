@@ -8,8 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from data_fixtures import write_cifar10
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")   # before any test imports MindSpore
@@ -67,22 +68,6 @@ def install_package(source: Path, files: dict[str, str], name: str):
     assert done.returncode == 0, done.stdout + done.stderr
     yield
     subprocess.run([*pip, "uninstall", "-y", name], capture_output=True, text=True, timeout=300)
-
-
-def write_cifar10(folder: Path, seed: int = 0) -> Path:
-    """A full-size CIFAR-10 binary layout (MindSpore's reader needs 10,000 records a file).
-
-    Labels cycle 0..9; each image is filled with its label's value plus noise, so the
-    classes are learnable and each record is recognisable by its first pixel bytes.
-    """
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("data_batch_1.bin", "test_batch.bin"):
-        labels = np.arange(10_000) % 10
-        images = (labels[:, None] * 25 + rng.integers(0, 20, size=(10_000, 3072))).astype(np.uint8)
-        records = np.concatenate([labels[:, None].astype(np.uint8), images], axis=1)
-        (folder / name).write_bytes(records.tobytes())
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,22 @@ from pathlib import Path
 import numpy as np
 
 
+def write_cifar10(folder: Path, seed: int = 0) -> Path:
+    """A full-size CIFAR-10 binary layout (MindSpore's reader needs 10,000 records a file).
+
+    Labels cycle 0..9; each image is filled with its label's value plus noise, so the
+    classes are learnable and each record is recognisable by its first pixel bytes.
+    """
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("data_batch_1.bin", "test_batch.bin"):
+        labels = np.arange(10_000) % 10
+        images = (labels[:, None] * 25 + rng.integers(0, 20, size=(10_000, 3072))).astype(np.uint8)
+        records = np.concatenate([labels[:, None].astype(np.uint8), images], axis=1)
+        (folder / name).write_bytes(records.tobytes())
+    return folder
+
+
 def tiny_images(n: int, size: int = 8, classes: int = 2, seed: int = 0):
     """``n`` distinct uint8 HWC images (index in the first pixels) and labels cycling over ``classes``."""
     rng = np.random.default_rng(seed)
