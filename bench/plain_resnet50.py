@@ -22,7 +22,8 @@ import mindspore.dataset.vision as vision  # noqa: E402
 import numpy as np  # noqa: E402
 from mindspore import nn, ops  # noqa: E402
 from mindspore.common.initializer import HeNormal, HeUniform, Zero, initializer  # noqa: E402
-from mindspore.train import Callback, FixedLossScaleManager, LossMonitor, Model  # noqa: E402
+from mindspore.train import FixedLossScaleManager, LossMonitor, Model  # noqa: E402
+from plain_quickstart import EvalEachEpoch  # noqa: E402  (bench/ is on sys.path as the script's folder)
 
 MEAN, STD = [0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]
 
@@ -99,14 +100,6 @@ def warmup_poly_lr(total, per_epoch, lr_init=0.001, lr_max=0.01, lr_end=0.0, war
     return np.array([lr_init + (lr_max - lr_init) * i / warmup if i < warmup else
                      lr_end + (lr_max - lr_end) * (1 - (i - warmup) / max(1, total - warmup)) ** 2
                      for i in range(total)], np.float32)
-
-
-class EvalEachEpoch(Callback):
-    def __init__(self, model, data):
-        self.model, self.data = model, data
-
-    def on_train_epoch_end(self, run_context):
-        print("eval:", self.model.eval(self.data, dataset_sink_mode=False), flush=True)
 
 
 def main(path, epochs, image_size, limit):
