@@ -31,8 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from data_fixtures import write_cifar10  # noqa: E402  (the tests' synthetic CIFAR-10 files)
+from mm_train.data.synthetic import write_cifar10  # noqa: E402
 
 STEP = re.compile(r"^epoch: (\d+) step: (\d+),")
 BATCH = 32

@@ -96,15 +96,15 @@ def child_run(command: list[str]) -> None:
 
     def task(cfg):
         mark("task entered")
-        from mm_train import runner
-        original_load = runner.load_components
+        from mm_train import registry
+        original_load = registry.load_all
 
-        def load_components():
+        def load_all():
             mark("components loading")
             original_load()
             mark("components loaded")
             wrap_model_train()
-        runner.load_components = load_components
+        registry.load_all = load_all
         return original_task(cfg)
     entry.task = task
     mark_first_step()

@@ -1,9 +1,8 @@
-"""Checkpoint files: atomic saving, finding the newest, resuming, and ``init_from``.
+"""Checkpoint files: atomic saving, finding the newest, resuming, loading weights by name.
 
     resume: auto               # newest RUN_DIR/checkpoints/*.ckpt (run again with the same hydra.run.dir)
     resume: path/to/x.ckpt     # a given one: weights, optimizer state, epoch and step
-    init_from: path/to/x.ckpt  # weights only, every key must match
-    init_from: {path: x.ckpt, allow_missing: ["end_point.*"]}   # a new classifier head
+    init_from: path/to/x.ckpt  # weights only, every key must match (mm_train.init_from -> load_checkpoint)
 
 Files are named ``PREFIX-EPOCH_STEP.ckpt`` (MindSpore's pattern; STEP counts
 within the epoch) and hold ``epoch_num`` and ``step_num`` (the global step).
@@ -115,57 +114,20 @@ def _check_shapes(params, own, where, path, allowed=lambda k: False) -> list[str
     return problems
 
 
-def init_from_spec(value: Any) -> dict[str, Any] | None:
-    """``init_from`` as ``{path, allow_missing, allow_unexpected}`` (a plain string is the path)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return {"path": value, "allow_missing": [], "allow_unexpected": []}
-    if not isinstance(value, Mapping) or not value.get("path"):
-        raise ConfigError("init_from", f"got {value!r}",
-                          expected="PATH.ckpt or {path: PATH.ckpt, allow_missing: [GLOB, ...]}")
-    known = {"path", "allow_missing", "allow_unexpected"}
-    unknown = [k for k in value if k not in known]
-    if unknown:
-        from mm_train.errors import closest
-        raise ConfigError(f"init_from.{unknown[0]}", "unknown key", expected=f"one of {sorted(known)}",
-                          suggestions=closest(unknown[0], known))
-    out = {"path": str(value["path"])}
-    for key in ("allow_missing", "allow_unexpected"):
-        patterns = value.get(key) or []
-        out[key] = [patterns] if isinstance(patterns, str) else [str(p) for p in patterns]
-    return out
-
-
-def load_init_from(network, spec: Any) -> Any:
-    """Load ``init_from`` into ``network``, whatever its source.
-
-    A MindSpore checkpoint path, or a mapping with ``allow_unexpected``, goes through
-    :func:`load_weights` (returns the names kept as built); another framework's weights, or a
-    mapping ``{path, format, rules, allow|allow_missing}``, through
-    :func:`mm_train.migrate.weights.import_weights` (returns its report).
-    """
-    from mm_train.migrate.weights import import_weights, wants_import
-    if spec and wants_import(spec) and not (isinstance(spec, Mapping) and "allow_unexpected" in spec):
-        return import_weights(network, spec)
-    return load_weights(network, spec)
-
-
-def load_weights(network, spec: Any) -> list[str]:
-    """Load ``init_from`` into ``network``; every key must match unless allowed. Returns the names kept as built.
+def load_checkpoint(network, path: str, allow_missing: Sequence[str] = (), allow_unexpected: Sequence[str] = (),
+                    where: str = "init_from") -> list[str]:
+    """Load a MindSpore checkpoint into ``network`` by name; every key must match unless allowed.
+    Returns the names kept as built (see :mod:`mm_train.init_from` for the spec).
 
     Missing keys, keys the network lacks, and shape mismatches are listed in one ConfigError.
     ``allow_missing`` globs name network parameters that may be missing or of another
     shape (they keep their initial values), e.g. a classifier head for other classes.
     """
     import mindspore as ms
-    spec = init_from_spec(spec)
-    if spec is None:
-        return []
-    path = spec["path"]
+    spec = {"allow_missing": list(allow_missing), "allow_unexpected": list(allow_unexpected)}
     if not Path(path).is_file():
-        raise ConfigError("init_from", f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")
-    params = _read(Path(path), "init_from")
+        raise ConfigError(where, f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")
+    params = _read(Path(path), where)
 
     def allowed(name: str, patterns: Sequence[str]) -> bool:
         return any(fnmatch.fnmatchcase(name, p) for p in patterns)
@@ -176,9 +138,9 @@ def load_weights(network, spec: Any) -> list[str]:
                 if k not in params and not allowed(k, spec["allow_missing"])]
     problems += [f"not in network: {k}" for k in params
                  if k not in own and k not in state and not allowed(k, spec["allow_unexpected"])]
-    problems += _check_shapes(params, own, "init_from", path, lambda k: allowed(k, spec["allow_missing"]))
+    problems += _check_shapes(params, own, where, path, lambda k: allowed(k, spec["allow_missing"]))
     if problems:
-        raise ConfigError("init_from", f"{path} does not fit the network:\n    " + "\n    ".join(problems[:20])
+        raise ConfigError(where, f"{path} does not fit the network:\n    " + "\n    ".join(problems[:20])
                           + (f"\n    ... and {len(problems) - 20} more" if len(problems) > 20 else ""),
                           expected="a checkpoint of this network, or init_from.allow_missing: [GLOB, ...] "
                           "for layers to keep as built (e.g. a new classifier head)")

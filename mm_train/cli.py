@@ -14,18 +14,13 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import shutil
 import sys
 from pathlib import Path
 
+from mm_train.device import set_environment
 from mm_train.errors import ConfigError, closest
-
-
-def _quiet_mindspore() -> None:
-    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-    os.environ.setdefault("GLOG_v", "3")
 
 
 def recipes_ls(args) -> int:
@@ -52,9 +47,8 @@ def _recipe(name: str):
 def recipes_show(args) -> int:
     from omegaconf import OmegaConf
 
-    from mm_train import resolvers  # noqa: F401
-    from mm_train.entry import compose_recipe
-    from mm_train.runner import resolve
+    from mm_train.composition import compose_recipe
+    from mm_train.jobs import resolve
     _recipe(args.name)
     print(OmegaConf.to_yaml(OmegaConf.create(resolve(compose_recipe(args.name, args.overrides)))), end="")
     return 0
@@ -77,19 +71,17 @@ def recipes_cp(args) -> int:
 
 
 def recipes_validate(args) -> int:
-    _quiet_mindspore()
-    from mm_train import device, resolvers  # noqa: F401
-    from mm_train.entry import compose_recipe
+    set_environment()
+    from mm_train.assembly import build_parts
+    from mm_train.jobs import open_job
     from mm_train.recipes import all_recipes
-    from mm_train.runner import build_parts, prepare
 
     names = args.names or sorted(all_recipes()[0])
     failed = 0
     for name in names:
         try:
             _recipe(name)
-            config = prepare(compose_recipe(name, args.overrides))
-            device.configure(config["device"])
+            config = open_job(name, args.overrides).config
             build_parts(config, config["task"], open_data=args.data)
             print(f"ok      {name}")
         except ConfigError as err:
@@ -99,21 +91,10 @@ def recipes_validate(args) -> int:
     return 1 if failed else 0
 
 
-def _arguments(factory, skip: int) -> str:
-    try:
-        params = list(inspect.signature(factory).parameters.values())[skip:]
-    except (TypeError, ValueError):
-        return ""
-    return ", ".join(p.name if p.default is p.empty else f"{p.name}={p.default!r}" for p in params
-                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
-
-
 def blocks_ls(args) -> int:
-    _quiet_mindspore()
-    from mm_train.registry import ALL
-    from mm_train.runner import load_components
-    load_components()
-    skips = {"block": 1, "lr schedule": 2, "callback": 1, "optimizer": 2, "dataset": 6}
+    set_environment()
+    from mm_train.registry import ALL, load_all
+    load_all()
     if args.kind and args.kind not in ALL:
         raise ConfigError("--kind", f"unknown kind '{args.kind}'", expected=f"one of {list(ALL)}",
                           suggestions=closest(args.kind, ALL))
@@ -122,7 +103,7 @@ def blocks_ls(args) -> int:
             continue
         print(f"{kind}s:")
         for name in registry.names():
-            print(f"  {name}({_arguments(registry.get(name, kind), skips.get(kind, 0))})")
+            print(f"  {name}({registry.signature(name)})")
     return 0
 
 

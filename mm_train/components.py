@@ -9,9 +9,7 @@ from typing import Any, Callable, Mapping
 
 from mm_train.errors import ConfigError, closest
 from mm_train.registry import (BLOCKS, CALLBACKS, DATASETS, LOSSES, LR_SCHEDULES, OPTIMIZERS, TRANSFORMS,
-                               Registry, check_arguments)
-
-READER_COMMON = ("split", "shuffle", "num_shards", "shard_id", "num_samples", "num_parallel_workers")
+                               check_arguments)
 
 
 def _collect(check: Callable[[], Any]) -> list[ConfigError]:
@@ -20,18 +18,6 @@ def _collect(check: Callable[[], Any]) -> list[ConfigError]:
     except ConfigError as err:
         return list(err.problems)
     return []
-
-
-def spec_errors(registry: Registry, spec: Any, where: str, skip: int = 0, drop=(), given=()) -> list[ConfigError]:
-    """A ``{type: NAME, **kwargs}`` spec: the name is registered and the kwargs fit its factory."""
-    if not isinstance(spec, Mapping) or "type" not in spec:
-        return [ConfigError(where, f"got {spec!r}", expected=f"a mapping like {{type: NAME, ...}} naming a {registry.kind}")]
-    try:
-        factory = registry.get(spec["type"], f"{where}.type")
-    except ConfigError as err:
-        return [err]
-    kwargs = {k: v for k, v in spec.items() if k != "type" and k not in drop}
-    return _collect(lambda: check_arguments(factory, kwargs, where, skip=skip, given=dict.fromkeys(given)))
 
 
 def dataset_errors(dataset: Any) -> list[ConfigError]:
@@ -58,7 +44,7 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
                                           expected="a list of {type: NAME, ...}"))
                 continue
             for i, spec in enumerate(cfg.get(key) or []):
-                errors += spec_errors(TRANSFORMS, spec, f"dataset.{split}.{key}[{i}]")
+                errors += TRANSFORMS.check(spec, f"dataset.{split}.{key}[{i}]")
         for key in ("batch_size", "limit"):
             value = cfg.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
@@ -71,7 +57,7 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
                                       expected=f"a batch size <= {limit}, or drop_remainder: false"))
     for split, args in per_split.items():
         errors += _collect(lambda: check_arguments(reader, {**shared, **args}, f"dataset.{split}",
-                                                   given=dict.fromkeys(READER_COMMON)))
+                                                   given=dict.fromkeys(DATASETS.given)))
     unique = {}
     for err in errors:                       # dataset-level keys show up once per split
         unique.setdefault(str(err), err)
@@ -94,7 +80,7 @@ def network_errors(network: Any) -> list[ConfigError]:
         if isinstance(spec, Mapping) and isinstance(spec.get("block"), str) and spec.get("type") in BLOCKS:
             errors += _block_holder_errors(spec, where)
         else:
-            errors += spec_errors(BLOCKS, spec, where, skip=1)
+            errors += BLOCKS.check(spec, where)
     return errors
 
 
@@ -114,22 +100,17 @@ def _block_holder_errors(spec: Mapping[str, Any], where: str) -> list[ConfigErro
 
 def component_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
     from mm_train.amp import loss_scale_errors
-    from mm_train.optim import GROUP_KEYS
 
     errors = []
     if cfg.get("dataset") is not None:
         errors += dataset_errors(cfg["dataset"])
     if cfg.get("network") is not None:
         errors += network_errors(cfg["network"])
-    if cfg.get("loss") is not None:
-        errors += spec_errors(LOSSES, cfg["loss"], "loss")
-    if cfg.get("optimizer") is not None:
-        errors += spec_errors(OPTIMIZERS, cfg["optimizer"], "optimizer", skip=2, drop=GROUP_KEYS,
-                              given=("loss_scale",))
-    if cfg.get("lr_schedule") is not None:
-        errors += spec_errors(LR_SCHEDULES, cfg["lr_schedule"], "lr_schedule", skip=2, drop=("scale_by_batch",))
+    for key, registry in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES)):
+        if cfg.get(key) is not None:
+            errors += registry.check(cfg[key], key)
     for i, spec in enumerate(cfg.get("callbacks") or [] if isinstance(cfg.get("callbacks"), list) else []):
-        errors += spec_errors(CALLBACKS, spec, f"callbacks[{i}]", skip=1)
+        errors += CALLBACKS.check(spec, f"callbacks[{i}]")
     device = cfg.get("device") if isinstance(cfg.get("device"), Mapping) else {}
     errors += loss_scale_errors(cfg.get("loss_scale") or {}, device.get("target", "CPU"))
     return errors

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Iterator, Mapping, Optional
 
+from mm_train.amp import AMP_LEVELS
 from mm_train.argtypes import hints, type_problem
 from mm_train.errors import ConfigError, closest
+from mm_train.metrics import METRICS
+from mm_train.registry import TASKS
 
-TASKS = ("train", "eval", "export", "summary", "check")
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
 CODE_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 
@@ -62,9 +64,7 @@ TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "
              *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
           "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1}
-AMP_LEVELS = ("O0", "O1", "O2", "O3", "auto")
 DEBUG_MODES = ("none", "fast", "overfit", "small")
-METRICS = ("acc", "loss")            # what evaluation reports (metrics.json "final")
 
 
 def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
@@ -134,7 +134,7 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
                for key in ("train", "device") if not isinstance(cfg.get(key), Mapping)]
     for name, schema in SECTIONS.items():
         errors += section_errors(name, cfg.get(name, {}), schema)
-    errors += choice_error("task", cfg.get("task"), TASKS)
+    errors += choice_error("task", cfg.get("task"), TASKS.names())
     seed = cfg.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0"))
@@ -160,7 +160,7 @@ def with_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
 def validate(cfg: Mapping[str, Any]) -> None:
     """Raise one ConfigError listing every problem in the resolved config ``cfg``.
 
-    The component checks need the registries: call ``runner.load_components()`` first.
+    The component checks import the registries' members (MindSpore): set the environment first.
     """
     from mm_train.components import component_errors
 

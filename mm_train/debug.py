@@ -6,7 +6,7 @@ rewrites the resolved config, so a debug mode wins over whatever the recipe says
 - ``fast``: a few steps of train and eval with a tiny batch, one epoch;
 - ``overfit``: one batch, repeated, augmentation off, evaluated on that batch
   (the runner reads the train split for both); the loss must fall below
-  ``debug.overfit_loss``, else the run says the network cannot learn (exit 1; the losses come from :class:`mm_train.callbacks.StopOnNonFiniteLoss`, which records every step);
+  ``debug.overfit_loss``, else the run says the network cannot learn (exit 1; the losses come from :class:`mm_train.callbacks.divergence.StopOnNonFiniteLoss`, which records every step);
 - ``small``: a subset of the data, augmentation off, a fixed loss scale.
 """
 from __future__ import annotations

@@ -20,65 +20,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, MutableMapping, Sequence
 
+from mm_train import device, ranks
 from mm_train.errors import ConfigError
+from mm_train.ranks import SINGLE, Rank
+from mm_train.registry import CALLBACKS
+from mm_train.runfiles import write_json
 
 log = logging.getLogger(__name__)
-
-# Callbacks every rank runs (they only print to the rank's own log); any other callback
-# (checkpoints, TensorBoard, progress bars, ...) runs on rank 0 only.
-EVERY_RANK = ("TimeMonitor", "LossMonitor")
-
-
-@dataclass(frozen=True)
-class Rank:
-    """Where this process stands in the job: ``Rank(rank=1, size=2)`` is the second of two."""
-    rank: int = 0
-    size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.size > 1
-
-
-SINGLE = Rank()
-
-
-def _int(environ: Mapping[str, str], var: str) -> int | None:
-    try:
-        return int(environ[var])
-    except (KeyError, ValueError):
-        return None
-
-
-def launched(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether msrun (or MindSpore's other dynamic-cluster launchers) or mpirun started this process
-    as one of several workers.
-
-    >>> launched({"MS_ROLE": "MS_WORKER", "MS_WORKER_NUM": "2"}), launched({})
-    (True, False)
-    """
-    if environ.get("MS_ROLE") == "MS_WORKER":
-        return True
-    return any((_int(environ, var) or 0) > 1 for var in ("MS_WORKER_NUM", "RANK_SIZE", "OMPI_COMM_WORLD_SIZE"))
-
-
-def local_rank(environ: Mapping[str, str] = os.environ) -> int:
-    """The rank on this machine: msrun's ``DEVICE_ID``, mpirun's ``OMPI_COMM_WORLD_LOCAL_RANK``."""
-    for var in ("OMPI_COMM_WORLD_LOCAL_RANK", "DEVICE_ID", "LOCAL_RANK"):
-        value = _int(environ, var)
-        if value is not None:
-            return value
-    return 0
-
 
 def device_for(device_cfg: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """The device section with ``device_id`` = the local rank on GPU and Ascend (one device per worker).
@@ -87,18 +38,16 @@ def device_for(device_cfg: Mapping[str, Any], environ: Mapping[str, str] = os.en
     3
     """
     if device_cfg.get("target") in ("GPU", "Ascend"):
-        return {**device_cfg, "device_id": local_rank(environ)}
+        return {**device_cfg, "device_id": ranks.local_rank(environ)}
     return dict(device_cfg)
 
 
 def configure(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.environ) -> Rank:
     """Set the device and, under a launcher, join the job; return this process's :class:`Rank`.
 
-    Replaces ``device.configure(config["device"])`` in the runner.
+    Every job configures its device through here (:func:`mm_train.jobs.open_job`).
     """
-    from mm_train import device
-
-    if not launched(environ):
+    if not ranks.launched(environ):
         device.configure(config["device"])
         return SINGLE
     config["device"] = device_for(config["device"], environ)
@@ -107,15 +56,14 @@ def configure(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.
     from mindspore import ParallelMode, set_auto_parallel_context
     from mindspore.communication import get_group_size, get_rank, init
 
-    from mm_train.data.sharding import communication_rank
     try:
-        if communication_rank() is None:   # a second job in the same process (Hydra -m) is already in
+        if ranks.initialised() is None:   # a second job in the same process (Hydra -m) is already in
             init()
     except RuntimeError as err:
         raise ConfigError("device", "cannot join the distributed job: " + str(err).split("\n")[0],
                           expected="every worker started by the same msrun/mpirun, the scheduler reachable "
                                    "(msrun --master_addr/--master_port)") from None
-    rank = Rank(get_rank(), get_group_size(), local_rank(environ))
+    rank = Rank(get_rank(), get_group_size(), ranks.local_rank(environ))
     set_auto_parallel_context(parallel_mode=ParallelMode.DATA_PARALLEL, gradients_mean=True,
                               device_num=rank.size)
     check_shards(config.get("dataset") or {}, rank)
@@ -145,24 +93,18 @@ def scale_lr(lr, config: Mapping[str, Any], rank: Rank | None = None):
     """
     if not (config.get("train") or {}).get("scale_lr_by_devices", False):
         return lr
-    size = (rank or current()).size
+    size = (rank or ranks.current()).size
     if size > 1:
         log.info("learning rate scaled by %d devices (train.scale_lr_by_devices)", size)
     return lr * size
 
 
-def current() -> Rank:
-    """This process's :class:`Rank`: from ``mindspore.communication`` once initialised, else rank 0 of 1."""
-    from mm_train.data.sharding import communication_rank
-    found = communication_rank()
-    return Rank(found[1], found[0], local_rank()) if found else SINGLE
-
-
 def callbacks_for(specs: Sequence[Mapping[str, Any]], rank: Rank) -> list[Mapping[str, Any]]:
-    """The recipe's callbacks this rank runs: all on rank 0, only :data:`EVERY_RANK` ones elsewhere."""
+    """The recipe's callbacks this rank runs: all on rank 0, elsewhere only those registered with
+    ``every_rank=True`` (monitors that print to the rank's own log)."""
     if rank.is_main:
         return list(specs)
-    return [spec for spec in specs if spec.get("type") in EVERY_RANK]
+    return [spec for spec in specs if spec.get("type") in CALLBACKS and CALLBACKS.meta(spec["type"]).get("every_rank")]
 
 
 # -- keeping the ranks in step -------------------------------------------------------------
@@ -225,7 +167,6 @@ def check_initial_weights(network, rank: Rank) -> dict[str, Any]:
 
 def write_report(run_dir: Path, rank: Rank, shards: Sequence[Sequence[int]], reports: Sequence[Mapping]) -> Path:
     """``distributed.json``: world size, each rank's train shard and the sync checks (rank 0 writes it)."""
-    from mm_train.callbacks import write_json
     path = Path(run_dir) / "distributed.json"
     write_json(path, {"world_size": rank.size,
                       "ranks": [{"rank": r, "train_shard": {"num_shards": s[0], "shard_id": s[1],

@@ -2,7 +2,9 @@
 
 User errors (ConfigError, and Hydra's own composition errors: an unknown recipe,
 group option or key) are printed as one message, with "did you mean", and the
-process exits with code 2. Anything else is a bug and keeps its traceback.
+process exits with code 2; training verdicts (:class:`mm_train.errors.TrainingVerdict`:
+diverged, cannot learn, check failed) likewise with code 1. Anything else is a bug
+and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import sys
 from omegaconf import DictConfig
 
 from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
-from mm_train.errors import ConfigError, closest
+from mm_train.composition import hydra_message
+from mm_train.errors import ConfigError, TrainingVerdict
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ def task(cfg: DictConfig):
     from hydra.core.hydra_config import HydraConfig
 
     from mm_train.recipes import shadowed_by
-    from mm_train.runner import NetworkCannotLearn, TrainingDiverged, execute
+    from mm_train.runner import execute
 
     hydra_cfg = HydraConfig.get()
     recipe = hydra_cfg.runtime.choices.get("recipe")
@@ -46,65 +49,9 @@ def task(cfg: DictConfig):
     except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
         print(f"error: {err}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
-    except (NetworkCannotLearn, TrainingDiverged) as verdict:   # training verdicts: exit 1, no traceback
+    except TrainingVerdict as verdict:   # diverged, cannot learn, check failed: exit 1, no traceback
         print(f"error: {verdict}", file=sys.stderr)
-        sys.exit(1)
-
-
-def _hydra_message(err: Exception) -> str | None:
-    """A one-message explanation of a Hydra composition error, or None if it is not one."""
-    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
-
-    if isinstance(err, MissingConfigException):
-        missing = (err.missing_cfg_file or "").strip("/")
-        group, _, name = missing.rpartition("/")
-        options = err.options or []
-        text = str(ConfigError(f"+{group}={name}" if group == "recipe" else f"{group}={name}" if group else missing,
-                               f"no {group or 'config'} named '{name}'",
-                               expected=f"one of {options}" if options else None,
-                               suggestions=closest(name, options)))
-        return text
-    if isinstance(err, ConfigCompositionException):
-        cause = err.__cause__
-        key = getattr(cause, "full_key", None)
-        parent = getattr(cause, "parent_node", None)
-        if key and parent is not None and hasattr(parent, "keys"):
-            leaf = key.rsplit(".", 1)[-1]
-            return str(ConfigError(key, "unknown key", expected=f"one of {sorted(map(str, parent.keys()))}",
-                                   suggestions=closest(leaf, [str(k) for k in parent.keys()])))
-        return str(err).strip() + (f"\n{cause}" if cause else "")
-    if isinstance(err, OverrideParseException):
-        return str(err).strip()
-    if isinstance(err, (ValueError, TypeError)) and _raised_by_hydra(err):
-        return f"{err} (check the command-line overrides: config groups take a name, e.g. device=cpu)"
-    return None
-
-
-def _raised_by_hydra(err: Exception) -> bool:
-    """Whether the innermost frame of ``err`` is Hydra's own code (a plain ValueError about overrides)."""
-    tb = err.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb is not None and f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
-
-
-CONF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
-
-
-def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
-    """The config ``python run.py +recipe=NAME OVERRIDES`` would run (without the hydra node)."""
-    from hydra import compose, initialize_config_dir
-
-    try:
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3", job_name="mm_train"):
-            return compose("config", overrides=[f"+recipe={name}", *overrides])
-    except ConfigError:
-        raise
-    except Exception as err:  # noqa: BLE001 - Hydra's composition errors become ConfigErrors
-        message = _hydra_message(err)
-        if message is None:
-            raise
-        raise ConfigError("", message) from None
+        sys.exit(verdict.exit_code)
 
 
 @contextlib.contextmanager
@@ -117,7 +64,7 @@ def reported_errors():
         print(f"error: {err}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
     except Exception as err:  # noqa: BLE001 - only Hydra's composition errors are handled here
-        message = _hydra_message(err)
+        message = hydra_message(err)
         if message is None:
             raise
         print(f"error: {message}", file=sys.stderr)

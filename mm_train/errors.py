@@ -1,6 +1,11 @@
-"""The one exception a user can cause, and "did you mean" suggestions.
+"""The exceptions that end a run with an exit code, and "did you mean" suggestions.
 
-Example::
+- :class:`ConfigError` (exit 2): a problem in the config, the data or the device that the user can fix;
+- :class:`TrainingVerdict` (exit 1): the run worked but its result is a "no": the training diverged
+  (:class:`TrainingDiverged`), the network cannot learn (:class:`NetworkCannotLearn`), a part failed
+  ``task=check`` (:class:`CheckFailed`).
+
+Both are printed as one line without a traceback (:mod:`mm_train.entry`). Example::
 
     raise ConfigError("dataset.type", "unknown dataset 'cifar'", expected="a registered dataset",
                       suggestions=closest("cifar", ["cifar10", "mindrecord"]))
@@ -60,3 +65,25 @@ class ConfigError(Exception):
             return self._line()
         return f"{len(self.problems)} problems in the config:\n" + "\n".join(
             f"  - {p._line()}" for p in self.problems)
+
+
+class TrainingVerdict(Exception):
+    """The run finished its work and the answer is "no": printed as ``error: MESSAGE``, exit code 1."""
+
+    exit_code = 1
+
+
+class TrainingDiverged(TrainingVerdict):
+    """The training loss became NaN or inf (:class:`mm_train.callbacks.divergence.StopOnNonFiniteLoss`)."""
+
+
+class NetworkCannotLearn(TrainingVerdict):
+    """``debug=overfit`` found that the loss on one repeated batch does not fall."""
+
+
+class CheckFailed(TrainingVerdict):
+    """``task=check``: some parts did not compile or run on the device (the report is printed first)."""
+
+    def __init__(self, failed: Sequence[str]):
+        super().__init__(f"check failed: {', '.join(failed)} did not run (see the table above)")
+        self.failed = list(failed)

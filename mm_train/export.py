@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mm_train.errors import ConfigError, closest
+from mm_train.ranks import Rank
+from mm_train.registry import TASKS
 
 FORMATS = {"MINDIR": ".mindir", "AIR": ".air", "ONNX": ".onnx"}
 KEYS = ("format", "file_name", "batch_size")
@@ -60,7 +62,7 @@ def export_network(network, input_shape, run_dir: Path, settings: Mapping[str, A
 
 def export_task(config: Mapping[str, Any], run_dir: Path) -> Path:
     """``task=export``: build the network, load ``init_from`` (required), export it."""
-    from mm_train.checkpoints import load_init_from
+    from mm_train import init_from
     from mm_train.nn.builder import build_network
 
     settings = export_settings(config.get("export"), config["device"].get("target", "CPU"))
@@ -70,5 +72,11 @@ def export_task(config: Mapping[str, Any], run_dir: Path) -> Path:
     if not input_shape:
         raise ConfigError("network.input_shape", "missing", expected="the per-sample input shape, e.g. [3, 32, 32]")
     network, _ = build_network(config["network"])
-    load_init_from(network, config.get("init_from"))
+    init_from.load(network, config.get("init_from"))
     return export_network(network, list(input_shape), run_dir, settings)
+
+
+@TASKS.register("export")
+def export_run(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> None:
+    """Write the network with ``init_from``'s weights as MINDIR (ONNX, AIR) into the run directory."""
+    export_task(config, run_dir)

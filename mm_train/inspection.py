@@ -8,7 +8,8 @@ schedule, loss scale, optimizer, Model), runs each named top-level layer on a ra
 batch shaped like the dataset's (``network.input_shape``, the train batch size capped
 at :data:`MAX_BATCH`), then one forward of the whole network and one training step.
 It reports each part as OK or FAILED with MindSpore's own message, and exits with
-code 1 (:class:`CheckFailed`) when anything failed.
+code 1 (:class:`mm_train.errors.CheckFailed`) when anything failed. The training step is
+built by :func:`mm_train.assembly.build_training`, as ``task=train`` builds it.
 """
 from __future__ import annotations
 
@@ -18,16 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-TASKS = ("summary", "check")
+from mm_train.errors import CheckFailed, ConfigError
+from mm_train.ranks import Rank
+from mm_train.registry import TASKS
+
 MAX_BATCH = 2
-
-
-class CheckFailed(SystemExit):
-    """Raised by ``task=check`` when a part failed: the process exits with code 1, no traceback."""
-
-    def __init__(self, failed: list[str]):
-        super().__init__(1)
-        self.failed = failed
 
 
 def _n(value: int) -> str:
@@ -100,7 +96,6 @@ def _try(part: str, kind: str, fn) -> Result:
         detail = fn()
         return Result(part, kind, True, detail or "compiled and ran")
     except Exception as err:  # noqa: BLE001 - the point is to report whatever MindSpore raises
-        from mm_train.errors import ConfigError
         if isinstance(err, ConfigError):
             raise
         return Result(part, kind, False, mindspore_message(err))
@@ -117,16 +112,12 @@ def _run_block(cell, x, expected: tuple):
 
 def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
     """Build and run every part of ``config``; return the per-part results and the batch shape."""
-    import mindspore as ms
     import mindspore.dataset as ds
     from mindspore.train import Callback, Model
 
     from mm_train.amp import parse_loss_scale
+    from mm_train.assembly import build_training
     from mm_train.nn.builder import build_network
-    from mm_train.optim import build_optimizer, clip_grad_norm
-    from mm_train.train_step import build_train_network
-    from mm_train.lr_schedules import build_lr_schedule
-    from mm_train.registry import LOSSES
 
     network, infos = build_network(config["network"])
     batch = max(1, min(int((config["dataset"].get("train") or {}).get("batch_size", MAX_BATCH)), MAX_BATCH))
@@ -142,10 +133,8 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
                             _run_block(c, x, o)))
     results.append(_try("network", "forward", lambda: _run_block(network, images, infos[-1].output_shape)))
 
-    lr = build_lr_schedule(config["lr_schedule"], 1, 1, 1)
     scale = parse_loss_scale(config.get("loss_scale"), config["device"].get("target", "CPU"), quiet=True)
-    optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
-    loss = LOSSES.build(config["loss"], "loss")
+    _, _, train_network = build_training(config, network, 1, 1, scale, config["train"].get("amp_level", "O0"))
     losses = []
 
     class KeepLoss(Callback):
@@ -155,8 +144,7 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
 
     def train_step():
         network.set_train(True)
-        model = Model(build_train_network(network, loss, optimizer, scale, config["train"].get("amp_level", "O0"),
-                                          clip_grad_norm(config["optimizer"])))   # the step task=train runs
+        model = Model(train_network)   # the step task=train runs
         data = ds.NumpySlicesDataset({"image": images, "label": labels}, shuffle=False).batch(batch)
         model.train(1, data, callbacks=[KeepLoss()],
                     dataset_sink_mode=bool(config["device"].get("dataset_sink_mode", False)))
@@ -189,6 +177,13 @@ def check(config: Mapping[str, Any], run_dir: Path, recipe: str = "network") -> 
     return results
 
 
-def run(task: str, config: Mapping[str, Any], run_dir: Path, recipe: str):
-    """Dispatch ``task=summary`` / ``task=check`` (called by :func:`mm_train.runner.execute`)."""
-    return (summary if task == "summary" else check)(config, run_dir, recipe)
+@TASKS.register("summary")
+def summary_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> list[str]:
+    """Layers, output shapes and parameters; reads no data."""
+    return summary(config, run_dir, recipe)
+
+
+@TASKS.register("check")
+def check_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> list[Result]:
+    """Operator assessment on the selected device; exit 1 when a part failed."""
+    return check(config, run_dir, recipe)

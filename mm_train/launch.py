@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from mm_train.device import DEFAULTS
 from mm_train.errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -67,7 +68,7 @@ def environment(run_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["MM_TRAIN_RUN_DIR"] = str(run_dir)
-    env.setdefault("GLOG_v", "3")
+    env.setdefault("GLOG_v", DEFAULTS["GLOG_v"])
     env.pop("HYDRA_FULL_ERROR", None)
     return env
 

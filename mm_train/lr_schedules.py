@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from mm_train.errors import ConfigError
-from mm_train.registry import LR_SCHEDULES, check_arguments
+from mm_train.registry import LR_SCHEDULES
 
 
 def _schedule(total_steps: int, steps_per_epoch: int, warmup_epochs: float, lr_init: float,
@@ -100,6 +100,4 @@ def build_lr_schedule(spec: Mapping[str, Any], total_steps: int, steps_per_epoch
         if peak not in spec:
             raise ConfigError(f"{where}.{peak}", "missing required argument")
         spec[peak] = float(spec[peak]) * global_batch_size / scaling["base_batch_size"]
-    factory = LR_SCHEDULES.get(spec.pop("type"), f"{where}.type")
-    check_arguments(factory, spec, where, skip=2)
-    return factory(total_steps, steps_per_epoch, **spec)
+    return LR_SCHEDULES.build(spec, where, total_steps, steps_per_epoch)

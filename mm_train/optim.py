@@ -27,12 +27,10 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mm_train.errors import ConfigError
-from mm_train.registry import OPTIMIZERS, check_arguments
+from mm_train.registry import OPTIMIZERS
 
 DEFAULT_NO_DECAY = ("gamma", "beta", "bias")
 PARAM_GROUP_KEYS = ("params", "lr_scale", "weight_decay")
-# read by build_optimizer, not passed to the factory
-GROUP_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm")
 
 
 @OPTIMIZERS.register("Momentum")
@@ -202,18 +200,16 @@ def clip_grad_norm(spec: Mapping[str, Any], where: str = "optimizer.clip_grad_no
 def build_optimizer(spec: Mapping[str, Any], params: Sequence, learning_rate, loss_scale: float = 1.0,
                     where: str = "optimizer"):
     """The optimizer named by ``spec['type']`` over ``params``; ``learning_rate`` a float or per-step Tensor."""
-    spec = dict(spec)
-    weight_decay = spec.pop("weight_decay", 0.0)
-    no_decay = spec.pop("no_decay", DEFAULT_NO_DECAY)
-    groups = spec.pop("param_groups", None) or []
-    spec.pop("clip_grad_norm", None)
-    factory = OPTIMIZERS.get(spec.pop("type", None), f"{where}.type")
-    given = {"loss_scale": loss_scale}
-    check_arguments(factory, spec, where, skip=2, given=given)
+    weight_decay = spec.get("weight_decay", 0.0)
+    no_decay = spec.get("no_decay", DEFAULT_NO_DECAY)
+    groups = spec.get("param_groups") or []
+    factory = OPTIMIZERS.get(spec.get("type"), f"{where}.type")
     names = list(inspect.signature(factory).parameters)
-    if "loss_scale" in names:
-        spec["loss_scale"] = loss_scale
+    given = {"loss_scale": loss_scale} if "loss_scale" in names else {}
     if "no_decay" in names:
-        spec["no_decay"] = tuple(no_decay)
+        given["no_decay"] = tuple(no_decay)
+    errors = OPTIMIZERS.check(spec, where)          # argument errors before group errors
+    if errors:
+        raise ConfigError.collect(errors)
     grouped = param_groups(params, weight_decay, no_decay, groups, learning_rate, f"{where}.param_groups")
-    return factory(grouped, learning_rate, **spec)
+    return OPTIMIZERS.build(spec, where, grouped, learning_rate, **given)

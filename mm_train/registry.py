@@ -1,66 +1,149 @@
-"""One registry type for every kind of component a recipe can name.
+"""One registry type for every kind of component a recipe can name; the one way to build one.
 
 Recipes name components by registry name (``type: Conv2d``), never by import
-path. A miss suggests the closest registered names::
+path. Each registry knows, like MMEngine's, where its members live (modules
+imported on first use) and how its members are called: the arguments the
+framework passes first (``takes``: a block gets its input shape), the keywords
+it passes (``given``: a reader gets ``split``, ``shuffle``...), the spec keys the
+kind's own builder reads (``reserved``) and an optional ``build_func``. So nothing
+else encodes how a kind is built::
 
-    >>> LOSSES.get("SoftmaxCrossEntropy", "loss.type")
+    BLOCKS.build({"type": "Conv2d", "out_channels": 8, "kernel_size": 3}, "network.layers.conv1", (3, 32, 32))
+    LOSSES.get("SoftmaxCrossEntropy", "loss.type")
     ConfigError: loss.type: unknown loss 'SoftmaxCrossEntropy' ... Did you mean 'SoftmaxCrossEntropyWithLogits'?
 """
 from __future__ import annotations
 
+import importlib
 import inspect
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from mm_train.argtypes import hints, type_problem
 from mm_train.errors import ConfigError, closest
 
 
+def _resolve(target: str) -> Callable[..., Any]:
+    """``"package.module:function"`` -> the function (imported now)."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 class Registry:
     """Names -> factories for one kind of component (``kind`` is used in messages)."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, locations: Sequence[str] = (), takes: Sequence[str] = (),
+                 given: Sequence[str] = (), reserved: Sequence[str] = (), build_func: str | None = None,
+                 plugins: str | None = None):
         self.kind = kind
+        self.locations = tuple(locations)     # modules whose import registers the members
+        self.takes = tuple(takes)             # passed first, positionally, by the framework
+        self.given = tuple(given)             # passed as keywords by the framework
+        self.reserved = tuple(reserved)       # spec keys the kind's builder reads itself
+        self.build_func = build_func          # "module:function"(factory, args, kwargs, where), else factory(...)
+        self.plugins = plugins                # "module:function" that loads installed plugins
         self._items: dict[str, Callable[..., Any]] = {}
         self._origins: dict[str, str] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._imported = self._ready = False
 
-    def register(self, name: str | None = None, obj: Callable[..., Any] | None = None):
-        """Register ``obj`` under ``name``; usable as a decorator. A taken name is an error."""
+    # -- members ---------------------------------------------------------------------------
+
+    def register(self, name: str | None = None, obj: Callable[..., Any] | None = None, **meta: Any):
+        """Register ``obj`` under ``name``; usable as a decorator. A taken name is an error.
+
+        ``meta`` is kept for the framework (e.g. ``every_rank=True`` on a callback).
+        """
         def add(target: Callable[..., Any]) -> Callable[..., Any]:
             key = name or target.__name__
             origin = f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', key)}"
             if key in self._items and self._origins[key] != origin:
                 raise ValueError(f"{self.kind} '{key}' is registered twice: "
                                  f"by {self._origins[key]} and by {origin}")
-            self._items[key], self._origins[key] = target, origin
+            self._items[key], self._origins[key], self._meta[key] = target, origin, dict(meta)
             return target
         return add(obj) if obj is not None else add
 
+    def load(self) -> None:
+        """Import the member modules (once) and load plugins (each call loads only new ones)."""
+        if not self._imported:
+            for module in self.locations:
+                importlib.import_module(module)
+            self._imported = True
+        if self.plugins:
+            _resolve(self.plugins)()
+        self._ready = True
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            self.load()
+
     def names(self) -> list[str]:
+        self._ensure()
         return sorted(self._items)
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._items
+    def __contains__(self, name: Any) -> bool:
+        self._ensure()
+        return isinstance(name, str) and name in self._items
 
     def origin(self, name: str) -> str:
         return self._origins[name]
 
+    def meta(self, name: str) -> dict[str, Any]:
+        self._ensure()
+        return self._meta.get(name, {})
+
     def get(self, name: Any, where: str) -> Callable[..., Any]:
         """The factory registered as ``name``; ``where`` is the key path for messages."""
+        self._ensure()
         if not isinstance(name, str) or name not in self._items:
             raise ConfigError(where, f"unknown {self.kind} '{name}'",
                               expected=f"a registered {self.kind} name, see: mm-train blocks ls",
                               suggestions=closest(str(name), self._items))
         return self._items[name]
 
-    def build(self, spec: Mapping[str, Any], where: str, *args: Any, **extra: Any) -> Any:
-        """Call the factory named by ``spec['type']`` with the rest of ``spec`` as keywords."""
+    # -- the calling convention ----------------------------------------------------------------
+
+    def parameters(self, factory: Callable[..., Any]) -> list[inspect.Parameter]:
+        """The factory's parameters a recipe sets (without ``takes`` and ``given``)."""
+        try:
+            params = list(inspect.signature(factory).parameters.values())[len(self.takes):]
+        except (TypeError, ValueError):
+            return []
+        return [p for p in params if p.name not in self.given
+                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+    def signature(self, name: str) -> str:
+        """``"out_channels, kernel_size, stride=1"``: what ``mm-train blocks ls`` shows."""
+        return ", ".join(p.name if p.default is p.empty else f"{p.name}={p.default!r}"
+                         for p in self.parameters(self.get(name, self.kind)))
+
+    def _spec(self, spec: Any, where: str) -> tuple[Callable[..., Any], dict[str, Any]]:
         if not isinstance(spec, Mapping) or "type" not in spec:
             raise ConfigError(where, f"a {self.kind} needs a 'type'",
                               expected=f"a mapping like {{type: NAME, ...}}, NAME one of {self.names()[:8]}")
-        kwargs = {k: v for k, v in spec.items() if k != "type"}
         factory = self.get(spec["type"], f"{where}.type")
-        check_arguments(factory, kwargs, where, skip=len(args), given=extra)
-        return factory(*args, **kwargs, **extra)
+        return factory, {k: v for k, v in spec.items() if k != "type" and k not in self.reserved}
+
+    def check(self, spec: Any, where: str, given: Sequence[str] = ()) -> list[ConfigError]:
+        """Every problem of ``spec`` (name, unknown / missing / mistyped arguments), without building."""
+        if not isinstance(spec, Mapping) or "type" not in spec:
+            return [ConfigError(where, f"got {spec!r}",
+                                expected=f"a mapping like {{type: NAME, ...}} naming a {self.kind}")]
+        try:
+            factory, kwargs = self._spec(spec, where)
+            check_arguments(factory, kwargs, where, skip=len(self.takes),
+                            given=dict.fromkeys((*self.given, *given)))
+        except ConfigError as err:
+            return list(err.problems)
+        return []
+
+    def build(self, spec: Mapping[str, Any], where: str, *args: Any, **given: Any) -> Any:
+        """Check ``spec`` and call its factory with ``args`` (``takes``), ``given`` and the spec's keywords."""
+        factory, kwargs = self._spec(spec, where)
+        check_arguments(factory, kwargs, where, skip=len(args), given={**dict.fromkeys(self.given), **given})
+        if self.build_func:
+            return _resolve(self.build_func)(factory, args, {**kwargs, **given}, where)
+        return factory(*args, **kwargs, **given)
 
 
 def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], where: str,
@@ -89,12 +172,34 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], wher
         raise ConfigError.collect(errors)
 
 
-DATASETS = Registry("dataset")
-TRANSFORMS = Registry("transform")
-BLOCKS = Registry("block")
-LOSSES = Registry("loss")
-OPTIMIZERS = Registry("optimizer")
-LR_SCHEDULES = Registry("lr schedule")
-CALLBACKS = Registry("callback")
+# What every reader gets from the pipeline settings of a split (mm_train.data.build_dataset).
+READER_COMMON = ("split", "shuffle", "num_shards", "shard_id", "num_samples", "num_parallel_workers")
+# Keys of ``optimizer`` that build_optimizer reads (groups, decay, clipping), not the factory.
+OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm")
+
+DATASETS = Registry("dataset", ("mm_train.data.cifar10", "mm_train.data.image_folder", "mm_train.data.mindrecord",
+                                "mm_train.data.tfrecord"), given=READER_COMMON)
+TRANSFORMS = Registry("transform", ("mm_train.data.transforms",), build_func="mm_train.data.transforms:instantiate")
+BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks"), takes=("in_shape",),
+                  plugins="mm_train.nn.plugins:load_plugins")
+LOSSES = Registry("loss", ("mm_train.losses",))
+OPTIMIZERS = Registry("optimizer", ("mm_train.optim",), takes=("params", "learning_rate"), given=("loss_scale",),
+                      reserved=OPTIMIZER_KEYS)
+LR_SCHEDULES = Registry("lr schedule", ("mm_train.lr_schedules",), takes=("total_steps", "steps_per_epoch"),
+                        reserved=("scale_by_batch",))
+CALLBACKS = Registry("callback", ("mm_train.callbacks.monitors", "mm_train.callbacks.checkpoint",
+                                  "mm_train.callbacks.early_stopping", "mm_train.callbacks.progress",
+                                  "mm_train.callbacks.tensorboard"), takes=("ctx",))
 
 ALL = {r.kind: r for r in (DATASETS, TRANSFORMS, BLOCKS, LOSSES, OPTIMIZERS, LR_SCHEDULES, CALLBACKS)}
+
+# What a run does (``task=NAME``): f(config, run_dir, recipe, rank) -> the value a sweep optimises.
+# The runner dispatches through it and validation reads its names.
+TASKS = Registry("task", ("mm_train.training", "mm_train.export", "mm_train.inspection"),
+                 takes=("config", "run_dir", "recipe", "rank"))
+
+
+def load_all() -> None:
+    """Import every registered component (this imports MindSpore: set the environment first)."""
+    for registry in ALL.values():
+        registry.load()

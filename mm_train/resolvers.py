@@ -12,13 +12,14 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from mm_train import ranks
+
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 
 
 def _launch_rank() -> int | None:
-    from mm_train.data.sharding import environment_rank
-    found = environment_rank()
-    return found[1] if found else None
+    found = ranks.from_environment()
+    return found.rank if found else None
 
 
 def log_name(default: str) -> str:

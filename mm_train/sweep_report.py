@@ -18,8 +18,7 @@ from pathlib import Path
 import yaml
 
 from mm_train.errors import ConfigError
-
-LOWER_IS_BETTER = ("loss",)
+from mm_train.metrics import lower_is_better
 
 
 @dataclass
@@ -100,7 +99,7 @@ def report(sweep_dir: Path, metric: str = "acc") -> list[list[str]]:
     rows = [header] + [[job.directory.relative_to(sweep_dir).as_posix() or ".",
                         *(job.overrides.get(p, "") for p in params),
                         *(f"{job.metrics[m]:.6g}" if m in job.metrics else "failed" for m in metrics)]
-                       for job in ranked(jobs, metric, metric in LOWER_IS_BETTER)]
+                       for job in ranked(jobs, metric, lower_is_better(metric))]
     with open(sweep_dir / "report.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
     markdown = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -1,22 +1,23 @@
-"""The train and eval tasks on built parts: resume or ``init_from``, callbacks, ``Model.train``.
+"""The ``train`` and ``eval`` tasks: build the parts, resume or ``init_from``, callbacks, ``Model.train``.
 
     evaluations, losses = fit(config, parts, run_dir, recipe)   # train (resume=auto|PATH continues a run)
     metrics = evaluate_only(config, parts, run_dir)             # task=eval init_from=CKPT -> metrics.json
+
+Both are registered in :data:`mm_train.registry.TASKS`, the table :func:`mm_train.runner.execute`
+dispatches through.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Mapping
 
-from mm_train.checkpoints import find_resume, load_init_from, resume_from
-from mm_train.errors import ConfigError, closest
-
-
-def rank_and_size() -> tuple[int, int]:
-    """This process's rank and the number of devices (0, 1 unless distributed training was initialised)."""
-    from mm_train.data.sharding import communication_rank
-    found = communication_rank()
-    return (found[1], found[0]) if found else (0, 1)
+from mm_train import distributed, init_from, ranks
+from mm_train.assembly import build_parts
+from mm_train.checkpoints import find_resume, resume_from
+from mm_train.debug import overfit_verdict
+from mm_train.errors import ConfigError, NetworkCannotLearn, closest
+from mm_train.ranks import Rank
+from mm_train.registry import CALLBACKS, TASKS
 
 
 REPLAYS = ("exact", "fast")
@@ -38,7 +39,7 @@ def replay_data(train_data, global_step: int, mode: str) -> None:
 
 
 def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_offset=0):
-    from mm_train.callbacks import Evaluate
+    from mm_train.callbacks.evaluate import Evaluate
     sink = bool(config["device"].get("dataset_sink_mode", False))
     return Evaluate(parts.model, parts.eval_data, run_dir, int(config["train"]["eval_interval"]),
                     int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch,
@@ -49,7 +50,7 @@ def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, 
     """Load ``init_from``, evaluate once, write metrics.json; the metrics."""
     if not config.get("init_from"):
         raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
-    load_init_from(parts.network, config.get("init_from"))
+    init_from.load(parts.network, config.get("init_from"))
     evaluate = _evaluate_callback(config, parts, run_dir, [])
     result = parts.model.eval(parts.eval_data, dataset_sink_mode=evaluate.sink)
     return evaluate.record(result, epoch=0)
@@ -58,14 +59,15 @@ def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, 
 def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None) -> tuple[list, list]:
     """Train ``parts.model``; returns (the evaluations, the training loss of every step of this run).
 
-    ``rank`` (:class:`mm_train.distributed.Rank`): only rank 0 writes into ``run_dir``; the
+    ``rank`` (:class:`mm_train.ranks.Rank`): only rank 0 writes into ``run_dir``; the
     other ranks run only the callbacks every rank needs, and all check that they stay in step.
     """
-    from mm_train import distributed
-    from mm_train.callbacks import CALLBACKS, PlotCurves, RunContext, StopOnNonFiniteLoss
+    from mm_train.callbacks.context import RunContext
+    from mm_train.callbacks.divergence import StopOnNonFiniteLoss
+    from mm_train.callbacks.plot import PlotCurves
     run_dir = Path(run_dir)
     epochs = int(config["train"]["epochs"])
-    rank = rank or distributed.Rank(*rank_and_size())
+    rank = rank or ranks.current()
     ctx = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"),
                      batch_size=parts.global_batch_size, lr=parts.lr, rank=rank.rank)
     initial_epoch = 0
@@ -76,7 +78,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
         replay_data(parts.train_data, resumed.global_step, config.get("resume_replay", "exact"))
         print(f"resume: {checkpoint} (epoch {resumed.epoch}, step {resumed.global_step})", flush=True)
     else:
-        load_init_from(parts.network, config.get("init_from"))
+        init_from.load(parts.network, config.get("init_from"))
     evaluate = _evaluate_callback(config, parts, run_dir if rank.is_main else None, ctx.evaluations,
                                   initial_epoch, ctx.initial_step)
     callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", ctx)
@@ -92,3 +94,23 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
                       dataset_sink_mode=sink, initial_epoch=initial_epoch)
     session.finish(parts.network)
     return ctx.evaluations, [loss for _, loss in ctx.step_losses]
+
+
+@TASKS.register("train")
+def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> float | None:
+    """Train; the final value of ``train.metric``. ``debug=overfit`` also judges the loss curve."""
+    parts = build_parts(config, "train")
+    evaluations, losses = fit(config, parts, run_dir, recipe, rank)
+    if (config.get("debug") or {}).get("mode") == "overfit":
+        learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]))
+        if not learnt:
+            raise NetworkCannotLearn(verdict)
+        print(verdict, flush=True)
+    return evaluations[-1][config["train"]["metric"]] if evaluations else None
+
+
+@TASKS.register("eval")
+def eval_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> float:
+    """Evaluate ``init_from``'s weights once; the value of ``train.metric``."""
+    parts = build_parts(config, "eval")
+    return evaluate_only(config, parts, run_dir)[config["train"]["metric"]]

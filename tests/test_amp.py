@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import assert_user_error, run_py
+from helpers import assert_user_error, run_py
 from mm_train.errors import ConfigError
 from training_helpers import train
 

@@ -8,7 +8,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from conftest import install_package, mm_train_cli, run_py
+from helpers import install_package, mm_train_cli, run_py
 from mm_train.errors import ConfigError
 
 PACKAGE = "mm-train-demo-blocks"

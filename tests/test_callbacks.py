@@ -44,7 +44,7 @@ def test_a_run_writes_tensorboard_events_checkpoints_metrics_and_curves(tmp_path
 
 
 def test_progress_bar_draws_on_a_terminal_only(tmp_path, capsys, monkeypatch):
-    from mm_train.callbacks import RunContext
+    from mm_train.callbacks.context import RunContext
     from mm_train.callbacks.progress import Progress, Quiet, progress_bar
 
     ctx = RunContext(tmp_path, 4, 2, "x", batch_size=16)
@@ -76,7 +76,7 @@ def test_callback_errors_name_the_key(tmp_path):
 def test_a_diverging_run_stops_at_the_first_nan_or_inf_loss_with_one_message(tmp_path):
     import re
 
-    from conftest import run_py
+    from helpers import run_py
     result = run_py("+recipe=quickstart", "lr_schedule.lr_max=1e4", "train.epochs=2", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Traceback" not in result.stderr and "loss is NAN or INF" not in result.stderr   # not MindSpore's

@@ -11,8 +11,8 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import mm_train_cli
-from data_fixtures import write_image_folder
+from helpers import mm_train_cli
+from mm_train.data.synthetic import write_image_folder
 
 TF_FEATURES = {"image": {"type": "bytes"}, "label": {"type": "int64"}}
 

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from conftest import assert_user_error, run_py
-from data_fixtures import write_image_folder, write_mindrecord, write_tfrecord
+from helpers import assert_user_error, run_py
+from mm_train.data.synthetic import write_image_folder, write_mindrecord, write_tfrecord
 from mm_train.errors import ConfigError
 
 TF = {"type": "tfrecord", "features": {"image": {"type": "bytes"}, "label": {"type": "int64"}}}
@@ -131,8 +131,8 @@ def test_pipeline_setting_problems(tmp_path):
 
 def test_batch_transform_typo_is_reported_before_building(tmp_path):
     from mm_train.config import validate
-    from mm_train.runner import load_components
-    from conftest import ROOT
+    from mm_train.registry import load_all as load_components
+    from helpers import ROOT
     from omegaconf import OmegaConf
     load_components()
     cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "recipes" / "cifar10_tfrecord.yaml"))

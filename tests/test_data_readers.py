@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from data_fixtures import tiny_images, write_mindrecord
+from mm_train.data.synthetic import tiny_images, write_mindrecord
 
 
 def rows(cfg, split="eval", **settings):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT, assert_user_error, read_metrics, run_py
-from data_fixtures import write_image_folder, write_mindrecord, write_tfrecord
+from helpers import ROOT, assert_user_error, read_metrics, run_py
+from mm_train.data.synthetic import write_image_folder, write_mindrecord, write_tfrecord
 
 FAST = ["train.epochs=1", "dataset.train.batch_size=8", "dataset.eval.batch_size=8",
         "dataset.train.num_parallel_workers=1", "dataset.eval.num_parallel_workers=1", "callbacks=[]"]

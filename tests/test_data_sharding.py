@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from data_fixtures import image_id, tiny_images, write_image_folder, write_mindrecord, write_tfrecord
+from mm_train import ranks
+from mm_train.data.synthetic import image_id, tiny_images, write_image_folder, write_mindrecord, write_tfrecord
 
 N = 10   # divides by 2, not by 3
 
@@ -84,7 +85,7 @@ def test_shard_for_explicit_values_and_the_distributed_rank(monkeypatch):
     monkeypatch.setenv("MS_WORKER_NUM", "2")          # msrun's variables
     assert sharding.shard_for({}) == (2, 1)
     assert sharding.shard_for({"num_shards": 1, "shard_id": 0}) == (1, 0)   # explicit wins
-    monkeypatch.setattr(sharding, "communication_rank", lambda: (8, 5))    # after mindspore.communication.init()
+    monkeypatch.setattr(ranks, "initialised", lambda: ranks.Rank(5, 8))     # after mindspore.communication.init()
     assert sharding.shard_for(None) == (8, 5)
     with pytest.raises(ConfigError, match=r"dataset.train.shard_id: got 4 \(expected a whole number from 0 to 3\)"):
         sharding.shard_for({"num_shards": 4, "shard_id": 4})
@@ -95,17 +96,17 @@ def test_shard_for_explicit_values_and_the_distributed_rank(monkeypatch):
 def test_communication_rank_reads_mindspore_communication(monkeypatch):
     from mindspore.communication import management
     from mm_train.data import sharding
-    assert sharding.communication_rank() is None                          # not initialised in tests
+    assert ranks.initialised() is None                                     # not initialised in tests
     monkeypatch.setattr(management.GlobalComm, "INITED", True)
     monkeypatch.setattr(management, "get_rank", lambda group=None: 3)
     monkeypatch.setattr(management, "get_group_size", lambda group=None: 4)
-    assert sharding.communication_rank() == (4, 3)
+    assert (ranks.initialised().size, ranks.initialised().rank) == (4, 3)
     assert sharding.shard_for({}) == (4, 3)
 
 
 def test_distributed_rank_shards_train_but_not_eval(sources, monkeypatch):
     from mm_train.data import build_dataset, sharding
-    monkeypatch.setattr(sharding, "communication_rank", lambda: (2, 1))
+    monkeypatch.setattr(ranks, "initialised", lambda: ranks.Rank(1, 2))
     cfg, _ = sources["mindrecord"]
     split = {"batch_size": 1, "drop_remainder": False}
     assert build_dataset({**cfg, "train": split}, "train").get_dataset_size() == N // 2

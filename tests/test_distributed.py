@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_py
-from mm_train import distributed, launch, resolvers
-from mm_train.distributed import Rank
+from helpers import ROOT, run_py
+from mm_train import distributed, launch, ranks, resolvers
+from mm_train.ranks import Rank
 from mm_train.errors import ConfigError
 
 MLP_RECIPE = """\
@@ -69,13 +69,13 @@ callbacks:
 # -- fast: the pieces ------------------------------------------------------------------------
 
 def test_launch_is_detected_from_msrun_and_mpirun_environments():
-    assert distributed.launched({"MS_ROLE": "MS_WORKER", "MS_WORKER_NUM": "2", "RANK_ID": "1"})
-    assert distributed.launched({"OMPI_COMM_WORLD_SIZE": "4", "OMPI_COMM_WORLD_RANK": "3"})
-    assert not distributed.launched({})
-    assert not distributed.launched({"OMPI_COMM_WORLD_SIZE": "1"})
-    assert distributed.local_rank({"DEVICE_ID": "3"}) == 3
-    assert distributed.local_rank({"OMPI_COMM_WORLD_LOCAL_RANK": "5", "DEVICE_ID": "0"}) == 5
-    assert distributed.local_rank({}) == 0
+    assert ranks.launched({"MS_ROLE": "MS_WORKER", "MS_WORKER_NUM": "2", "RANK_ID": "1"})
+    assert ranks.launched({"OMPI_COMM_WORLD_SIZE": "4", "OMPI_COMM_WORLD_RANK": "3"})
+    assert not ranks.launched({})
+    assert not ranks.launched({"OMPI_COMM_WORLD_SIZE": "1"})
+    assert ranks.local_rank({"DEVICE_ID": "3"}) == 3
+    assert ranks.local_rank({"OMPI_COMM_WORLD_LOCAL_RANK": "5", "DEVICE_ID": "0"}) == 5
+    assert ranks.local_rank({}) == 0
 
 
 def test_device_id_is_the_local_rank_on_gpu_and_ascend():

@@ -15,7 +15,7 @@ def test_front_modules_do_not_import_mindspore():
 
 
 def test_a_run_applies_the_cpu_isa_before_mindspore_loads(tmp_path):
-    from conftest import run_py
+    from helpers import run_py
     result = run_py("+recipe=quickstart", "debug=fast", f"hydra.run.dir={tmp_path}", env={"ONEDNN_MAX_CPU_ISA": ""})
     assert result.returncode == 0, result.stderr
     assert "comes too late" not in result.stdout + result.stderr

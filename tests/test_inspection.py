@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import run_py
+from helpers import run_py
 
 
 def _table_row(output: str, name: str) -> list[str]:

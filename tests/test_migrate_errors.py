@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import mm_train_cli
+from helpers import mm_train_cli
 
 from mm_train.errors import ConfigError
 from mm_train.migrate.rules import builtin_rules, convert, load_rules
-from mm_train.migrate.weights import parse_spec
+from mm_train.init_from import parse as parse_spec
 
 
 def test_builtin_rule_sets_load():
@@ -68,7 +68,7 @@ def test_damaged_and_missing_files_are_one_message(tmp_path):
 
 
 def test_commands_have_help_with_an_example_and_run_py_reports_a_bad_init_from(tmp_path):
-    from conftest import assert_user_error, run_py
+    from helpers import assert_user_error, run_py
 
     for command in (("weights", "convert"), ("parity",)):
         result = mm_train_cli(*command, "--help")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import mm_train_cli
+from helpers import mm_train_cli
 from migrate_helpers import write_recipe
 
 EPS = 1.001e-5
@@ -111,7 +111,7 @@ def write_h5(path: Path, variables) -> Path:
 def test_keras_resnet_block_matches_numpy_nhwc_reference(tmp_path, suffix):
     import mindspore as ms
 
-    from mm_train.runner import load_weights
+    from mm_train.init_from import load as load_weights
 
     variables = keras_variables()
     if suffix == "npz":
@@ -190,11 +190,11 @@ def keras_resnet50_shapes() -> dict[str, tuple]:
 
 
 def test_builtin_keras_resnet50_rules_map_every_variable_onto_the_recipe():
-    from mm_train.entry import compose_recipe
+    from mm_train.composition import compose_recipe
     from mm_train.migrate.rules import convert, load_rules
     from mm_train.migrate.weights import match
     from mm_train.nn.builder import build_network
-    from mm_train.runner import prepare
+    from mm_train.jobs import prepare
 
     shapes = keras_resnet50_shapes()
     assert len(shapes) == 320                       # Keras's ResNet50 has 320 weight variables

@@ -9,7 +9,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from conftest import ROOT, assert_user_error, read_metrics, run_py
+from helpers import ROOT, assert_user_error, read_metrics, run_py
 from mm_train import resolvers  # noqa: F401  (${mm_bundled:})
 from mm_train.errors import ConfigError
 
@@ -104,7 +104,7 @@ def _trainable_count(expected: dict[str, tuple]) -> int:
 
 def test_resnet50_is_exactly_the_zoo_network(tmp_path):
     import mindspore as ms
-    from mm_train.runner import load_weights
+    from mm_train.init_from import load as load_weights
 
     net, _ = built("resnet50_cifar")
     expected = zoo_bottleneck_resnet([3, 4, 6, 3])

@@ -1,5 +1,5 @@
 """The README's main job: the quickstart recipe trains on the bundled digits to >= 95%."""
-from conftest import read_metrics, run_py
+from helpers import read_metrics, run_py
 
 
 def test_quickstart_reaches_95_percent(tmp_path):

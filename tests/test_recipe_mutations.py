@@ -6,9 +6,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mm_train.config import walk
-from mm_train.entry import compose_recipe
+from mm_train.composition import compose_recipe
 from mm_train.errors import ConfigError
-from mm_train.runner import build_parts, prepare, resolve
+from mm_train.assembly import build_parts
+from mm_train.jobs import prepare, resolve
 
 BASE = resolve(compose_recipe("quickstart"))
 PATHS = [path for path, _, _ in walk(BASE)]

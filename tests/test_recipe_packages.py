@@ -1,7 +1,7 @@
 """Recipe folders declared by installed packages (entry-point group ``mm_train.recipes``)."""
 import pytest
 
-from conftest import install_package, mm_train_cli, read_metrics, run_py
+from helpers import install_package, mm_train_cli, read_metrics, run_py
 
 PACKAGE = "mm-train-team-b-recipes"
 FILES = {

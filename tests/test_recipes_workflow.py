@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import assert_user_error, mm_train_cli, read_metrics, run_py
+from helpers import assert_user_error, mm_train_cli, read_metrics, run_py
 
 TEAM_RECIPE = """# @package _global_
 # The quickstart with a wider first layer (team A).

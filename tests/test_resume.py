@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import ROOT, assert_user_error, run_py
+from helpers import ROOT, assert_user_error, run_py
 from training_helpers import weights
 
 # quickstart on 64 shuffled digits, batch 16: 4 steps an epoch, 3 epochs; a checkpoint every 3 steps

@@ -1,5 +1,5 @@
 """User errors from ``python run.py``: one clear message, exit code 2, no traceback."""
-from conftest import assert_user_error, run_py
+from helpers import assert_user_error, run_py
 
 
 def test_no_recipe_lists_the_recipes():

@@ -5,7 +5,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from conftest import read_metrics, run_py
+from helpers import read_metrics, run_py
 
 SMALL_CNN = """# @package _global_
 # A small CNN on CIFAR-10 for the tests.

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _claim_cpu() -> None:
     """Set the device before any test runs a kernel: MindSpore refuses set_device after that."""
-    import conftest  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
+    import helpers  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
     import mindspore as ms
     ms.set_device("CPU")
 

@@ -14,21 +14,13 @@ import logging
 
 from mindspore.train import Callback
 
-from mm_train.callbacks.evaluate import write_json
 from mm_train.checkpoints import checkpoint_files, save_atomic
 from mm_train.errors import ConfigError
+from mm_train.metrics import better_mode
 from mm_train.registry import CALLBACKS
+from mm_train.runfiles import write_json
 
 log = logging.getLogger(__name__)
-LOWER_IS_BETTER = ("loss", "error", "mae", "mse")
-
-
-def better_mode(metric: str, mode: str) -> str:
-    if mode == "auto":
-        return "min" if any(word in metric.lower() for word in LOWER_IS_BETTER) else "max"
-    if mode not in ("min", "max"):
-        raise ConfigError("callbacks.mode", f"got {mode!r}", expected="auto, min or max")
-    return mode
 
 
 class AtomicCheckpoint(Callback):

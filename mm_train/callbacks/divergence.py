@@ -11,8 +11,8 @@ import math
 
 from mindspore.train import Callback
 
-from mm_train.callbacks import loss_value
-from mm_train.runner import TrainingDiverged
+from mm_train.callbacks.context import loss_value
+from mm_train.errors import TrainingDiverged
 
 
 class StopOnNonFiniteLoss(Callback):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from mindspore.train import Callback
 
-from mm_train.callbacks.checkpoint import better_mode
 from mm_train.errors import ConfigError
+from mm_train.metrics import better_mode
 from mm_train.registry import CALLBACKS
 
 

@@ -5,18 +5,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from mindspore.train import Callback
 
-
-def write_json(path: Path, data: Any) -> None:
-    """Write atomically: a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+from mm_train.runfiles import write_json
 
 
 class Evaluate(Callback):

@@ -12,7 +12,7 @@ import time
 
 from mindspore.train import Callback
 
-from mm_train.callbacks import loss_value
+from mm_train.callbacks.context import loss_value
 from mm_train.errors import ConfigError
 from mm_train.registry import CALLBACKS
 

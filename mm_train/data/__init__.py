@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mm_train.registry import DATASETS, check_arguments
+from mm_train.registry import DATASETS
 from mm_train.errors import ConfigError
 
 DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval"}   # image_size: for interpolation
@@ -29,10 +29,6 @@ SPLIT_KEYS = {"batch_size", "shuffle", "drop_remainder", "num_parallel_workers",
 SPLITS = {"train": {"shuffle": True, "drop_remainder": True},
           "eval": {"shuffle": False, "drop_remainder": False}}
 BATCH_ONLY = {"MixUpBatch", "CutMixBatch"}
-
-
-def load_readers() -> None:
-    from mm_train.data import cifar10, image_folder, mindrecord, tfrecord  # noqa: F401  (registers readers)
 
 
 def reader_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
@@ -85,19 +81,16 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     from mm_train.data.sharding import shard_for
     from mm_train.data.transforms import build_transforms
 
-    load_readers()
     settings = split_settings(dataset, split, where)
     one_hot = bool(dataset.get("one_hot", False))
     _check_transform_lists(settings, one_hot, f"{where}.{split}")
     num_shards, shard_id = shard_for(dataset.get(split), f"{where}.{split}", automatic=split == "train")
-    reader = DATASETS.get(dataset.get("type"), f"{where}.type")
-    args = reader_arguments(dataset, split)
     common = dict(split=split, shuffle=bool(settings["shuffle"]),
                   num_shards=num_shards if num_shards > 1 else None,
                   shard_id=shard_id if num_shards > 1 else None, num_samples=settings["limit"],
                   num_parallel_workers=int(settings["num_parallel_workers"]))
-    check_arguments(reader, args, where, given=common)
-    data, image_ops = reader(**common, **args)
+    reader_spec = {"type": dataset.get("type"), **reader_arguments(dataset, split)}
+    data, image_ops = DATASETS.build(reader_spec, where, **common)
     image_ops = list(image_ops) + build_transforms(settings["transforms"], f"{where}.{split}.transforms")
     workers = common["num_parallel_workers"]
     if image_ops:

@@ -6,16 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-
-def _environment() -> None:
-    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-    os.environ.setdefault("GLOG_v", "3")
+from mm_train.device import set_environment
 
 
 def convert_command(args) -> int:
-    _environment()
+    set_environment()
     from mm_train.data.convert import convert
     files, count = convert(args.source, args.src, args.to, args.dest, shards=args.shards, usage=args.usage,
                            image_key=args.image_key, label_key=args.label_key, limit=args.limit)

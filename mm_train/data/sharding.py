@@ -22,38 +22,10 @@ start of the epoch's order, as PyTorch's ``DistributedSampler`` does: with 10 sa
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping
 
+from mm_train import ranks
 from mm_train.errors import ConfigError
-
-ENVIRONMENTS = (("RANK_ID", "RANK_SIZE"), ("RANK_ID", "MS_WORKER_NUM"),
-                ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"))
-
-
-def communication_rank() -> tuple[int, int] | None:
-    """``(group_size, rank)`` when ``mindspore.communication`` is initialised, else None."""
-    try:
-        from mindspore.communication import management
-    except ImportError:
-        return None
-    if not getattr(management.GlobalComm, "INITED", False):
-        return None
-    return management.get_group_size(), management.get_rank()
-
-
-def environment_rank(environ: Mapping[str, str] = os.environ) -> tuple[int, int] | None:
-    """``(group_size, rank)`` from a launcher's environment variables, else None."""
-    for rank_var, size_var in ENVIRONMENTS:
-        if environ.get(rank_var) not in (None, "") and environ.get(size_var) not in (None, ""):
-            try:
-                size, rank = int(environ[size_var]), int(environ[rank_var])
-            except ValueError:
-                continue
-            if size > 1:
-                return size, rank
-    return None
-
 
 def shard_for(split_cfg: Mapping[str, Any] | None, where: str = "dataset.train",
               automatic: bool = True) -> tuple[int, int]:
@@ -65,10 +37,10 @@ def shard_for(split_cfg: Mapping[str, Any] | None, where: str = "dataset.train",
     split_cfg = split_cfg or {}
     num, shard = split_cfg.get("num_shards"), split_cfg.get("shard_id")
     if num is None and shard is None:
-        found = (communication_rank() or environment_rank()) if automatic else None
+        found = (ranks.initialised() or ranks.from_environment()) if automatic else None
         if found is None:
             return 1, 0
-        num, shard = found
+        num, shard = found.size, found.rank
     elif num is None or shard is None:
         missing = "num_shards" if num is None else "shard_id"
         raise ConfigError(f"{where}.{missing}", "missing",

@@ -17,7 +17,7 @@ import mindspore.dataset.vision as ms_vision
 from mindspore.dataset.transforms.transforms import PyTensorOperation, TensorOperation
 
 from mm_train.errors import ConfigError, closest
-from mm_train.registry import TRANSFORMS, check_arguments
+from mm_train.registry import TRANSFORMS
 
 
 # Loads a shared library given by path: a recipe must never be able to run code.
@@ -70,16 +70,16 @@ def _coerce(cls, kwargs: dict[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
-def build_transform(spec: Mapping[str, Any], where: str):
-    if not isinstance(spec, Mapping) or "type" not in spec:
-        raise ConfigError(where, "a transform needs a 'type'", expected="a mapping like {type: RandomCrop, size: 32}")
-    cls = TRANSFORMS.get(spec["type"], f"{where}.type")
-    kwargs = {k: v for k, v in spec.items() if k != "type"}
-    check_arguments(cls, kwargs, where)
+def instantiate(cls, args, kwargs: dict[str, Any], where: str):
+    """The registry's ``build_func`` for transforms: strings to enums and dtypes, then the class."""
     try:
-        return cls(**_coerce(cls, kwargs, where))
+        return cls(*args, **_coerce(cls, kwargs, where))
     except (TypeError, ValueError) as err:
-        raise ConfigError(where, f"{spec['type']}: {err}") from None
+        raise ConfigError(where, f"{cls.__name__}: {err}") from None
+
+
+def build_transform(spec: Mapping[str, Any], where: str):
+    return TRANSFORMS.build(spec, where)
 
 
 def build_transforms(specs: Sequence[Mapping[str, Any]] | None, where: str) -> list:

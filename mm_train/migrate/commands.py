@@ -1,18 +1,12 @@
 """``mm-train weights convert`` and ``mm-train parity`` (added to the CLI by ``add_commands``)."""
 from __future__ import annotations
 
-import os
-
+from mm_train.device import set_environment
 from mm_train.errors import ConfigError
 
 
-def _environment() -> None:
-    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-    os.environ.setdefault("GLOG_v", "3")
-
-
 def convert_command(args) -> int:
-    _environment()
+    set_environment()
     from mm_train.migrate.rules import builtin_rules
     from mm_train.migrate.weights import convert_weights, import_weights, save_converted
 
@@ -23,20 +17,18 @@ def convert_command(args) -> int:
         return 0
     if not args.src or not args.dest:
         raise ConfigError("SRC DST", "missing", expected="mm-train weights convert SRC DST.ckpt --rules NAME|FILE")
+    from mm_train import init_from
     spec = {"path": args.src, "allow": args.allow}
     if args.format:
         spec["format"] = args.format
     if args.rules:
         spec["rules"] = args.rules
+    spec = init_from.parse(spec, where="SRC")
     network = None
     if args.recipe:
-        from mm_train import device
-        from mm_train.entry import compose_recipe
+        from mm_train.jobs import open_job
         from mm_train.nn.builder import build_network
-        from mm_train.runner import prepare
-        config = prepare(compose_recipe(args.recipe, args.overrides))
-        device.configure(config["device"])
-        network, _ = build_network(config["network"])
+        network, _ = build_network(open_job(args.recipe, args.overrides).config["network"])
         report = import_weights(network, spec, where="SRC")     # raises with every problem listed
         converted = None
         print(report.text(matched=not args.quiet))
@@ -56,7 +48,7 @@ def convert_command(args) -> int:
 
 
 def parity_command(args) -> int:
-    _environment()
+    set_environment()
     from mm_train.migrate.parity import run_parity
 
     recipes = [o for o in args.overrides if o.startswith("+recipe=")]

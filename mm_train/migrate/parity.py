@@ -56,14 +56,14 @@ def network_output(config: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
     """The recipe network with ``init_from``'s weights, in inference mode, applied to ``x`` (NCHW)."""
     import mindspore as ms
 
+    from mm_train import init_from
     from mm_train.nn.builder import build_network
-    from mm_train.runner import load_weights
 
     if not config.get("init_from"):
         raise ConfigError("init_from", "parity needs weights", expected="init_from=PATH or init_from={path: ..., "
                           "rules: ...}")
     network, _ = build_network(config["network"])
-    load_weights(network, config["init_from"])
+    init_from.load(network, config["init_from"])
     network.set_train(False)
     expected_shape = tuple(config["network"]["input_shape"])
     if x.ndim != len(expected_shape) + 1 or tuple(x.shape[1:]) != expected_shape:
@@ -75,9 +75,7 @@ def network_output(config: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
 
 def run_parity(recipe: str, overrides: list[str], input_path: str, expected_path: str, nhwc: bool,
                atol: float, rtol: float) -> Parity:
-    from mm_train import device
-    from mm_train.entry import compose_recipe
-    from mm_train.runner import prepare
+    from mm_train.jobs import open_job
 
     x = _load_array(input_path, "--input")
     expected = _load_array(expected_path, "--expected")
@@ -85,9 +83,7 @@ def run_parity(recipe: str, overrides: list[str], input_path: str, expected_path
         if x.ndim != 4:
             raise ConfigError("--nhwc", f"input has {x.ndim} axes", expected="a batch of images [N, H, W, C]")
         x = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)))
-    config = prepare(compose_recipe(recipe, overrides))
-    device.configure(config["device"])
-    out = network_output(config, x)
+    out = network_output(open_job(recipe, overrides).config, x)
     if out.shape != expected.shape:
         raise ConfigError("--expected", f"the network gives shape {list(out.shape)}, the expected output has "
                           f"{list(expected.shape)}", expected="the source framework's output for the same input")

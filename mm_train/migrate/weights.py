@@ -1,11 +1,12 @@
 """Load another framework's weights into a network by rules, with a report of every key.
 
-In a recipe (or on the command line) ``init_from`` takes a path or a mapping::
+In a recipe (or on the command line) ``init_from`` takes a path or a mapping
+(parsed by :mod:`mm_train.init_from`)::
 
     init_from: {path: resnet18.pth, format: torch, rules: torchvision_resnet, allow: ['fc.*']}
 
 ``format`` (torch | tf | mindspore) defaults from the file's suffix and picks the default
-rules (torch, keras, none); ``allow`` lists glob patterns of target or source keys that may
+rules (:data:`DEFAULT_RULES`); ``allow`` lists glob patterns of target or source keys that may
 stay missing, unexpected or of another shape (a new classifier head keeps its initial values).
 Anything else that does not match fails with the whole report.
 """
@@ -20,9 +21,8 @@ import numpy as np
 
 from mm_train.errors import ConfigError, closest
 from mm_train.migrate.rules import Converted, convert, load_rules
-from mm_train.migrate.sources import FORMATS, guess_format, read_weights
+from mm_train.migrate.sources import read_weights
 
-SPEC_KEYS = ("path", "format", "rules", "allow", "allow_missing")
 DEFAULT_RULES = {"torch": "torch", "tf": "keras", "mindspore": "mindspore"}
 
 
@@ -101,45 +101,9 @@ def _hint(name: str, names) -> str:
     return f"; nearest: {near[0]}" if near else ""
 
 
-def parse_spec(spec: Any, where: str = "init_from") -> dict[str, Any]:
-    """``init_from`` as ``{path, format, rules, allow}`` (a string is ``{path: STRING}``)."""
-    if isinstance(spec, (str, Path)):
-        spec = {"path": str(spec)}
-    if not isinstance(spec, Mapping):
-        raise ConfigError(where, f"got {spec!r}", expected="a path or {path: FILE, format: torch|tf|mindspore, "
-                          "rules: NAME|FILE, allow: [PATTERN, ...]}")
-    errors = [ConfigError(f"{where}.{k}", "unknown key", expected=f"one of {list(SPEC_KEYS)}",
-                          suggestions=closest(str(k), SPEC_KEYS)) for k in spec if k not in SPEC_KEYS]
-    if not spec.get("path"):
-        errors.append(ConfigError(f"{where}.path", "missing", expected="the weight file"))
-    fmt = spec.get("format") or (guess_format(spec["path"]) if spec.get("path") else None)
-    if spec.get("path") and fmt not in FORMATS:
-        errors.append(ConfigError(f"{where}.format", f"got {fmt!r}" if spec.get("format") else
-                                  f"cannot tell the format of {spec['path']}", expected=f"one of {list(FORMATS)}",
-                                  suggestions=closest(str(fmt), FORMATS)))
-    allow = spec.get("allow", spec.get("allow_missing")) or []
-    if isinstance(allow, str):
-        allow = [allow]
-    if isinstance(allow, bool):   # issue 5's allow_missing: true
-        allow = ["*"] if allow else []
-    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
-        errors.append(ConfigError(f"{where}.allow", f"got {allow!r}", expected="a list of glob patterns ['fc.*']"))
-    if errors:
-        raise ConfigError.collect(errors)
-    rules = spec["rules"] if "rules" in spec else DEFAULT_RULES[fmt]
-    return {"path": str(spec["path"]), "format": fmt, "rules": rules, "allow": list(allow)}
-
-
-def wants_import(spec: Any) -> bool:
-    """Whether ``init_from`` needs this importer rather than a plain MindSpore checkpoint load."""
-    if isinstance(spec, Mapping):
-        return True
-    return bool(spec) and guess_format(str(spec)) not in ("mindspore", None)
-
-
-def convert_weights(spec: Any, target: Mapping[str, tuple] | None, where: str = "init_from"):
-    """Read and convert the weights ``spec`` names; return ``(Converted, Report or None)``."""
-    spec = parse_spec(spec, where)
+def convert_weights(spec: Mapping[str, Any], target: Mapping[str, tuple] | None, where: str = "init_from"):
+    """Read and convert the weights ``spec`` (:func:`mm_train.init_from.parse`'s ``{path, format, rules,
+    allow}``) names; return ``(Converted, Report or None)``."""
     rules = load_rules(spec["rules"], where=f"{where}.rules")
     converted = convert(read_weights(spec["path"], where), rules, target)
     report = match(converted, target, spec["allow"]) if target is not None else None
@@ -158,13 +122,14 @@ def fail_unless_ok(report: Report, path: str, where: str = "init_from") -> None:
                                    "that may differ, such as a new head")
 
 
-def import_weights(network, spec: Any, where: str = "init_from") -> Report:
-    """Load the weights ``spec`` names into ``network`` (a Cell); raise ConfigError unless every key fits."""
+def import_weights(network, spec: Mapping[str, Any], where: str = "init_from") -> Report:
+    """Load the weights ``spec`` (parsed, ``{path, format, rules, allow}``) names into ``network`` (a Cell);
+    raise ConfigError unless every key fits."""
     import mindspore as ms
 
     params = {p.name: p for p in network.get_parameters()}
     converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where)
-    fail_unless_ok(report, str(spec if isinstance(spec, (str, Path)) else spec["path"]), where)
+    fail_unless_ok(report, str(spec["path"]), where)
     values = {t: ms.Parameter(ms.Tensor(converted.weights[t].astype(ms.dtype_to_nptype(params[t].dtype))), name=t)
               for t, _, _ in report.matched}
     not_loaded, _ = ms.load_param_into_net(network, values, strict_load=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from mm_train.errors import ConfigError, closest
+from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 
 NETWORK_KEYS = ("input_shape", "layers", "init")
@@ -25,10 +26,8 @@ _relative = relative   # the skeleton's name
 
 
 def load_blocks() -> None:
-    """Register mm_train's blocks and those of installed plugin packages."""
-    from mm_train.nn import blocks, layers  # noqa: F401  (registers the blocks)
-    from mm_train.nn.plugins import load_plugins
-    load_plugins()
+    """Register mm_train's blocks and those of installed plugin packages (new ones since the last call)."""
+    BLOCKS.load()
 
 
 def check_input_shape(shape: Any, where: str) -> tuple:

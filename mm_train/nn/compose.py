@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from mm_train.errors import ConfigError
 from mm_train.nn.shapes import ShapeMismatch
-from mm_train.registry import BLOCKS, check_arguments
+from mm_train.registry import BLOCKS
 
 
 @dataclass
@@ -49,14 +49,8 @@ def named_specs(specs: Any, where: str) -> list[tuple[str, str, Any]]:
 
 def build_one(spec: Any, path: str, shape: tuple):
     """``(cell, output_shape)`` of one block spec, every failure as a ConfigError naming ``path``."""
-    if not isinstance(spec, Mapping) or "type" not in spec:
-        raise ConfigError(path, "a block needs a 'type'",
-                          expected=f"a mapping like {{type: NAME, ...}}, NAME one of {BLOCKS.names()[:8]}")
-    factory = BLOCKS.get(spec["type"], f"{path}.type")
-    kwargs = {k: v for k, v in spec.items() if k != "type"}
-    check_arguments(factory, kwargs, path, skip=1)   # errors already carry the full path
     try:
-        cell, out = factory(shape, **kwargs)
+        cell, out = BLOCKS.build(spec, path, shape)
     except ShapeMismatch as err:
         raise ConfigError(path, str(err)) from None
     except ConfigError as err:   # relative paths (".repeat") from inside the factory

@@ -1,4 +1,8 @@
-"""Tiny data sets in every supported format, written into a test's temp dir."""
+"""Small synthetic data sets in every supported format: for tests, benchmarks and trying a recipe offline.
+
+    write_cifar10(Path("data/cifar-10-batches-bin"))          # CIFAR-10 binary layout, learnable classes
+    write_image_folder(Path("data/folder"), 100, usage="train")  # ROOT/train/class_K/NNNNN.png
+"""
 from __future__ import annotations
 
 import hashlib

@@ -1,0 +1,102 @@
+"""Build the parts of a job from a validated config: data, network, training step, ``Model``.
+
+    parts = build_parts(config, "train")      # Parts(network, model, train_data, eval_data, ...)
+    lr, loss, train_network = build_training(config, network, steps_per_epoch, global_batch, scale, "O0")
+
+``task=check`` (:mod:`mm_train.inspection`) builds its training step with :func:`build_training` too,
+so it checks the very step ``task=train`` runs. Nothing here reads or writes the run directory.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from mm_train import distributed, ranks
+from mm_train.errors import ConfigError
+
+
+@dataclass
+class Parts:
+    network: Any
+    model: Any
+    train_data: Any
+    eval_data: Any
+    steps_per_epoch: int
+    train_network: Any = None
+    lr: Any = None
+    global_batch_size: int = 1
+
+
+@contextmanager
+def building(where: str):
+    """MindSpore's own argument checks (TypeError/ValueError) as a ConfigError naming the section."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, RuntimeError) as err:   # MindSpore's checks, Python and C++
+        raise ConfigError(where, " ".join(str(err).split("\n")[0].split())) from None
+
+
+def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, global_batch: int, loss_scale,
+                   amp_level: str):
+    """``(per-step learning rates, loss, train network)``: schedule, optimizer, loss, then the train step."""
+    import mindspore as ms
+
+    from mm_train.lr_schedules import build_lr_schedule
+    from mm_train.optim import build_optimizer, clip_grad_norm
+    from mm_train.registry import LOSSES
+    from mm_train.train_step import build_train_network
+
+    clip = clip_grad_norm(config["optimizer"])
+    epochs = int(config["train"]["epochs"])
+    with building("lr_schedule"):
+        lr = build_lr_schedule(config["lr_schedule"], epochs * steps_per_epoch, steps_per_epoch, global_batch)
+    lr = distributed.scale_lr(lr, config)   # train.scale_lr_by_devices
+    with building("optimizer"):
+        optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
+    with building("loss"):
+        loss = LOSSES.build(config["loss"], "loss")
+    with building("train.amp_level"):
+        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip)
+    return lr, loss, train_network
+
+
+def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) -> Parts:
+    """Build every part of the job; with ``open_data=False`` the data files are not read
+    (transforms and batch transforms are still built), as ``mm-train recipes validate`` does. Loss scale and amp
+    are checked against the device first."""
+    from mindspore import nn
+    from mindspore.train import Model
+
+    from mm_train.amp import check_amp_level, parse_loss_scale
+    from mm_train.data import build_dataset
+    from mm_train.data.transforms import build_transforms
+    from mm_train.nn.builder import build_network
+    from mm_train.optim import clip_grad_norm
+    from mm_train.train_step import EvalStep
+
+    target = config["device"].get("target", "CPU")
+    loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
+    amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
+    clip_grad_norm(config["optimizer"])
+    network, _ = build_network(config["network"])
+    dataset = config["dataset"]
+    overfit = (config.get("debug") or {}).get("mode") == "overfit"
+    train_data = eval_data = None
+    with building("dataset"):
+        if open_data:
+            train_data = build_dataset(dataset, "train") if task == "train" else None
+            eval_data = build_dataset(dataset, "train" if overfit else "eval")
+        else:
+            for split in ("train", "eval"):
+                for key in ("transforms", "batch_transforms"):
+                    build_transforms((dataset.get(split) or {}).get(key), f"dataset.{split}.{key}")
+    steps = train_data.get_dataset_size() if train_data is not None else 1
+    global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * ranks.current().size
+    lr, loss, train_network = build_training(config, network, steps, global_batch, loss_scale, amp_level)
+    eval_network = EvalStep(network, loss, cast_fp32=amp_level != "O0")
+    model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],
+                  metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})
+    return Parts(network, model, train_data, eval_data, steps, train_network, lr, global_batch)

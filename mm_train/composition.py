@@ -1,0 +1,70 @@
+"""Compose a recipe as ``python run.py +recipe=NAME OVERRIDES`` would, and Hydra's errors as one message.
+
+    config = compose_recipe("quickstart", ["train.epochs=3"])   # a DictConfig, without the hydra node
+    hydra_message(err)   # "no recipe named 'quickstrat' ... Did you mean 'quickstart'?" or None
+
+Used by every command that runs a recipe outside ``run.py`` (:func:`mm_train.jobs.open_job`).
+"""
+from __future__ import annotations
+
+import os
+
+from omegaconf import DictConfig
+
+from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
+from mm_train.errors import ConfigError, closest
+
+def hydra_message(err: Exception) -> str | None:
+    """A one-message explanation of a Hydra composition error, or None if it is not one."""
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
+    if isinstance(err, MissingConfigException):
+        missing = (err.missing_cfg_file or "").strip("/")
+        group, _, name = missing.rpartition("/")
+        options = err.options or []
+        text = str(ConfigError(f"+{group}={name}" if group == "recipe" else f"{group}={name}" if group else missing,
+                               f"no {group or 'config'} named '{name}'",
+                               expected=f"one of {options}" if options else None,
+                               suggestions=closest(name, options)))
+        return text
+    if isinstance(err, ConfigCompositionException):
+        cause = err.__cause__
+        key = getattr(cause, "full_key", None)
+        parent = getattr(cause, "parent_node", None)
+        if key and parent is not None and hasattr(parent, "keys"):
+            leaf = key.rsplit(".", 1)[-1]
+            return str(ConfigError(key, "unknown key", expected=f"one of {sorted(map(str, parent.keys()))}",
+                                   suggestions=closest(leaf, [str(k) for k in parent.keys()])))
+        return str(err).strip() + (f"\n{cause}" if cause else "")
+    if isinstance(err, OverrideParseException):
+        return str(err).strip()
+    if isinstance(err, (ValueError, TypeError)) and _raised_by_hydra(err):
+        return f"{err} (check the command-line overrides: config groups take a name, e.g. device=cpu)"
+    return None
+
+
+def _raised_by_hydra(err: Exception) -> bool:
+    """Whether the innermost frame of ``err`` is Hydra's own code (a plain ValueError about overrides)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
+
+
+CONF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
+
+
+def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
+    """The config ``python run.py +recipe=NAME OVERRIDES`` would run (without the hydra node)."""
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3", job_name="mm_train"):
+            return compose("config", overrides=[f"+recipe={name}", *overrides])
+    except ConfigError:
+        raise
+    except Exception as err:  # noqa: BLE001 - Hydra's composition errors become ConfigErrors
+        message = hydra_message(err)
+        if message is None:
+            raise
+        raise ConfigError("", message) from None

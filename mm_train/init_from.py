@@ -1,0 +1,95 @@
+"""``init_from``: one spec and one loader for weights from any source, above checkpoints and migrate.
+
+    init_from: runs/x/checkpoints/quickstart-10_420.ckpt          # a MindSpore checkpoint, every key must match
+    init_from: {path: x.ckpt, allow_missing: ["end_point.*"]}      # ... keeping a new classifier head as built
+    init_from: resnet18.pth                                        # another framework: the recipe's rules
+    init_from: {path: r18.pth, format: torch, rules: torchvision_resnet, allow: ["fc.*"]}
+
+:func:`parse` turns either form into one dict. A MindSpore checkpoint given as a path, or as
+a mapping using the checkpoint keys (``allow_missing``, ``allow_unexpected``), is loaded by
+name (:func:`mm_train.checkpoints.load_checkpoint`: returns the names kept as built); anything
+else goes through the importer's rules (:func:`mm_train.migrate.weights.import_weights`:
+returns its report). :func:`load` does either.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from mm_train.errors import ConfigError, closest
+
+CHECKPOINT_KEYS = ("path", "allow_missing", "allow_unexpected")
+IMPORT_KEYS = ("path", "format", "rules", "allow", "allow_missing")
+KEYS = ("path", "format", "rules", "allow", "allow_missing", "allow_unexpected")
+
+
+def _patterns(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, bool):   # allow_missing: true (everything may be missing)
+        return ["*"] if value else []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(where, f"got {value!r}", expected="a list of glob patterns ['fc.*']")
+    return list(value)
+
+
+def parse(spec: Any, where: str = "init_from") -> dict[str, Any] | None:
+    """``init_from`` as one dict (None when unset).
+
+    For the checkpoint loader: ``{path, format: mindspore, allow_missing, allow_unexpected}``;
+    for the importer: ``{path, format, rules, allow}`` (``rules`` defaults by format).
+    """
+    from mm_train.migrate.sources import FORMATS, guess_format
+    from mm_train.migrate.weights import DEFAULT_RULES
+
+    if spec is None or spec == "":
+        return None
+    if isinstance(spec, (str, Path)):
+        fmt = guess_format(str(spec))
+        if fmt in ("mindspore", None):
+            return {"path": str(spec), "format": "mindspore", "allow_missing": [], "allow_unexpected": []}
+        spec = {"path": str(spec)}
+    if not isinstance(spec, Mapping):
+        raise ConfigError(where, f"got {spec!r}", expected="a path, {path: X.ckpt, allow_missing: [GLOB, ...]} or "
+                          "{path: FILE, format: torch|tf|mindspore, rules: NAME|FILE, allow: [GLOB, ...]}")
+    errors = [ConfigError(f"{where}.{k}", "unknown key", expected=f"one of {list(KEYS)}",
+                          suggestions=closest(str(k), KEYS)) for k in spec if k not in KEYS]
+    if not spec.get("path"):
+        errors.append(ConfigError(f"{where}.path", "missing", expected="the weight file"))
+    fmt = spec.get("format") or (guess_format(str(spec["path"])) if spec.get("path") else None)
+    if spec.get("path") and fmt not in FORMATS:
+        errors.append(ConfigError(f"{where}.format", f"got {fmt!r}" if spec.get("format") else
+                                  f"cannot tell the format of {spec['path']}", expected=f"one of {list(FORMATS)}",
+                                  suggestions=closest(str(fmt), FORMATS)))
+    checkpoint = fmt == "mindspore" and not {"rules", "format", "allow"} & set(spec) \
+        and bool({"allow_missing", "allow_unexpected"} & set(spec))
+    if not checkpoint and "allow_unexpected" in spec:
+        errors.append(ConfigError(f"{where}.allow_unexpected", "is for MindSpore checkpoints loaded by name",
+                                  expected="allow: [GLOB, ...] with rules or another framework's weights"))
+    if errors:
+        raise ConfigError.collect(errors)
+    if checkpoint:
+        return {"path": str(spec["path"]), "format": fmt,
+                "allow_missing": _patterns(spec.get("allow_missing"), f"{where}.allow_missing"),
+                "allow_unexpected": _patterns(spec.get("allow_unexpected"), f"{where}.allow_unexpected")}
+    allow = _patterns(spec.get("allow", spec.get("allow_missing")), f"{where}.allow")
+    return {"path": str(spec["path"]), "format": fmt, "rules": spec.get("rules") or DEFAULT_RULES[fmt],
+            "allow": allow}
+
+
+def load(network, spec: Any, where: str = "init_from") -> Any:
+    """Load ``init_from`` into ``network``; every key must fit unless allowed (one ConfigError listing all).
+
+    Returns the names kept as built (checkpoint loader) or the importer's report; None when unset.
+    """
+    from mm_train.checkpoints import load_checkpoint
+    from mm_train.migrate.weights import import_weights
+
+    parsed = parse(spec, where)
+    if parsed is None:
+        return None
+    if "rules" not in parsed:
+        return load_checkpoint(network, parsed["path"], parsed["allow_missing"], parsed["allow_unexpected"], where)
+    return import_weights(network, parsed, where)

@@ -1,0 +1,65 @@
+"""The files of a run directory, written atomically: a reader never sees half a file.
+
+    write_json(run_dir / "metrics.json", {"final": {...}, "history": [...]})
+    write_text(run_dir / "config.yaml", to_yaml(config))
+    write_json(run_dir / "run_info.json", run_info("quickstart", 42, ["train.epochs=3"]))
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ENVIRONMENT = ("ONEDNN_MAX_CPU_ISA", "GLOG_v")          # recorded in run_info.json
+PACKAGES = ("mindspore", "hydra-core", "omegaconf", "numpy", "mm_train")
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """``data`` as indented JSON, atomically."""
+    return write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def to_yaml(config: Mapping[str, Any]) -> str:
+    """``config`` (plain containers) as YAML, in its own key order (libyaml's dumper where PyYAML has it)."""
+    return yaml.dump(dict(config), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
+                     allow_unicode=True)
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def run_info(recipe: str, seed: int, overrides: list[str]) -> dict[str, Any]:
+    """What ``run_info.json`` records: recipe, seed, overrides, git commit, Python, environment, versions."""
+    return {"recipe": recipe, "seed": seed, "overrides": overrides, "git_commit": _git_commit(),
+            "python": platform.python_version(),
+            "environment": {var: os.environ.get(var) for var in ENVIRONMENT},
+            "versions": {p: _version(p) for p in PACKAGES}}
