@@ -44,7 +44,7 @@ class Registry:
         self._items: dict[str, Callable[..., Any]] = {}
         self._origins: dict[str, str] = {}
         self._meta: dict[str, dict[str, Any]] = {}
-        self._imported = self._ready = False
+        self._imported = self._ready = self._loading = False
 
     # -- members ---------------------------------------------------------------------------
 
@@ -64,14 +64,24 @@ class Registry:
         return add(obj) if obj is not None else add
 
     def load(self) -> None:
-        """Import the member modules (once) and load plugins (each call loads only new ones)."""
-        if not self._imported:
-            for module in self.locations:
-                importlib.import_module(module)
-            self._imported = True
-        if self.plugins:
-            _resolve(self.plugins)()
-        self._ready = True
+        """Import the member modules (once) and load plugins (each call loads only new ones).
+
+        A member module or plugin that asks this registry for its names while it loads sees
+        the members registered so far.
+        """
+        if self._loading:
+            return
+        self._loading = True
+        try:
+            if not self._imported:
+                for module in self.locations:
+                    importlib.import_module(module)
+                self._imported = True
+            if self.plugins:
+                _resolve(self.plugins)()
+            self._ready = True
+        finally:
+            self._loading = False
 
     def _ensure(self) -> None:
         if not self._ready:
