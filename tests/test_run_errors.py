@@ -1,43 +1,46 @@
-"""User errors from ``python run.py``: one clear message, exit code 2, no traceback."""
+"""User errors from ``python run.py``: one clear message, exit code 2, no traceback.
+
+One table of commands and the text their message must hold (as Hydra's tests/test_hydra_cli_errors.py).
+A ``{tmp}`` in an override is the test's temp dir; ``recipe_files`` are written into ``{tmp}/recipes``,
+which is then on MM_TRAIN_RECIPE_PATH.
+"""
+import pytest
+
 from helpers import assert_user_error, run_py
 
+TYPO_RECIPE = "# @package _global_\ndefaults:\n  - quickstart\n  - _self_\ntrain:\n  epochz: 3\n"
 
-def test_no_recipe_lists_the_recipes():
-    result = run_py()
-    assert_user_error(result, "no recipe chosen", "+recipe=NAME", "quickstart", "resnet50_cifar")
-
-
-def test_unknown_recipe_suggests_the_nearest():
-    assert_user_error(run_py("+recipe=quickstrat"), "no recipe named 'quickstrat'", "Did you mean 'quickstart'?")
-
-
-def test_unknown_block_name(tmp_path):
-    result = run_py("+recipe=quickstart", "network.layers.conv1.type=ConvBNRelu", f"hydra.run.dir={tmp_path}")
-    assert_user_error(result, "network.layers.conv1.type: unknown block 'ConvBNRelu'", "Did you mean 'ConvBNReLU'")
-
-
-def test_unknown_top_level_key_in_an_override(tmp_path):
-    result = run_py("+recipe=quickstart", "trian.epochs=3", f"hydra.run.dir={tmp_path}")
-    assert_user_error(result, "trian: unknown key", "Did you mean 'train'?")
-
-
-def test_unknown_top_level_key_added_with_plus(tmp_path):
-    result = run_py("+recipe=quickstart", "+optimiser.lr=3", f"hydra.run.dir={tmp_path}")
-    assert_user_error(result, "optimiser: unknown top-level key", "Did you mean 'optimizer'?")
+CASES = [
+    pytest.param([], {}, ["no recipe chosen", "+recipe=NAME", "quickstart", "resnet50_cifar"], id="no-recipe"),
+    pytest.param(["+recipe=quickstrat"], {}, ["no recipe named 'quickstrat'", "Did you mean 'quickstart'?"],
+                 id="unknown-recipe"),
+    pytest.param(["+recipe=quickstart", "network.layers.conv1.type=ConvBNRelu"], {},
+                 ["network.layers.conv1.type: unknown block 'ConvBNRelu'", "Did you mean 'ConvBNReLU'"],
+                 id="unknown-block"),
+    pytest.param(["+recipe=quickstart", "trian.epochs=3"], {}, ["trian: unknown key", "Did you mean 'train'?"],
+                 id="unknown-top-level-key"),
+    pytest.param(["+recipe=quickstart", "+optimiser.lr=3"], {},
+                 ["optimiser: unknown top-level key", "Did you mean 'optimizer'?"], id="unknown-key-added-with-plus"),
+    pytest.param(["+recipe=typo"], {"typo.yaml": TYPO_RECIPE},
+                 ["train.epochz: unknown key", "Did you mean 'epochs'?"], id="unknown-key-in-a-recipe-file"),
+    pytest.param(["+recipe=quickstart", "device=ascend"], {},
+                 ["device: this MindSpore build cannot run on Ascend", "CPU"], id="device-this-build-lacks"),
+    pytest.param(["+recipe=quickstart", "device=cpuu"], {}, ["no device named 'cpuu'", "Did you mean 'cpu'"],
+                 id="unknown-device-option"),
+]
 
 
-def test_unknown_key_in_a_recipe_file(tmp_path):
-    (tmp_path / "typo.yaml").write_text("# @package _global_\ndefaults:\n  - quickstart\n  - _self_\n"
-                                        "train:\n  epochz: 3\n")
-    result = run_py("+recipe=typo", f"hydra.run.dir={tmp_path / 'run'}", env={"MM_TRAIN_RECIPE_PATH": str(tmp_path)})
-    assert_user_error(result, "train.epochz: unknown key", "Did you mean 'epochs'?")
-
-
-def test_device_this_build_lacks(tmp_path):
-    result = run_py("+recipe=quickstart", "device=ascend", f"hydra.run.dir={tmp_path}")
-    assert_user_error(result, "device: this MindSpore build cannot run on Ascend", "CPU")
-    assert not (tmp_path / "metrics.json").exists()
-
-
-def test_unknown_device_option_suggests_the_nearest(tmp_path):
-    assert_user_error(run_py("+recipe=quickstart", "device=cpuu"), "no device named 'cpuu'", "Did you mean 'cpu'")
+@pytest.mark.parametrize("overrides, recipe_files, fragments", CASES)
+def test_run_py_reports_user_errors(overrides, recipe_files, fragments, tmp_path):
+    env = {}
+    if recipe_files:
+        folder = tmp_path / "recipes"
+        folder.mkdir()
+        for name, text in recipe_files.items():
+            (folder / name).write_text(text)
+        env["MM_TRAIN_RECIPE_PATH"] = str(folder)
+    run_dir = tmp_path / "run"
+    if overrides:
+        overrides = [*overrides, f"hydra.run.dir={run_dir}"]
+    assert_user_error(run_py(*overrides, env=env), *fragments)
+    assert not (run_dir / "metrics.json").exists()
