@@ -17,6 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 set_environment()   # before any test imports MindSpore
 
 
+def compose(recipe: str, *overrides: str) -> dict:
+    """The resolved config ``python run.py +recipe=RECIPE OVERRIDES`` would run (no Hydra run dir)."""
+    from omegaconf import OmegaConf
+
+    from mm_train.composition import compose_recipe
+    return OmegaConf.to_container(compose_recipe(recipe, list(overrides)), resolve=True)
+
+
 def run_py(*overrides: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
     """``python run.py OVERRIDES...`` as a user types it; returns the CompletedProcess."""
     full_env = {**os.environ, **(env or {})}

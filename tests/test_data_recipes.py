@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import ROOT, assert_user_error, read_metrics, run_py
+import helpers
+from helpers import assert_user_error, read_metrics, run_py
 from mm_train.data.synthetic import write_image_folder, write_mindrecord, write_tfrecord
 
 FAST = ["train.epochs=1", "dataset.train.batch_size=8", "dataset.eval.batch_size=8",
@@ -11,10 +12,7 @@ FAST = ["train.epochs=1", "dataset.train.batch_size=8", "dataset.eval.batch_size
 
 
 def compose(recipe: str, *overrides: str):
-    from hydra import compose as hydra_compose, initialize_config_dir
-    from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
-    with initialize_config_dir(str(ROOT / "conf"), version_base=None):
-        return hydra_compose("config", overrides=[f"+recipe={recipe}", *FAST, *overrides])
+    return helpers.compose(recipe, *FAST, *overrides)
 
 
 def train(recipe, run_dir, *overrides):

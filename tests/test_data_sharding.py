@@ -105,7 +105,7 @@ def test_communication_rank_reads_mindspore_communication(monkeypatch):
 
 
 def test_distributed_rank_shards_train_but_not_eval(sources, monkeypatch):
-    from mm_train.data import build_dataset, sharding
+    from mm_train.data import build_dataset
     monkeypatch.setattr(ranks, "initialised", lambda: ranks.Rank(1, 2))
     cfg, _ = sources["mindrecord"]
     split = {"batch_size": 1, "drop_remainder": False}

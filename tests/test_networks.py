@@ -6,20 +6,13 @@ import re
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
-
-from helpers import ROOT, assert_user_error, read_metrics, run_py
-from mm_train import resolvers  # noqa: F401  (${mm_bundled:})
+from helpers import assert_user_error, compose, read_metrics, run_py
 from mm_train.errors import ConfigError
 
 CONV_STAGES = {"resnet50": [3, 4, 6, 3], "resnet101": [3, 4, 23, 3], "resnet152": [3, 8, 36, 3]}
 
 
-def composed(recipe: str, *overrides: str) -> dict:
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-        cfg = compose("config", overrides=[f"+recipe={recipe}", *overrides])
-    return OmegaConf.to_container(cfg, resolve=True)
+composed = compose   # (recipe, *overrides) -> the resolved config
 
 
 _BUILT: dict = {}

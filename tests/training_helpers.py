@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+import helpers  # sets ONEDNN_MAX_CPU_ISA before MindSpore loads
+
+ROOT = helpers.ROOT
 
 
 def _claim_cpu() -> None:
     """Set the device before any test runs a kernel: MindSpore refuses set_device after that."""
-    import helpers  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
     import mindspore as ms
     ms.set_device("CPU")
 
@@ -22,15 +23,8 @@ SMALL = ("+dataset.train.limit=64", "dataset.train.batch_size=16", "+dataset.eva
 
 
 def compose(*overrides: str, recipe: str = "quickstart") -> dict:
-    """The resolved config ``python run.py +recipe=RECIPE OVERRIDES`` would run (no Hydra run dir)."""
-    from hydra import compose as hydra_compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    from mm_train import resolvers  # noqa: F401
-
-    with initialize_config_dir(str(ROOT / "conf"), version_base=None):
-        cfg = hydra_compose("config", overrides=[f"+recipe={recipe}", *overrides])
-    return OmegaConf.to_container(cfg, resolve=True)
+    """:func:`helpers.compose` with the recipe as a keyword (the training tests' order)."""
+    return helpers.compose(recipe, *overrides)
 
 
 def train(run_dir: Path, *overrides: str, recipe: str = "quickstart"):
