@@ -18,6 +18,7 @@ Every reader yields the columns ``image`` and ``label``.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Mapping
 
 from mm_train.registry import DATASETS, check_arguments
@@ -96,6 +97,8 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
                   num_shards=num_shards if num_shards > 1 else None,
                   shard_id=shard_id if num_shards > 1 else None, num_samples=settings["limit"],
                   num_parallel_workers=int(settings["num_parallel_workers"]))
+    if "train_args" in inspect.signature(reader).parameters:   # image_folder: the train split's class list
+        common["train_args"] = reader_arguments(dataset, "train")
     check_arguments(reader, args, where, given=common)
     data, image_ops = reader(**common, **args)
     image_ops = list(image_ops) + build_transforms(settings["transforms"], f"{where}.{split}.transforms")
