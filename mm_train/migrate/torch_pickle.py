@@ -65,7 +65,7 @@ class TensorLayout:
         view = np.lib.stride_tricks.as_strided(flat[self.offset:] if flat.size else flat, shape=self.size,
                                                strides=tuple(s * flat.itemsize for s in self.stride),
                                                writeable=False)
-        array = np.array(view, dtype=flat.dtype.newbyteorder("="))
+        array = np.array(view, dtype=flat.dtype.newbyteorder("="), order="C")
         if self.storage.bfloat16:   # bfloat16 is the high half of a float32
             array = (array.astype(np.uint32) << 16).view(np.float32)
         return array
