@@ -15,6 +15,7 @@ from data_fixtures import write_cifar10
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")   # before any test imports MindSpore
 os.environ.setdefault("GLOG_v", "3")
+os.environ.setdefault("MM_TRAIN_CACHE_DIR", tempfile.mkdtemp(prefix="mm_train_cache_"))   # verified-file markers
 
 
 def run_py(*overrides: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):

@@ -75,9 +75,14 @@ def check_images(folder: Path, where: str) -> None:
         check_images(Path("data/flowers/train"), "dataset.path")   # ConfigError naming a bad file
     """
     for class_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
-        for f in image_files(class_folder):
-            with open(f, "rb") as file:
-                head = file.read(8)
+        with os.scandir(class_folder) as entries:
+            files = [e.path for e in entries if os.path.splitext(e.name)[1].lower() in EXTENSIONS and e.is_file()]
+        for f in sorted(files):
+            fd = os.open(f, os.O_RDONLY)      # os.open/os.read: a third of open()'s cost per file
+            try:
+                head = os.read(fd, 8)
+            finally:
+                os.close(fd)
             if not head.startswith(SIGNATURES):
                 kind = "is empty" if not head else f"does not start like a JPEG or PNG file (its first bytes: {head!r})"
                 raise ConfigError(where, f"{f} {kind}", expected="JPEG or PNG images (remove or replace the file)")
