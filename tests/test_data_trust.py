@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import assert_user_error, read_metrics, run_py
+from conftest import assert_user_error, run_py
 from data_fixtures import write_image_folder, write_tfrecord
 from mm_train.errors import ConfigError
 
@@ -128,8 +128,9 @@ def test_corrupt_record_in_the_second_file_through_run_py(tmp_path):
     files = write_tfrecord(tmp_path / "train.tfrecord", 40, shards=2, size=32)
     write_tfrecord(tmp_path / "test.tfrecord", 8, size=32, seed=1)
     change_byte(files[1], record_offsets(files[1])[11] + 100)
-    done = run_py("+recipe=cifar10_tfrecord", *FAST, "train.epochs=1", f"dataset.train.path={tmp_path}/train.tfrecord-*",
-                  f"dataset.eval.path={tmp_path}/test.tfrecord", f"hydra.run.dir={tmp_path / 'run'}")
+    done = run_py("+recipe=cifar10_tfrecord", *FAST, "train.epochs=1",
+                  f"dataset.train.path={tmp_path}/train.tfrecord-*", f"dataset.eval.path={tmp_path}/test.tfrecord",
+                  f"hydra.run.dir={tmp_path / 'run'}")
     assert_user_error(done, f"error: dataset.train.path: {files[1]} is not a valid TFRecord file: record 11: "
                             "data checksum mismatch (corrupt record)")
 
@@ -193,7 +194,8 @@ def test_data_error_recognises_only_pipeline_failures():
     from mm_train.data.failures import data_error
     text = ("Exception thrown from dataset pipeline. Refer to 'Dataset Pipeline Error Message'.\n[ERROR] map "
             "operation: [Resize] failed. The corresponding data file is: /d/val/a.b/x.jpg. Resize: bad size.\n")
-    assert str(data_error(RuntimeError(text))) == "/d/val/a.b/x.jpg: the data pipeline's Resize failed: Resize: bad size."
+    assert str(data_error(RuntimeError(text))) == ("/d/val/a.b/x.jpg: the data pipeline's Resize failed: "
+                                                   "Resize: bad size.")
     assert data_error(RuntimeError("some other failure")) is None
     assert data_error(ValueError(text)) is None
 
