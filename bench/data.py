@@ -8,6 +8,11 @@ pipeline: mm_train's ``build_dataset`` from a recipe-like dict next to the same 
 written by hand in plain MindSpore. Runs alternate (framework, hand, framework, ...)
 and the table shows medians; ratio = framework / hand (1.00 = same speed).
 The machine may be shared: see the ratio columns' notes in the output.
+
+A second table shows what checking the data before training costs (issue 12): the TFRecord
+verification of every record's checksums (first pass, and a rerun that finds the cached
+marker) and the image folder's signature check, next to the build without them and one epoch.
+``--verify-only`` prints only that table.
 """
 from __future__ import annotations
 
@@ -118,16 +123,61 @@ def one_epoch(make) -> tuple[float, float]:
     return count / (time.perf_counter() - wall), count / (time.process_time() - cpu)
 
 
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def verification_table(paths, n: int, repeats: int) -> None:
+    """Seconds to build each pipeline without and with the up-front data check, next to one epoch."""
+    import shutil
+    med = statistics.median
+    cache = Path(paths["cifar"]).parent / "cache"
+    os.environ["MM_TRAIN_CACHE_DIR"] = str(cache)
+    print(f"\nchecking the data before training (issue 12), {n} images, 1 worker, medians of {repeats} runs")
+    print(f"{'reader':<13}{'build s':>9}{'+check s':>10}{'cached s':>10}{'epoch s':>9}{'check/epoch':>13}"
+          f"{'us/image':>10}")
+    for reader in ("tfrecord", "image_folder"):
+        plain, checked, cached = [], [], []
+        for _ in range(repeats):
+            plain.append(timed(lambda: build_with(reader, paths, n, False)))
+            shutil.rmtree(cache, ignore_errors=True)
+            checked.append(timed(lambda: build_with(reader, paths, n, True)))
+            cached.append(timed(lambda: build_with(reader, paths, n, True)))
+        epoch = med([timed(lambda: sum(1 for _ in build_with(reader, paths, n, False).create_tuple_iterator(
+            output_numpy=True, num_epochs=1))) for _ in range(max(1, repeats // 2))])
+        cost = med(checked) - med(plain)
+        cached_text = f"{med(cached):>10.3f}" if reader == "tfrecord" else f"{'-':>10}"
+        print(f"{reader:<13}{med(plain):>9.3f}{med(checked):>10.3f}{cached_text}{epoch:>9.2f}{cost / epoch:>13.3f}"
+              f"{cost / n * 1e6:>10.1f}")
+    print("build s: build_dataset with verify: false; +check s: with verify: true (TFRecord: empty cache);")
+    print("cached s: verify: true again (the (path, size, mtime) marker is found); check/epoch: the check's cost")
+    print("as a fraction of one epoch (RandomCrop + flip + Normalize, batch 32)")
+
+
+def build_with(reader: str, paths, n: int, verify: bool):
+    cfg = {"tfrecord": {"type": "tfrecord", "path": str(paths["tfrecord"]),
+                        "features": {"image": {"type": "bytes"}, "label": {"type": "int64"}}},
+           "image_folder": {"type": "image_folder", "path": str(paths["images"])}}[reader]
+    split = {"batch_size": BATCH, "shuffle": True, "num_parallel_workers": 1, "transforms": RECIPE_TRANSFORMS}
+    return build_dataset({**cfg, "verify": verify, "train": split}, "train")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--readers", nargs="+", default=list(READERS), choices=READERS)
+    parser.add_argument("--verify-only", action="store_true", help="only the table of the data checks' cost")
     args = parser.parse_args()
     ds.config.set_seed(0)
     with tempfile.TemporaryDirectory(prefix="mm_train_bench_data_") as tmp:
         paths = write_data(Path(tmp), args.images)
+        if args.verify_only:
+            verification_table(paths, args.images, args.repeats)
+            return
         rows = []
         for reader in args.readers:
             for workers in args.workers:
@@ -146,6 +196,7 @@ def main() -> None:
                 rows.append((reader, workers, ours, hand, diff))
                 print(f"  {reader} x{workers}: mm_train {[round(x) for x, _ in ours]}, "
                       f"plain {[round(x) for x, _ in hand]}", file=sys.stderr, flush=True)
+        verification_table(paths, args.images, args.repeats)
     med = statistics.median
     print(f"{args.images} images, batch {BATCH}, RandomCrop(32, 4) + RandomHorizontalFlip + Rescale + Normalize "
           f"+ HWC2CHW; {args.repeats} alternating runs each")

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from mm_train import distributed, init_from, ranks
 from mm_train.assembly import build_parts
 from mm_train.checkpoints import find_resume, resume_from
+from mm_train.data.failures import reported_data_errors
 from mm_train.debug import overfit_verdict
 from mm_train.errors import ConfigError, NetworkCannotLearn, closest
 from mm_train.ranks import Rank
@@ -52,7 +53,8 @@ def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, 
         raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
     init_from.load(parts.network, config.get("init_from"))
     evaluate = _evaluate_callback(config, parts, run_dir, [])
-    result = parts.model.eval(parts.eval_data, dataset_sink_mode=evaluate.sink)
+    with reported_data_errors():   # a corrupt file: one message naming it
+        result = parts.model.eval(parts.eval_data, dataset_sink_mode=evaluate.sink)
     return evaluate.record(result, epoch=0)
 
 
@@ -89,9 +91,10 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     sink = bool(config["device"].get("dataset_sink_mode", False))
     session = distributed.Session(rank, run_dir)
     session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
-    parts.model.train(epochs, parts.train_data,
-                      callbacks=[StopOnNonFiniteLoss(ctx), evaluate, *callbacks, PlotCurves(ctx)],
-                      dataset_sink_mode=sink, initial_epoch=initial_epoch)
+    with reported_data_errors():   # a corrupt file: one message naming it
+        parts.model.train(epochs, parts.train_data,
+                          callbacks=[StopOnNonFiniteLoss(ctx), evaluate, *callbacks, PlotCurves(ctx)],
+                          dataset_sink_mode=sink, initial_epoch=initial_epoch)
     session.finish(parts.network)
     return ctx.evaluations, [loss for _, loss in ctx.step_losses]
 

@@ -15,6 +15,7 @@ from mm_train.device import set_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 set_environment()   # before any test imports MindSpore
+os.environ.setdefault("MM_TRAIN_CACHE_DIR", tempfile.mkdtemp(prefix="mm_train_cache_"))   # verified-file markers
 
 
 def compose(recipe: str, *overrides: str) -> dict:

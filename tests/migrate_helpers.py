@@ -79,3 +79,33 @@ def mindspore_name(torch_name: str) -> str:
     if is_bn and torch_name.endswith(".bias"):
         return torch_name[: -len(".bias")] + ".beta"
     return torch_name
+
+
+def write_pth(path: Path, tensors: dict[str, tuple], storage: np.ndarray) -> Path:
+    """A torch.save zip without torch: one float32 ``storage`` and ``{name: (size, stride, offset)}`` views of it.
+
+    The pickle is written opcode by opcode, as torch writes it (protocol 2, ``_rebuild_tensor_v2``).
+    """
+    import struct
+    import zipfile
+
+    def text(s: str) -> bytes:
+        return b"X" + struct.pack("<I", len(s.encode())) + s.encode()
+
+    def ints(values) -> bytes:
+        return b"(" + b"".join(b"J" + struct.pack("<i", v) for v in values) + b"t"
+
+    numel = int(np.asarray(storage).size)
+    persistent = b"(" + text("storage") + b"ctorch\nFloatStorage\n" + text("0") + text("cpu") + \
+        b"J" + struct.pack("<i", numel) + b"tQ"
+    body = b"\x80\x02}("
+    for name, (size, stride, offset) in tensors.items():
+        body += text(name) + b"ctorch._utils\n_rebuild_tensor_v2\n(" + persistent + b"J" + \
+            struct.pack("<i", offset) + ints(size) + ints(stride) + b"\x89ccollections\nOrderedDict\n)RtR"
+    body += b"u."
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", body)
+        archive.writestr("archive/byteorder", "little")
+        archive.writestr("archive/data/0", np.asarray(storage, "<f4").tobytes())
+        archive.writestr("archive/version", "3\n")
+    return path

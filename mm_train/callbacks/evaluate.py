@@ -10,6 +10,7 @@ from typing import Any
 
 from mindspore.train import Callback
 
+from mm_train.data.failures import reported_data_errors
 from mm_train.runfiles import write_json
 
 
@@ -38,7 +39,8 @@ class Evaluate(Callback):
         params = run_context.original_args()
         epoch = params.cur_epoch_num
         if epoch == self.epochs or (self.interval and epoch % self.interval == 0):
-            result = self.model.eval(self.dataset, dataset_sink_mode=self.sink)
+            with reported_data_errors():   # a corrupt file: one message naming it
+                result = self.model.eval(self.dataset, dataset_sink_mode=self.sink)
             self.record(result, epoch=epoch, step=self.step_offset + params.cur_step_num)
 
     def record(self, result: dict[str, float], **where: int) -> dict[str, Any]:

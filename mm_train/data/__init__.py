@@ -18,6 +18,7 @@ Every reader yields the columns ``image`` and ``label``.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Mapping
 
 from mm_train.registry import DATASETS
@@ -89,6 +90,9 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
                   num_shards=num_shards if num_shards > 1 else None,
                   shard_id=shard_id if num_shards > 1 else None, num_samples=settings["limit"],
                   num_parallel_workers=int(settings["num_parallel_workers"]))
+    reader = DATASETS.get(dataset.get("type"), f"{where}.type")
+    if "train_args" in inspect.signature(reader).parameters:   # image_folder: the train split's class list
+        common["train_args"] = reader_arguments(dataset, "train")
     reader_spec = {"type": dataset.get("type"), **reader_arguments(dataset, split)}
     data, image_ops = DATASETS.build(reader_spec, where, **common)
     image_ops = list(image_ops) + build_transforms(settings["transforms"], f"{where}.{split}.transforms")

@@ -46,9 +46,9 @@ def cifar_samples(folder: str, usage: str, name: str = "cifar10", label: str = "
 
 
 def image_folder_samples(root: str, usage: str) -> Iterator[Sample]:
-    """The files' own bytes, classes by sorted folder name, files in sorted order."""
-    from mm_train.data.image_folder import check_folder, image_files
-    classes = check_folder(Path(root), usage, "source")
+    """The files' own bytes, labels from the train split's class list (as training reads them), files in order."""
+    from mm_train.data.image_folder import class_index, image_files
+    classes = class_index(Path(root), usage, "source")
     for name, index in classes.items():
         for f in image_files(Path(root) / usage / name):
             yield f.read_bytes(), index

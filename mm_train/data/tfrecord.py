@@ -15,11 +15,25 @@ them hold the image and the label; ``decode: true`` decodes encoded (JPEG/PNG) b
 Raw pixels stored as bytes are read with ``{type: uint8, shape: [32, 32, 3]}`` and ``decode: false``.
 Shards are split by row (``shard_equal_rows=True``): equal, complete, disjoint in every epoch.
 ``limit: N`` reads the first ceil(N / num_shards) rows of each shard, in the files' order.
+
+Every record is verified before training (``verify: true``, the default): the length and data
+checksums (masked crc32c, as TensorFlow writes them) and the framing, so that a changed byte,
+a bad header or a truncated file stops the run with one message naming the file and the record
+index, instead of training on it (MindSpore's reader checks no checksum) or failing mid-epoch.
+MindSpore reads the files in C++ without a hook, so this is one streaming pass in Python
+over each file: one extra read of the data, measured at 7.5 us a record (0.075 s for 10,000
+CIFAR PNG records, 26 MB in the page cache: 6% of one epoch with 1 worker, once per run;
+``python bench/data.py --verify-only``). A file that passed is remembered by (path, size,
+mtime) in ``$MM_TRAIN_CACHE_DIR`` (default ``~/.cache/mm_train``), so reruns pay only a
+``stat``; a file changed in place gets a new mtime and is verified again.
+``verify: false`` checks only the first record.
 """
 from __future__ import annotations
 
 import glob
+import hashlib
 import math
+import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -28,7 +42,7 @@ import mindspore.dataset as ds
 import mindspore.dataset.vision as vision
 
 from mm_train.argtypes import Paths
-from mm_train.data.tfrecord_io import TFRecordError, check_file, decode_example, read_records
+from mm_train.data.tfrecord_io import TFRecordError, check_file, decode_example, read_records, verify_file
 from mm_train.errors import ConfigError, closest
 from mm_train.registry import DATASETS
 
@@ -57,6 +71,44 @@ def resolve_files(path, where: str) -> list[str]:
             raise ConfigError(where, f"{f} is not a valid TFRecord file: {err}",
                               expected="records framed as length, masked crc32c, data, masked crc32c") from None
     return files
+
+
+def cache_dir() -> Path:
+    """Where verified-file markers go: ``$MM_TRAIN_CACHE_DIR``, else ``$XDG_CACHE_HOME/mm_train``."""
+    if os.environ.get("MM_TRAIN_CACHE_DIR"):
+        return Path(os.environ["MM_TRAIN_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mm_train"
+
+
+def _marker(path: str) -> Path:
+    st = os.stat(path)
+    key = f"{os.path.realpath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+    return cache_dir() / "verified" / f"tfrecord-{hashlib.sha1(key.encode()).hexdigest()}"
+
+
+def verify_files(files: list[str], where: str) -> None:
+    """Check every record of ``files`` (framing, both checksums), once per (path, size, mtime).
+
+    Example::
+
+        verify_files(["data/train.tfrecord"], "dataset.train.path")
+        # ConfigError: dataset.train.path: data/train.tfrecord is not a valid TFRecord file: record 100: ...
+    """
+    for f in files:
+        marker = _marker(f)
+        if marker.exists():
+            continue
+        try:
+            verify_file(f)
+        except TFRecordError as err:
+            raise ConfigError(where, f"{f} is not a valid TFRecord file: {err}",
+                              expected="records framed as length, masked crc32c, data, masked crc32c; "
+                                       "rewrite or remove the file") from None
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:          # a read-only home: verify again next time
+            pass
 
 
 def build_schema(features, where: str) -> ds.Schema:
@@ -94,8 +146,10 @@ def check_features(first_file: str, features: dict, where: str) -> None:
 @DATASETS.register("tfrecord")
 def tfrecord(split, shuffle, num_shards, shard_id, num_samples, num_parallel_workers,
              path: Paths, features: Mapping[str, Any], columns: Optional[Mapping[str, str]] = None,
-             decode: bool = True):
+             decode: bool = True, verify: bool = True):
     files = resolve_files(path, f"dataset.{split}.path")
+    if verify:
+        verify_files(files, f"dataset.{split}.path")
     columns = dict(columns or {"image": "image", "label": "label"})
     schema = build_schema(features, "dataset.features")
     for role in ("image", "label"):

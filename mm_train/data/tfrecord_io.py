@@ -81,6 +81,21 @@ def check_file(path: str | Path) -> None:
         raise TFRecordError("the file is empty")
 
 
+def verify_file(path: str | Path) -> int:
+    """Check every record's framing and both checksums; the number of records (raises TFRecordError).
+
+    Example::
+
+        verify_file("train.tfrecord")    # 10000, or TFRecordError("record 100: data checksum mismatch ...")
+    """
+    count = 0
+    for _ in read_records(path):
+        count += 1
+    if count == 0:
+        raise TFRecordError("the file is empty")
+    return count
+
+
 # --- protobuf wire format, just enough for tf.train.Example ---------------------------------------
 
 def _varint(value: int) -> bytes:

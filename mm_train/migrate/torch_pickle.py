@@ -7,9 +7,16 @@ any other global (``os.system``, ``builtins.eval``...) is refused when the pickl
 before anything in it is called. Storages are read with numpy from ``ARCHIVE/data/KEY``::
 
     state = load_torch_file("resnet18.pth")     # {"conv1.weight": ndarray (64, 3, 7, 7), ...}
+
+A tensor is a view of a storage (size, stride, offset): a 1.6 KB file can describe a 10**6 x
+10**6 tensor with stride 0. Tensors are kept as bounds-checked layouts while unpickling and
+copied out only afterwards, once their total size is known to fit the budget: 4 x the bytes of
+the file's storages, at least 256 MiB (room for tied and transposed views); a file beyond it is
+a ConfigError naming the tensor and its size, never an allocation crash.
 """
 from __future__ import annotations
 
+import math
 import pickle
 import zipfile
 from collections import OrderedDict
@@ -19,6 +26,9 @@ from typing import Any
 import numpy as np
 
 from mm_train.errors import ConfigError
+
+MIN_BUDGET = 256 * 2**20     # bytes: the tensors of any file may take this much (see the module docstring)
+AMPLIFICATION = 4            # and 4 x the bytes the file stores
 
 STORAGE_DTYPES = {
     "FloatStorage": "f4", "DoubleStorage": "f8", "HalfStorage": "f2", "BFloat16Storage": "u2",
@@ -41,9 +51,29 @@ class Storage:
         self.array, self.bfloat16 = array, bfloat16
 
 
+class TensorLayout:
+    """A tensor as the pickle describes it: ``size``/``stride``/``offset`` into a storage, not copied yet."""
+
+    def __init__(self, storage: Storage, offset: int, size: tuple, stride: tuple):
+        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+        self.numel = math.prod(size)
+        self.nbytes = self.numel * (4 if storage.bfloat16 else storage.array.itemsize)
+
+    def array(self) -> np.ndarray:
+        """The tensor as a new numpy array (bfloat16 becomes float32)."""
+        flat = self.storage.array
+        view = np.lib.stride_tricks.as_strided(flat[self.offset:] if flat.size else flat, shape=self.size,
+                                               strides=tuple(s * flat.itemsize for s in self.stride),
+                                               writeable=False)
+        array = np.array(view, dtype=flat.dtype.newbyteorder("="), order="C")
+        if self.storage.bfloat16:   # bfloat16 is the high half of a float32
+            array = (array.astype(np.uint32) << 16).view(np.float32)
+        return array
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
                     metadata=None):
-    """``torch._utils._rebuild_tensor_v2`` for numpy: a copy of the strided view of ``storage``."""
+    """``torch._utils._rebuild_tensor_v2``: the layout, checked to lie inside ``storage``."""
     if not isinstance(storage, Storage):
         raise pickle.UnpicklingError("a tensor without a storage")
     size, stride, offset = tuple(int(s) for s in size), tuple(int(s) for s in stride), int(storage_offset)
@@ -53,12 +83,42 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
     last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
     if last >= flat.size:
         raise pickle.UnpicklingError(f"tensor of size {size} reads past its storage of {flat.size} elements")
-    view = np.lib.stride_tricks.as_strided(flat[offset:] if flat.size else flat, shape=size,
-                                           strides=tuple(s * flat.itemsize for s in stride), writeable=False)
-    array = np.array(view, dtype=flat.dtype.newbyteorder("="))
-    if storage.bfloat16:   # bfloat16 is the high half of a float32
-        array = (array.astype(np.uint32) << 16).view(np.float32)
-    return array
+    return TensorLayout(storage, offset, size, stride)
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} bytes"
+
+
+def materialise(obj: Any, budget: int, where: str, path: Path, stored: int) -> Any:
+    """``obj`` with every TensorLayout copied out as an array, while their total stays within ``budget`` bytes."""
+    total, done = 0, {}
+
+    def walk(value, name):
+        nonlocal total
+        if isinstance(value, TensorLayout):
+            if id(value) not in done:
+                total += value.nbytes
+                if total > budget:
+                    raise ConfigError(where, f"refused to load {path}: tensor '{name}' of shape {list(value.size)} "
+                                      f"holds {value.numel:,} elements ({_size(value.nbytes)}) built from "
+                                      f"{value.storage.array.size:,} stored elements; the tensors of this file may "
+                                      f"take at most {_size(budget)} (4 x its {_size(stored)} of storage, at least "
+                                      f"{_size(MIN_BUDGET)})",
+                                      expected="a state_dict of real tensors, not expanded views "
+                                               "(save t.contiguous().clone())")
+                done[id(value)] = value.array()
+            return done[id(value)]
+        if isinstance(value, dict):
+            return type(value)((k, walk(v, f"{name}.{k}" if name else str(k))) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return type(value)(walk(v, f"{name}.{i}" if name else str(i)) for i, v in enumerate(value))
+        return value
+
+    return walk(obj, "")
 
 
 def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *state):
@@ -122,9 +182,11 @@ def load_torch_file(path: str | Path, where: str = "init_from") -> dict[str, Any
         prefix = pickles[0][: -len("data.pkl")]
         names = set(archive.namelist())
         byteorder = archive.read(prefix + "byteorder").decode().strip() if prefix + "byteorder" in names else "little"
+        stored = sum(i.file_size for i in archive.infolist() if i.filename.startswith(prefix + "data/"))
         with archive.open(pickles[0]) as file:
             try:
-                return TensorUnpickler(file, archive, prefix, byteorder, str(path)).load()
+                obj = TensorUnpickler(file, archive, prefix, byteorder, str(path)).load()
+                return materialise(obj, max(MIN_BUDGET, AMPLIFICATION * stored), where, path, stored)
             except RefusedGlobal as err:
                 raise ConfigError(where, f"refused to load {path}: its pickle names the global '{err}', which does "
                                   "not rebuild tensors (nothing in the file was run)",

@@ -1,0 +1,72 @@
+"""Failures inside MindSpore's data pipeline, as one ConfigError naming the file (and record).
+
+MindSpore raises a RuntimeError whose text holds the operation and the file, e.g.
+``map operation: [Decode] failed. The corresponding data file is: /data/val/cat/3.png. ...``;
+:func:`data_error` turns it into ``/data/val/cat/3.png: the image cannot be decoded ...``
+and :func:`reported_data_errors` raises that instead (run.py: exit 2, no traceback)::
+
+    with reported_data_errors():
+        model.train(epochs, train_data)
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Iterator
+
+from mm_train.errors import ConfigError
+
+FAILED = re.compile(r"\[(?P<op>\w+)\] failed\. The corresponding data file is: (?P<file>.+?)\.(?:\s|$)"
+                    r"(?P<detail>[^\n]*)")
+PROBLEMS = {
+    "Decode": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
+               "a valid JPEG or PNG file: replace or remove it"),
+    "ParseExample": ("cannot parse the tf.train.Example",
+                     "records that are serialized tf.train.Example messages with the declared features"),
+}
+
+
+def bad_record(path: str) -> str | None:
+    """``record N: why`` for the first record of a TFRecord file that is badly framed or unparsable."""
+    from mm_train.data.tfrecord_io import decode_example, read_records
+    index = 0
+    try:
+        for index, record in enumerate(read_records(path)):
+            decode_example(record)
+    except (ValueError, OSError) as err:     # TFRecordError, UnicodeDecodeError
+        text = str(err)
+        return text if text.startswith("record ") else f"record {index}: {text}"
+    return None
+
+
+def data_error(err: BaseException) -> ConfigError | None:
+    """The ConfigError for MindSpore's data-pipeline error ``err``, or None if it is not one.
+
+    Example::
+
+        data_error(RuntimeError("... [Decode] failed. The corresponding data file is: /d/x.png. ..."))
+        # ConfigError("/d/x.png: the image cannot be decoded (...)")
+    """
+    if not isinstance(err, RuntimeError):
+        return None
+    found = FAILED.search(str(err))
+    if found is None:
+        return None
+    op, path, detail = found["op"], found["file"], found["detail"].strip()
+    problem, expected = PROBLEMS.get(op, (f"the data pipeline's {op} failed: {detail[:200]}", None))
+    if op == "ParseExample" or path.endswith((".tfrecord", ".tfrec")) or ".tfrecord-" in path:
+        where = bad_record(path)
+        problem = f"{where} ({problem})" if where else problem
+    return ConfigError(path, problem, expected=expected)
+
+
+@contextlib.contextmanager
+def reported_data_errors() -> Iterator[None]:
+    """Re-raise MindSpore's data-pipeline RuntimeErrors as the ConfigError of :func:`data_error`."""
+    try:
+        yield
+    except RuntimeError as err:
+        converted = data_error(err)
+        if converted is None:
+            raise
+        raise converted from None
