@@ -4,6 +4,9 @@ In a recipe (or on the command line) ``init_from`` takes a path or a mapping::
 
     init_from: {path: resnet18.pth, format: torch, rules: torchvision_resnet, allow: ['fc.*']}
 
+A recipe names the rule set its network needs in ``network.weight_rules`` (``torchvision_vit``); it
+applies to weight files of another framework when ``init_from`` names no ``rules``.
+
 ``format`` (torch | tf | mindspore) defaults from the file's suffix and picks the default
 rules (torch, keras, none); ``allow`` lists glob patterns of target or source keys that may
 stay missing, unexpected or of another shape (a new classifier head keeps its initial values).
@@ -101,8 +104,9 @@ def _hint(name: str, names) -> str:
     return f"; nearest: {near[0]}" if near else ""
 
 
-def parse_spec(spec: Any, where: str = "init_from") -> dict[str, Any]:
-    """``init_from`` as ``{path, format, rules, allow}`` (a string is ``{path: STRING}``)."""
+def parse_spec(spec: Any, where: str = "init_from", default_rules: str | None = None) -> dict[str, Any]:
+    """``init_from`` as ``{path, format, rules, allow}`` (a string is ``{path: STRING}``); without ``rules``,
+    ``default_rules`` (the recipe's ``network.weight_rules``) for a torch or tf file, else by format."""
     if isinstance(spec, (str, Path)):
         spec = {"path": str(spec)}
     if not isinstance(spec, Mapping):
@@ -126,7 +130,8 @@ def parse_spec(spec: Any, where: str = "init_from") -> dict[str, Any]:
         errors.append(ConfigError(f"{where}.allow", f"got {allow!r}", expected="a list of glob patterns ['fc.*']"))
     if errors:
         raise ConfigError.collect(errors)
-    rules = spec["rules"] if "rules" in spec else DEFAULT_RULES[fmt]
+    rules = spec["rules"] if "rules" in spec else (default_rules if default_rules and fmt != "mindspore"
+                                                   else DEFAULT_RULES[fmt])
     return {"path": str(spec["path"]), "format": fmt, "rules": rules, "allow": list(allow)}
 
 
@@ -137,9 +142,10 @@ def wants_import(spec: Any) -> bool:
     return bool(spec) and guess_format(str(spec)) not in ("mindspore", None)
 
 
-def convert_weights(spec: Any, target: Mapping[str, tuple] | None, where: str = "init_from"):
+def convert_weights(spec: Any, target: Mapping[str, tuple] | None, where: str = "init_from",
+                    default_rules: str | None = None):
     """Read and convert the weights ``spec`` names; return ``(Converted, Report or None)``."""
-    spec = parse_spec(spec, where)
+    spec = parse_spec(spec, where, default_rules)
     rules = load_rules(spec["rules"], where=f"{where}.rules")
     converted = convert(read_weights(spec["path"], where), rules, target)
     report = match(converted, target, spec["allow"]) if target is not None else None
@@ -163,7 +169,8 @@ def import_weights(network, spec: Any, where: str = "init_from") -> Report:
     import mindspore as ms
 
     params = {p.name: p for p in network.get_parameters()}
-    converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where)
+    converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where,
+                                        getattr(network, "weight_rules", None))
     fail_unless_ok(report, str(spec if isinstance(spec, (str, Path)) else spec["path"]), where)
     values = {t: ms.Parameter(ms.Tensor(converted.weights[t].astype(ms.dtype_to_nptype(params[t].dtype))), name=t)
               for t, _, _ in report.matched}

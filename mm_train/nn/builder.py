@@ -20,13 +20,14 @@ from typing import Any, Mapping
 from mm_train.errors import ConfigError, closest
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 
-NETWORK_KEYS = ("input_shape", "layers", "init")
+NETWORK_KEYS = ("input_shape", "layers", "init", "weight_rules")   # weight_rules: see mm_train.migrate.weights
 _relative = relative   # the skeleton's name
 
 
 def load_blocks() -> None:
     """Register mm_train's blocks and those of installed plugin packages."""
     from mm_train.nn import blocks, layers  # noqa: F401  (registers the blocks)
+    from mm_train.nn import activations, convnext, mobile, norms, sequential, stochastic_depth, transformer  # noqa: F401
     from mm_train.nn.plugins import load_plugins
     load_plugins()
 
@@ -58,4 +59,5 @@ def build_network(network: Mapping[str, Any], where: str = "network"):
     cells, _, infos = build_layers(layers, shape, f"{where}.layers")
     cell = nn.SequentialCell(cells)
     init.apply(cell, plan)
+    cell.weight_rules = network.get("weight_rules")   # the rule set init_from=W.pth|.safetensors|.h5 uses
     return cell, infos
