@@ -110,7 +110,7 @@ class EncoderBlockCell(nn.Cell):
 
     def construct(self, x):
         y = self.ln_1(x)
-        y, _ = self.self_attention(y, y, y, need_weights=False)
+        y = self.self_attention(y, y, y, need_weights=False)[0]
         x = x + self.dropout(y)
         return x + self.mlp(self.ln_2(x))
 
