@@ -11,9 +11,14 @@ tests/fixtures/torchvision/FAMILY/: a small model built with torchvision's own c
 (two or three blocks, 32x32 input, 10 classes) with seeded random weights and BatchNorm
 statistics: weights.pth or weights.safetensors (its state_dict), x.npy (an input batch) and
 y.npy (torchvision's output for it in eval mode).
+
+tests/fixtures/torchvision/resnet50/: x.npy (2x3x64x64) and y.npy, torchvision resnet50's output with the
+weights tests/torchvision_arrays.random_state(names, seed=100) makes (numpy only, so the test rebuilds
+them without a 100 MB file).
 """
 import gzip
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +30,9 @@ from torchvision.models.efficientnet import EfficientNet, MBConvConfig
 from torchvision.models.mobilenetv2 import MobileNetV2
 from torchvision.models.mobilenetv3 import InvertedResidualConfig, MobileNetV3
 from torchvision.models.vision_transformer import VisionTransformer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from torchvision_arrays import random_state  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "torchvision"
 FULL = ("resnet50", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny", "vit_b_16")
@@ -47,24 +55,11 @@ def small_models():
     }
 
 
-def randomize(model, rng):
-    """Seeded values for every float tensor of the state_dict: weights ~ N(0, 1/fan_in), norms' scales in
-    [0.5, 1.5], biases and running means ~ N(0, 0.1), running variances in [0.5, 1.5]."""
+def randomize(model, seed):
+    """Seeded values for every tensor of the state_dict (tests/torchvision_arrays.py)."""
     state = model.state_dict()
-    for name, tensor in state.items():
-        if not tensor.is_floating_point():
-            continue
-        shape = tuple(tensor.shape)
-        if name.endswith("running_var") or name.endswith("layer_scale") or (
-                len(shape) == 1 and name.endswith("weight")):
-            value = rng.uniform(0.5, 1.5, shape)
-        elif len(shape) == 1:
-            value = rng.normal(0, 0.1, shape)
-        elif name in ("class_token", "encoder.pos_embedding"):
-            value = rng.normal(0, 0.5, shape)
-        else:
-            value = rng.normal(0, 1 / np.sqrt(np.prod(shape[1:])), shape)
-        tensor.copy_(torch.from_numpy(value.astype(np.float32)))
+    for name, value in random_state({k: tuple(v.shape) for k, v in state.items()}, seed).items():
+        state[name].copy_(torch.from_numpy(value))
 
 
 def main():
@@ -79,7 +74,7 @@ def main():
     for i, (family, (model, suffix)) in enumerate(small_models().items()):
         rng = np.random.default_rng(i)
         with torch.no_grad():
-            randomize(model, rng)
+            randomize(model, seed=i)
         model.eval()
         x = rng.normal(0, 1, (2, 3, 32, 32)).astype(np.float32)
         with torch.no_grad():
@@ -94,6 +89,17 @@ def main():
         np.save(folder / "x.npy", x)
         np.save(folder / "y.npy", y)
         print(family, sum(v.numel() for v in state.values()), "values; output", y.shape, float(np.abs(y).max()))
+    model = models.resnet50()
+    with torch.no_grad():
+        randomize(model, seed=100)
+    model.eval()
+    x = np.random.default_rng(100).normal(0, 1, (2, 3, 64, 64)).astype(np.float32)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    (OUT / "resnet50").mkdir(exist_ok=True)
+    np.save(OUT / "resnet50" / "x.npy", x)
+    np.save(OUT / "resnet50" / "y.npy", y)
+    print("resnet50 output", y.shape, float(np.abs(y).max()))
 
 
 if __name__ == "__main__":

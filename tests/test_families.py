@@ -137,3 +137,35 @@ def test_a_weight_file_of_another_family_fails_with_the_report():
     with pytest.raises(ConfigError, match=r"(?s)matched 0 of 39 target.*missing in the source: "
                                           r"features\.0\.0\.weight \[16, 3, 4, 4\]"):
         load_weights(network, config["init_from"])
+
+
+# --- parity's default tolerance on a ResNet-50-sized import ---------------------------------------------
+
+def _resnet50(tmp_path, *overrides):
+    """resnet50_torchvision at 64x64 with the seeded weights torchvision's output in fixtures/resnet50 came from."""
+    from safetensors.numpy import save_file
+    from torchvision_arrays import random_state
+
+    path = tmp_path / "r50.safetensors"
+    if not path.exists():
+        save_file(random_state(torchvision_names()["resnet50"]["state_dict"], 100), str(path))
+    config = composed("resnet50_torchvision", "dataset.image_size=64", *overrides)
+    config["init_from"] = str(path)
+    return config
+
+
+def test_default_tolerance_passes_a_correct_resnet50_import_and_fails_a_perturbed_one(tmp_path):
+    """torchvision's ResNet-50 against the recipe's, float32 both: the default (float32-scaled) tolerance
+    passes; the same weights with layer4's BatchNorm eps 1e-3 instead of 1e-5 (a typical migration slip)
+    fail by more than ten times the bound."""
+    from mm_train.migrate.parity import compare, network_output
+
+    x, y = np.load(FIXTURES / "resnet50" / "x.npy"), np.load(FIXTURES / "resnet50" / "y.npy")
+    info: dict = {}
+    good = compare(network_output(_resnet50(tmp_path), x, info), y, layers=info["layers"])
+    assert info["layers"] == 54 and good.passed, good.text()
+    assert 0 < good.max_abs < 1e-4
+    assert "16 * sqrt(54 weighted layers)" in good.text()
+    bad_net = network_output(_resnet50(tmp_path, "network.layers.layer4.eps=1.0e-3"), x)
+    bad = compare(bad_net, y, layers=54)
+    assert not bad.passed and bad.max_abs > 10 * (1.6e-4), bad.text()

@@ -66,7 +66,7 @@ def parity_command(args) -> int:
     overrides = [o for o in args.overrides if o not in recipes]
     result = run_parity(recipes[0].split("=", 1)[1], overrides, args.input, args.expected, args.nhwc,
                         args.atol, args.rtol)
-    print(result.text(args.atol, args.rtol))
+    print(result.text())
     return 0 if result.passed else 1
 
 
@@ -108,5 +108,7 @@ def add_commands(sub, add) -> None:
     parity.add_argument("--input", required=True, help="the input batch, .npy (NCHW unless --nhwc)")
     parity.add_argument("--expected", required=True, help="the source framework's output for it, .npy")
     parity.add_argument("--nhwc", action="store_true", help="the input is channels-last (TensorFlow): transpose it")
-    parity.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
-    parity.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance (default 1e-4)")
+    parity.add_argument("--atol", type=float, default=None, help="elementwise absolute tolerance (default: the "
+                        "float32 tolerance, max|diff| <= 16 * sqrt(weighted layers) * 1.19e-7 * max|expected|)")
+    parity.add_argument("--rtol", type=float, default=None, help="elementwise relative tolerance (with --atol; "
+                        "default: the float32 tolerance)")
