@@ -80,7 +80,7 @@ def add_commands(sub, add) -> None:
                              "--recipe resnet18_torchvision",
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     convert = add(weights.add_subparsers(dest="action", required=True), "convert",
-                  "convert a weight file (.safetensors, .pt/.pth, .npz, .h5, .ckpt) to a MindSpore checkpoint by "
+                  "convert a weight file (.safetensors, .pt/.pth, .npz, .h5, .keras, .ckpt) to a MindSpore checkpoint by "
                   "mapping rules; with --recipe, every network parameter must match (exit 2 otherwise)",
                   "mm-train weights convert r18.pth r18.ckpt --rules torchvision_resnet --recipe resnet18_torchvision "
                   "--override dataset.num_classes=10 --allow 'fc.*'", convert_command)
