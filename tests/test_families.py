@@ -169,3 +169,13 @@ def test_default_tolerance_passes_a_correct_resnet50_import_and_fails_a_perturbe
     bad_net = network_output(_resnet50(tmp_path, "network.layers.layer4.eps=1.0e-3"), x)
     bad = compare(bad_net, y, layers=54)
     assert not bad.passed and bad.max_abs > 10 * (1.6e-4), bad.text()
+
+
+@pytest.mark.slow
+def test_vit_digits_trains_to_90_percent(tmp_path):
+    """The small ViT written in YAML only (recipes/vit_digits.yaml), seed 42: >= 0.90 test accuracy."""
+    from conftest import read_metrics, run_py
+
+    result = run_py("+recipe=vit_digits", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert read_metrics(tmp_path / "run")["final"]["acc"] >= 0.90
