@@ -35,11 +35,12 @@ def _patterns(value: Any, where: str) -> list[str]:
     return list(value)
 
 
-def parse(spec: Any, where: str = "init_from") -> dict[str, Any] | None:
+def parse(spec: Any, where: str = "init_from", default_rules: str | None = None) -> dict[str, Any] | None:
     """``init_from`` as one dict (None when unset).
 
     For the checkpoint loader: ``{path, format: mindspore, allow_missing, allow_unexpected}``;
-    for the importer: ``{path, format, rules, allow}`` (``rules`` defaults by format).
+    for the importer: ``{path, format, rules, allow}``. Without ``rules``: ``default_rules``
+    (the recipe's ``network.weight_rules``) for another framework's file, else by format.
     """
     from mm_train.migrate.sources import FORMATS, guess_format
     from mm_train.migrate.weights import DEFAULT_RULES
@@ -75,8 +76,8 @@ def parse(spec: Any, where: str = "init_from") -> dict[str, Any] | None:
                 "allow_missing": _patterns(spec.get("allow_missing"), f"{where}.allow_missing"),
                 "allow_unexpected": _patterns(spec.get("allow_unexpected"), f"{where}.allow_unexpected")}
     allow = _patterns(spec.get("allow", spec.get("allow_missing")), f"{where}.allow")
-    return {"path": str(spec["path"]), "format": fmt, "rules": spec.get("rules") or DEFAULT_RULES[fmt],
-            "allow": allow}
+    rules = spec.get("rules") or (default_rules if default_rules and fmt != "mindspore" else DEFAULT_RULES[fmt])
+    return {"path": str(spec["path"]), "format": fmt, "rules": rules, "allow": allow}
 
 
 def load(network, spec: Any, where: str = "init_from") -> Any:
@@ -87,7 +88,7 @@ def load(network, spec: Any, where: str = "init_from") -> Any:
     from mm_train.checkpoints import load_checkpoint
     from mm_train.migrate.weights import import_weights
 
-    parsed = parse(spec, where)
+    parsed = parse(spec, where, getattr(network, "weight_rules", None))
     if parsed is None:
         return None
     if "rules" not in parsed:

@@ -190,7 +190,9 @@ OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm")
 DATASETS = Registry("dataset", ("mm_train.data.cifar10", "mm_train.data.image_folder", "mm_train.data.mindrecord",
                                 "mm_train.data.tfrecord"), given=(*READER_COMMON, "train_args"))
 TRANSFORMS = Registry("transform", ("mm_train.data.transforms",), build_func="mm_train.data.transforms:instantiate")
-BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks"), takes=("in_shape",),
+BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks", "mm_train.nn.activations", "mm_train.nn.norms",
+                            "mm_train.nn.sequential", "mm_train.nn.stochastic_depth", "mm_train.nn.mobile",
+                            "mm_train.nn.convnext", "mm_train.nn.transformer"), takes=("in_shape",),
                   plugins="mm_train.nn.plugins:load_plugins")
 LOSSES = Registry("loss", ("mm_train.losses",))
 OPTIMIZERS = Registry("optimizer", ("mm_train.optim",), takes=("params", "learning_rate"), given=("loss_scale",),

@@ -93,3 +93,18 @@ def test_bfloat16_safetensors_become_float32(tmp_path):
     weights = read_weights(tmp_path / "bf16.safetensors")
     np.testing.assert_array_equal(weights["w"], np.array([[1.0, 2.0], [-3.0, 0.25]], np.float32))
     np.testing.assert_array_equal(weights["b"], np.array([0.5], np.float32))
+
+
+def test_legacy_torch_file_is_named_as_such_with_how_to_re_save_it(tmp_path):
+    """torch 2.x still writes the legacy format with _use_new_zipfile_serialization=False: say so."""
+    from mm_train.migrate.sources import read_weights
+    from mm_train.migrate.torch_pickle import LEGACY_MAGIC
+
+    (tmp_path / "legacy.pth").write_bytes(LEGACY_MAGIC + b".\x80\x02}q\x00.")   # as torch.save(..., False) starts
+    with pytest.raises(ConfigError) as err:
+        read_weights(tmp_path / "legacy.pth")
+    assert "torch's legacy format (_use_new_zipfile_serialization=False" in str(err.value)
+    assert "also 2.x" in str(err.value) and "torch.save(sd, 'w.pth')" in str(err.value)
+    (tmp_path / "other.pth").write_bytes(b"\x80\x02not a zip")
+    with pytest.raises(ConfigError, match="not a torch.save file \\(neither zip nor legacy\\)"):
+        read_weights(tmp_path / "other.pth")

@@ -208,3 +208,75 @@ def test_builtin_keras_resnet50_rules_map_every_variable_onto_the_recipe():
     strided = {t: s for t, s, _ in report.matched if t in ("layer2.0.conv1.weight", "layer2.0.conv2.weight")}
     assert strided == {"layer2.0.conv1.weight": "conv3_block1_1_conv/kernel:0",
                        "layer2.0.conv2.weight": "conv3_block1_2_conv/kernel:0"}
+
+
+# --- Keras 3: .weights.h5 (layers/NAME/vars/i) and .keras (a zip holding model.weights.h5) ---------------
+
+def write_keras3_weights(path: Path, variables: dict[str, np.ndarray]) -> Path:
+    """The layout Keras 3's ``model.save_weights("m.weights.h5")`` writes: each layer's variables by position
+    (Conv2D: kernel, bias; BatchNormalization: gamma, beta, moving_mean, moving_variance; Dense: kernel, bias),
+    empty groups for layers without variables and for the model's own."""
+    import h5py
+
+    order = ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance")
+    layers: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in variables.items():
+        layer, var = key.removesuffix(":0").split("/")
+        layers.setdefault(layer, {})[var] = value
+    with h5py.File(path, "w") as f:
+        f.create_group("vars")
+        f.create_group("layers/input_layer/vars")
+        f.create_group("layers/conv1_relu/vars")
+        for layer, values in layers.items():
+            group = f.create_group(f"layers/{layer}/vars")
+            for i, var in enumerate(v for v in order if v in values):
+                group.create_dataset(str(i), data=values[var])
+    return path
+
+
+def test_keras3_weights_h5_and_keras_archive_import_and_pass_parity(tmp_path):
+    import zipfile
+
+    variables = keras_variables()
+    write_keras3_weights(tmp_path / "model.weights.h5", variables)
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        archive.writestr("metadata.json", '{"keras_version": "3.10.0"}')
+        archive.writestr("config.json", '{"class_name": "Functional"}')
+        archive.write(tmp_path / "model.weights.h5", "model.weights.h5")
+    x = np.random.default_rng(2).normal(0, 1, (3, 8, 8, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", reference(variables, x).astype(np.float32))
+    write_recipe(tmp_path / "recipes", "small_keras", NETWORK)
+    for name in ("model.weights.h5", "model.keras"):
+        result = mm_train_cli("parity", "+recipe=small_keras",
+                              f"init_from={{path: {tmp_path / name}, rules: keras_resnet50}}",
+                              "--input", str(tmp_path / "x.npy"), "--expected", str(tmp_path / "y.npy"), "--nhwc",
+                              env={"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "PASSED" in result.stdout and "weighted layers" in result.stdout, result.stdout
+
+
+def test_keras3_layers_read_by_position_under_keras2_names(tmp_path):
+    from mm_train.migrate.sources import read_weights
+
+    variables = keras_variables()
+    weights = read_weights(write_keras3_weights(tmp_path / "m.weights.h5", variables))
+    assert set(weights) == {k.removesuffix(":0") for k in variables}
+    np.testing.assert_array_equal(weights["conv1_bn/moving_variance"], variables["conv1_bn/moving_variance:0"])
+    np.testing.assert_array_equal(weights["predictions/kernel"], variables["predictions/kernel:0"])
+
+
+def test_keras3_resnet50_weights_h5_matches_all_267_parameters(tmp_path):
+    """The issue's report: a Keras 3 ResNet50 .weights.h5 gave 'matched 0 of 267'."""
+    from mm_train.composition import compose_recipe
+    from mm_train.init_from import parse
+    from mm_train.migrate.weights import convert_weights
+    from mm_train.nn.builder import build_network
+    from mm_train.jobs import prepare
+
+    variables = {k: np.full(s, 0.5, np.float32) for k, s in keras_resnet50_shapes().items()}
+    path = write_keras3_weights(tmp_path / "resnet50.weights.h5", variables)
+    network, _ = build_network(prepare(compose_recipe("resnet50_keras", ["dataset.image_size=32"]))["network"])
+    target = {p.name: tuple(p.shape) for p in network.get_parameters()}
+    _, report = convert_weights(parse({"path": str(path), "rules": "keras_resnet50"}), target)
+    assert report.ok and len(report.matched) == 267 and len(report.folded) == 53, report.text(matched=False)

@@ -58,7 +58,7 @@ def parity_command(args) -> int:
     overrides = [o for o in args.overrides if o not in recipes]
     result = run_parity(recipes[0].split("=", 1)[1], overrides, args.input, args.expected, args.nhwc,
                         args.atol, args.rtol)
-    print(result.text(args.atol, args.rtol))
+    print(result.text())
     return 0 if result.passed else 1
 
 
@@ -72,7 +72,7 @@ def add_commands(sub, add) -> None:
                              "--recipe resnet18_torchvision",
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     convert = add(weights.add_subparsers(dest="action", required=True), "convert",
-                  "convert a weight file (.safetensors, .pt/.pth, .npz, .h5, .ckpt) to a MindSpore checkpoint by "
+                  "convert a weight file (.safetensors, .pt/.pth, .npz, .h5, .keras, .ckpt) to a MindSpore checkpoint by "
                   "mapping rules; with --recipe, every network parameter must match (exit 2 otherwise)",
                   "mm-train weights convert r18.pth r18.ckpt --rules torchvision_resnet --recipe resnet18_torchvision "
                   "--override dataset.num_classes=10 --allow 'fc.*'", convert_command)
@@ -100,5 +100,7 @@ def add_commands(sub, add) -> None:
     parity.add_argument("--input", required=True, help="the input batch, .npy (NCHW unless --nhwc)")
     parity.add_argument("--expected", required=True, help="the source framework's output for it, .npy")
     parity.add_argument("--nhwc", action="store_true", help="the input is channels-last (TensorFlow): transpose it")
-    parity.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
-    parity.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance (default 1e-4)")
+    parity.add_argument("--atol", type=float, default=None, help="elementwise absolute tolerance (default: the "
+                        "float32 tolerance, max|diff| <= 16 * sqrt(weighted layers) * 1.19e-7 * max|expected|)")
+    parity.add_argument("--rtol", type=float, default=None, help="elementwise relative tolerance (with --atol; "
+                        "default: the float32 tolerance)")

@@ -2,7 +2,9 @@
 
     read_weights("resnet18.safetensors")          # PyTorch, safetensors
     read_weights("resnet18.pth")                  # PyTorch, torch.save (no torch needed)
-    read_weights("resnet50.h5")                   # Keras save_weights (h5py: pip install mm_train[tf])
+    read_weights("resnet50.h5")                   # Keras 2 save_weights (h5py: pip install mm_train[tf])
+    read_weights("resnet50.weights.h5")           # Keras 3 save_weights (layers/NAME/vars/0, 1, ...)
+    read_weights("resnet50.keras")                # Keras 3 model.save: a zip holding model.weights.h5
     read_weights("resnet50.npz")                  # TensorFlow variables saved with numpy.savez
     read_weights("model.ckpt")                    # MindSpore
 
@@ -11,6 +13,9 @@ default rule set when the suffix says less (.npz, .bin).
 """
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,7 +25,8 @@ from mm_train.errors import ConfigError
 
 FORMATS = ("torch", "tf", "mindspore")
 SUFFIXES = {".safetensors": "torch", ".pt": "torch", ".pth": "torch", ".bin": "torch",
-            ".npz": "tf", ".h5": "tf", ".hdf5": "tf", ".ckpt": "mindspore"}
+            ".npz": "tf", ".h5": "tf", ".hdf5": "tf", ".keras": "tf", ".ckpt": "mindspore"}
+KERAS3_VAR = re.compile(r"^(?:.*/)?layers/(?P<layer>[^/]+)/vars/(?P<index>\d+)$")
 
 
 def guess_format(path: str | Path) -> str | None:
@@ -70,17 +76,62 @@ def _read_safetensors(path: Path, where: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _read_h5(path: Path, where: str) -> dict[str, np.ndarray]:
+def _keras3_names(layer: str, arrays: list[np.ndarray]) -> list[str]:
+    """Keras 3 stores a layer's variables by position; name them by their shapes as Keras builds them:
+    kernel (2 or 4 axes) then bias; four vectors: BatchNormalization's gamma, beta, moving_mean,
+    moving_variance; two vectors: LayerNormalization's gamma, beta. Anything else keeps ``vars/i``."""
+    shapes = [a.shape for a in arrays]
+    if shapes and len(shapes[0]) in (2, 4) and all(len(s) == 1 for s in shapes[1:]) and len(shapes) <= 2:
+        names = ["kernel", "bias"]
+    elif len(shapes) == 4 and all(len(s) == 1 and s == shapes[0] for s in shapes):
+        names = ["gamma", "beta", "moving_mean", "moving_variance"]
+    elif len(shapes) == 2 and all(len(s) == 1 and s == shapes[0] for s in shapes):
+        names = ["gamma", "beta"]
+    else:
+        names = [f"vars/{i}" for i in range(len(shapes))]
+    return [f"{layer}/{n}" for n in names[:len(shapes)]]
+
+
+def _from_keras3(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``layers/NAME/vars/i`` (Keras 3's .weights.h5) -> ``NAME/kernel``, ``NAME/bias``, ... as Keras 2 names them."""
+    layers: dict[str, dict[int, np.ndarray]] = {}
+    for key, array in weights.items():
+        found = KERAS3_VAR.match(key)
+        if found and not key.startswith("optimizer/"):
+            layers.setdefault(found["layer"], {})[int(found["index"])] = array
+    out = {}
+    for layer, variables in layers.items():
+        arrays = [variables[i] for i in sorted(variables)]
+        out.update(zip(_keras3_names(layer, arrays), arrays))
+    return out
+
+
+def _read_h5(path: Path | io.BytesIO, where: str, label: str | None = None) -> dict[str, np.ndarray]:
     try:
         import h5py
     except ImportError:
-        raise ConfigError(where, f"reading {path} needs h5py", expected="pip install 'mm_train[tf]' (or h5py), "
-                          "or save the variables as .npz") from None
+        raise ConfigError(where, f"reading {label or path} needs h5py", expected="pip install 'mm_train[tf]' (or "
+                          "h5py), or save the variables as .npz") from None
     out: dict[str, np.ndarray] = {}
     with h5py.File(path, "r") as f:
         f.visititems(lambda name, item: out.__setitem__(name, np.asarray(item)) if isinstance(item, h5py.Dataset)
                      else None)
+    if any(KERAS3_VAR.match(k) for k in out):
+        return _from_keras3(out)
     return out
+
+
+def _read_keras(path: Path, where: str) -> dict[str, np.ndarray]:
+    """Keras 3's ``model.save("m.keras")``: a zip with model.weights.h5 (and config.json)."""
+    if not zipfile.is_zipfile(path):
+        raise ConfigError(where, f"{path} is not a Keras 3 .keras archive", expected="a file written by "
+                          "model.save('model.keras') (a zip holding model.weights.h5)")
+    with zipfile.ZipFile(path) as archive:
+        if "model.weights.h5" not in archive.namelist():
+            raise ConfigError(where, f"{path} holds no model.weights.h5", expected="a file written by "
+                              "model.save('model.keras')")
+        data = io.BytesIO(archive.read("model.weights.h5"))
+    return _read_h5(data, where, f"{path}:model.weights.h5")
 
 
 def _read_ckpt(path: Path, where: str) -> dict[str, np.ndarray]:
@@ -97,7 +148,7 @@ def read_weights(path: str | Path, where: str = "init_from") -> dict[str, np.nda
     path = Path(path)
     if not path.is_file():
         raise ConfigError(where, f"weight file not found: {path}",
-                          expected="a .safetensors, .pt/.pth, .npz, .h5 or .ckpt file")
+                          expected="a .safetensors, .pt/.pth, .npz, .h5, .keras or .ckpt file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".safetensors":
@@ -110,6 +161,8 @@ def read_weights(path: str | Path, where: str = "init_from") -> dict[str, np.nda
                 weights = {k: data[k] for k in data.files}
         elif suffix in (".h5", ".hdf5"):
             weights = _read_h5(path, where)
+        elif suffix == ".keras":
+            weights = _read_keras(path, where)
         elif suffix == ".ckpt":
             weights = _read_ckpt(path, where)
         else:

@@ -164,6 +164,10 @@ class TensorUnpickler(pickle.Unpickler):
         return self.storages[key]
 
 
+# a legacy torch.save file starts with its magic number, pickled with protocol 2
+LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+
 class RefusedGlobal(pickle.UnpicklingError):
     """The pickle names a global that does not rebuild tensors."""
 
@@ -172,9 +176,14 @@ def load_torch_file(path: str | Path, where: str = "init_from") -> dict[str, Any
     """The object saved in ``path`` (usually a state_dict) with numpy arrays for tensors."""
     path = Path(path)
     if not zipfile.is_zipfile(path):
-        raise ConfigError(where, f"{path} is not a zip-format torch.save file",
-                          expected="a file written by torch.save (torch >= 1.6), or export it as safetensors: "
-                                   "safetensors.torch.save_file(model.state_dict(), 'w.safetensors')")
+        with open(path, "rb") as f:
+            legacy = f.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC
+        what = ("written by torch.save in torch's legacy format (_use_new_zipfile_serialization=False, possible "
+                "with any torch version, also 2.x)" if legacy else "not a torch.save file (neither zip nor legacy)")
+        raise ConfigError(where, f"{path} is not a zip-format torch.save file: it is {what}",
+                          expected="a file in torch's default zip format; re-save it with: sd = torch.load(path, "
+                                   "map_location='cpu'); torch.save(sd, 'w.pth') (no other arguments), or export "
+                                   "it as safetensors: safetensors.torch.save_file(sd, 'w.safetensors')")
     with zipfile.ZipFile(path) as archive:
         pickles = [n for n in archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:

@@ -5,6 +5,9 @@ In a recipe (or on the command line) ``init_from`` takes a path or a mapping
 
     init_from: {path: resnet18.pth, format: torch, rules: torchvision_resnet, allow: ['fc.*']}
 
+A recipe names the rule set its network needs in ``network.weight_rules`` (``torchvision_vit``); it
+applies to weight files of another framework when ``init_from`` names no ``rules``.
+
 ``format`` (torch | tf | mindspore) defaults from the file's suffix and picks the default
 rules (:data:`DEFAULT_RULES`); ``allow`` lists glob patterns of target or source keys that may
 stay missing, unexpected or of another shape (a new classifier head keeps its initial values).

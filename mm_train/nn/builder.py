@@ -21,7 +21,7 @@ from mm_train.errors import ConfigError, closest
 from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 
-NETWORK_KEYS = ("input_shape", "layers", "init")
+NETWORK_KEYS = ("input_shape", "layers", "init", "weight_rules")   # weight_rules: see mm_train.init_from
 _relative = relative   # the skeleton's name
 
 
@@ -57,4 +57,5 @@ def build_network(network: Mapping[str, Any], where: str = "network"):
     cells, _, infos = build_layers(layers, shape, f"{where}.layers")
     cell = nn.SequentialCell(cells)
     init.apply(cell, plan)
+    cell.weight_rules = network.get("weight_rules")   # the rule set init_from=W.pth|.safetensors|.h5 uses
     return cell, infos

@@ -1,0 +1,146 @@
+"""The vision transformer's parts: patch embedding, class token, position embedding, the pre-norm
+encoder block (multi-head attention and a GELU MLP) and the class-token readout.
+
+    conv_proj: {type: PatchEmbedding, hidden_dim: 768, patch_size: 16}   # (3, 224, 224) -> (196, 768)
+    class_token: {type: ClassToken}                                      # -> (197, 768)
+    encoder:
+      type: Sequential
+      layers:
+        pos_embedding: {type: PositionEmbedding}
+        layers: {type: Repeat, repeat: 12, block: {type: EncoderBlock, num_heads: 12, mlp_dim: 3072}}
+        ln: {type: LayerNorm, eps: 1.0e-6}
+    token: {type: SelectToken}                                           # -> (768,)
+    heads: {type: Sequential, layers: {head: {type: Dense, out_channels: 1000}}}
+
+Token sequences are ``(tokens, dim)`` per sample. The attention is MindSpore's
+``nn.MultiheadAttention`` (``in_proj_weight``, ``in_proj_bias``, ``out_proj``: torch's layout).
+"""
+from __future__ import annotations
+
+import numpy as np
+import mindspore as ms
+from mindspore import nn, ops
+
+from mm_train.argtypes import NonNegativeInt, PositiveInt
+from mm_train.errors import ConfigError
+from mm_train.nn.norms import layer_norm
+from mm_train.nn.shapes import ShapeMismatch, expect_chw, spatial_out
+from mm_train.registry import BLOCKS
+
+
+def _tokens(in_shape, name) -> tuple[int, int]:
+    if len(in_shape) != 2:
+        raise ShapeMismatch(f"{name} needs a (tokens, dim) input but gets shape {tuple(in_shape)}; "
+                            "put a PatchEmbedding before it")
+    return int(in_shape[0]), int(in_shape[1])
+
+
+def _dropout(p: float, where: str):
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+        raise ConfigError(where, f"got {p!r}", expected="a drop probability, 0 <= p < 1")
+    return nn.Dropout(p=float(p)) if p > 0 else nn.Identity()
+
+
+class PatchEmbeddingCell(nn.Conv2d):
+    """A conv with kernel = stride = patch size, its output as a sequence ``(N, patches, hidden)``."""
+
+    def construct(self, x):
+        y = super().construct(x)
+        n, c = y.shape[0], y.shape[1]
+        return ops.transpose(ops.reshape(y, (n, c, -1)), (0, 2, 1))
+
+
+@BLOCKS.register("PatchEmbedding")
+def patch_embedding(in_shape, hidden_dim: PositiveInt, patch_size: PositiveInt):
+    """Cut the image into ``patch_size`` squares and project each to ``hidden_dim`` (torchvision's
+    ``conv_proj``: parameters ``weight``, ``bias``)."""
+    c, h, w = expect_chw(in_shape, "PatchEmbedding")
+    if h % patch_size or w % patch_size:
+        raise ShapeMismatch(f"PatchEmbedding: the {h}x{w} image is not a whole number of {patch_size}x{patch_size} "
+                            "patches")
+    oh, ow = spatial_out((h, w), patch_size, patch_size, "valid", 0, 1, "PatchEmbedding")
+    cell = PatchEmbeddingCell(c, hidden_dim, patch_size, stride=patch_size, pad_mode="valid", has_bias=True)
+    return cell, (oh * ow, hidden_dim)
+
+
+class ClassTokenCell(nn.Cell):
+    def __init__(self, dim):
+        super().__init__()
+        self.token = ms.Parameter(ms.Tensor(np.zeros((1, 1, dim), np.float32)), name="token")
+
+    def construct(self, x):
+        token = ops.broadcast_to(self.token, (x.shape[0], 1, self.token.shape[2]))
+        return ops.concat((token, x), axis=1)
+
+
+@BLOCKS.register("ClassToken")
+def class_token(in_shape):
+    """Put a learned token (parameter ``token`` [1, 1, dim], zeros) in front of the sequence."""
+    tokens, dim = _tokens(in_shape, "ClassToken")
+    return ClassTokenCell(dim), (tokens + 1, dim)
+
+
+class PositionEmbeddingCell(nn.Cell):
+    def __init__(self, tokens, dim, std):
+        super().__init__()
+        values = np.random.default_rng(0).normal(0.0, std, (1, tokens, dim)).astype(np.float32)
+        self.embedding = ms.Parameter(ms.Tensor(values), name="embedding")
+
+    def construct(self, x):
+        return x + self.embedding
+
+
+@BLOCKS.register("PositionEmbedding")
+def position_embedding(in_shape, std: float = 0.02):
+    """Add a learned embedding per position (parameter ``embedding`` [1, tokens, dim], normal(0, std))."""
+    tokens, dim = _tokens(in_shape, "PositionEmbedding")
+    return PositionEmbeddingCell(tokens, dim, std), (tokens, dim)
+
+
+class EncoderBlockCell(nn.Cell):
+    def __init__(self, dim, heads, mlp_dim, dropout, attention_dropout, eps):
+        super().__init__()
+        self.ln_1 = layer_norm(dim, eps)
+        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout, batch_first=True)
+        self.dropout = _dropout(dropout, ".dropout")
+        self.ln_2 = layer_norm(dim, eps)
+        self.mlp = nn.SequentialCell([nn.Dense(dim, mlp_dim), nn.GELU(approximate=False),
+                                      _dropout(dropout, ".dropout"), nn.Dense(mlp_dim, dim),
+                                      _dropout(dropout, ".dropout")])
+
+    def construct(self, x):
+        y = self.ln_1(x)
+        y = self.self_attention(y, y, y, need_weights=False)[0]
+        x = x + self.dropout(y)
+        return x + self.mlp(self.ln_2(x))
+
+
+@BLOCKS.register("EncoderBlock")
+def encoder_block(in_shape, num_heads: PositiveInt, mlp_dim: PositiveInt, dropout: float = 0.0,
+                  attention_dropout: float = 0.0, eps: float = 1e-6):
+    """Pre-norm transformer block: ``x + attention(ln_1(x))``, then ``+ mlp(ln_2(x))`` (Linear, exact GELU,
+    Linear). Names as torchvision's EncoderBlock: ``ln_1``, ``self_attention.in_proj_weight``, ``mlp.0``,
+    ``mlp.3``."""
+    tokens, dim = _tokens(in_shape, "EncoderBlock")
+    if dim % num_heads:
+        raise ConfigError(".num_heads", f"got {num_heads} for dim {dim}", expected=f"a divisor of {dim}")
+    _dropout(attention_dropout, ".attention_dropout")
+    return EncoderBlockCell(dim, num_heads, mlp_dim, dropout, attention_dropout, eps), (tokens, dim)
+
+
+class SelectTokenCell(nn.Cell):
+    def __init__(self, index):
+        super().__init__()
+        self.index = index
+
+    def construct(self, x):
+        return x[:, self.index]
+
+
+@BLOCKS.register("SelectToken")
+def select_token(in_shape, index: NonNegativeInt = 0):
+    """The features of one token (the class token, 0): ``(tokens, dim)`` -> ``(dim,)``."""
+    tokens, dim = _tokens(in_shape, "SelectToken")
+    if index >= tokens:
+        raise ConfigError(".index", f"got {index} for {tokens} tokens", expected=f"0 .. {tokens - 1}")
+    return SelectTokenCell(index), (dim,)
