@@ -4,6 +4,7 @@
     resume: path/to/x.ckpt     # a given one: weights, optimizer state, epoch and step
     init_from: path/to/x.ckpt  # weights only, every key must match
     init_from: {path: x.ckpt, allow_missing: ["end_point.*"]}   # a new classifier head
+    init_from: {path: x.ckpt, ema: false}   # the raw weights of a train.ema_decay run (default: the EMA ones)
 
 Files are named ``PREFIX-EPOCH_STEP.ckpt`` (MindSpore's pattern; STEP counts
 within the epoch) and hold ``epoch_num`` and ``step_num`` (the global step).
@@ -27,7 +28,8 @@ NAME = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d+)_(?P<step>\d+)\.ckpt$")
 STATE_KEYS = ("epoch_num", "step_num", "scale_sense", "current_iterator_step", "last_save_time",
               "global_step", "learning_rate")
 STATE_PREFIXES = ("moments.", "moment1.", "moment2.", "mean_grad.", "mean_square.", "accum.", "beta1_power",
-                  "beta2_power", "learning_rate", "global_step", "momentum", "vhat.", "lars")
+                  "beta2_power", "learning_rate", "global_step", "momentum", "vhat.", "lars",
+                  "ema.")   # issue15: EMA weights (mm_train/ema.py)
 
 
 def save_atomic(cell, path: Path, append: Mapping[str, Any] | None = None) -> Path:
@@ -145,10 +147,12 @@ def load_init_from(network, spec: Any) -> Any:
     mapping ``{path, format, rules, allow|allow_missing}``, through
     :func:`mm_train.migrate.weights.import_weights` (returns its report).
     """
+    from mm_train.ema import apply_ema, split_choice   # issue15: EMA weights unless init_from.ema: false
     from mm_train.migrate.weights import import_weights, wants_import
+    spec, use_ema = split_choice(spec)                  # issue15
     if spec and wants_import(spec) and not (isinstance(spec, Mapping) and "allow_unexpected" in spec):
-        return import_weights(network, spec)
-    return load_weights(network, spec)
+        return apply_ema(network, spec, import_weights(network, spec), use_ema)   # issue15: apply_ema
+    return apply_ema(network, spec, load_weights(network, spec), use_ema)         # issue15: apply_ema
 
 
 def load_weights(network, spec: Any) -> list[str]:

@@ -122,6 +122,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     from mm_train.optim import build_optimizer, clip_grad_norm
     from mm_train.registry import LOSSES
     from mm_train.train_step import EvalStep, build_train_network
+    from mm_train.train_step import optimizer_step_dataset, train_step_options   # issue15
     from mm_train.training import rank_and_size
 
     target = config["device"].get("target", "CPU")
@@ -129,7 +130,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
     clip = clip_grad_norm(config["optimizer"])
     network, _ = build_network(config["network"])
-    dataset = config["dataset"]
+    dataset = optimizer_step_dataset(config["dataset"], config["train"])   # issue15: N x B per optimizer step
     overfit = (config.get("debug") or {}).get("mode") == "overfit"
     train_data = eval_data = None
     with building("dataset"):
@@ -151,7 +152,8 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     with building("loss"):
         loss = LOSSES.build(config["loss"], "loss")
     with building("train.amp_level"):
-        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip)
+        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip,
+                                            **train_step_options(config["train"], task))   # issue15
     eval_network = EvalStep(network, loss, cast_fp32=amp_level != "O0")
     model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],
                   metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})
@@ -201,6 +203,9 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
         from mm_train.export import export_task
         export_task(config, run_dir)
         return None
+    if task == "predict":   # issue15: RUN_DIR/predictions.csv
+        from mm_train.predict import predict_task
+        return predict_task(config, run_dir)
     parts = build_parts(config, task)
     from mm_train.training import evaluate_only, fit
     if task == "eval":
