@@ -49,6 +49,7 @@ class Ema(nn.Cell):
         self.averages = self.weights.clone(prefix="ema", init="same")
         for average in self.averages:
             average.requires_grad = False
+        self.decay_value = float(decay)
         self.decay = ms.Tensor(float(decay), ms.float32)
         self.hyper_map = ops.HyperMap()
 
@@ -113,7 +114,7 @@ def evaluating(model, train_network):
 def metrics_note(train_network) -> dict[str, Any]:
     """What ``metrics.json`` says about the evaluated weights: ``{"weights": "ema", "ema_decay": D}`` or {}."""
     ema = ema_of(train_network)
-    return {} if ema is None else {"weights": "ema", "ema_decay": round(float(ema.decay.asnumpy()), 10)}
+    return {} if ema is None else {"weights": "ema", "ema_decay": ema.decay_value}
 
 
 def split_choice(spec: Any) -> tuple[Any, bool]:
