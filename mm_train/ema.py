@@ -36,7 +36,7 @@ _update = ops.MultitypeFuncGraph("ema_update")
 
 @_update.register("Tensor", "Tensor", "Tensor")
 def _update_one(decay, average, weight):
-    return ops.assign(average, average * decay + weight * (1.0 - decay))
+    return ops.assign_sub(average, (average - weight) * (1.0 - decay))   # = decay*avg + (1-decay)*w
 
 
 class Ema(nn.Cell):
