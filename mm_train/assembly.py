@@ -40,14 +40,15 @@ def building(where: str):
 
 
 def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, global_batch: int, loss_scale,
-                   amp_level: str):
-    """``(per-step learning rates, loss, train network)``: schedule, optimizer, loss, then the train step."""
+                   amp_level: str, task: str = "train"):
+    """``(per-step learning rates, loss, train network)``: schedule, optimizer, loss, then the train step
+    (with ``train.grad_accumulation`` micro-batches and, for ``task=train``, ``train.ema_decay``)."""
     import mindspore as ms
 
     from mm_train.lr_schedules import build_lr_schedule
     from mm_train.optim import build_optimizer, clip_grad_norm
     from mm_train.registry import LOSSES
-    from mm_train.train_step import build_train_network
+    from mm_train.train_step import build_train_network, train_step_options
 
     clip = clip_grad_norm(config["optimizer"])
     epochs = int(config["train"]["epochs"])
@@ -59,7 +60,8 @@ def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, glo
     with building("loss"):
         loss = LOSSES.build(config["loss"], "loss")
     with building("train.amp_level"):
-        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip)
+        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip,
+                                            **train_step_options(config["train"], task))
     return lr, loss, train_network
 
 
@@ -75,14 +77,14 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     from mm_train.data.transforms import build_transforms
     from mm_train.nn.builder import build_network
     from mm_train.optim import clip_grad_norm
-    from mm_train.train_step import EvalStep
+    from mm_train.train_step import EvalStep, optimizer_step_dataset
 
     target = config["device"].get("target", "CPU")
     loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
     amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
     clip_grad_norm(config["optimizer"])
     network, _ = build_network(config["network"])
-    dataset = config["dataset"]
+    dataset = optimizer_step_dataset(config["dataset"], config["train"])   # N x B samples per optimizer step
     overfit = (config.get("debug") or {}).get("mode") == "overfit"
     train_data = eval_data = None
     with building("dataset"):
@@ -95,7 +97,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
                     build_transforms((dataset.get(split) or {}).get(key), f"dataset.{split}.{key}")
     steps = train_data.get_dataset_size() if train_data is not None else 1
     global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * ranks.current().size
-    lr, loss, train_network = build_training(config, network, steps, global_batch, loss_scale, amp_level)
+    lr, loss, train_network = build_training(config, network, steps, global_batch, loss_scale, amp_level, task)
     eval_network = EvalStep(network, loss, cast_fp32=amp_level != "O0")
     model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],
                   metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})

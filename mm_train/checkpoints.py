@@ -26,7 +26,8 @@ NAME = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d+)_(?P<step>\d+)\.ckpt$")
 STATE_KEYS = ("epoch_num", "step_num", "scale_sense", "current_iterator_step", "last_save_time",
               "global_step", "learning_rate")
 STATE_PREFIXES = ("moments.", "moment1.", "moment2.", "mean_grad.", "mean_square.", "accum.", "beta1_power",
-                  "beta2_power", "learning_rate", "global_step", "momentum", "vhat.", "lars")
+                  "beta2_power", "learning_rate", "global_step", "momentum", "vhat.", "lars",
+                  "ema.")   # EMA weights (mm_train/ema.py)
 
 
 def save_atomic(cell, path: Path, append: Mapping[str, Any] | None = None) -> Path:

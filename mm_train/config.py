@@ -29,6 +29,16 @@ class TrainSchema:
     amp_level: str = "O0"
     metric: str = "acc"          # the eval metric a sweep optimises (returned to Hydra's sweeper)
     scale_lr_by_devices: bool = False   # multiply the lr schedule by the number of devices (data parallel)
+    ema_decay: Optional[float] = None   # EMA of the weights (mm_train/ema.py); null = off
+    grad_accumulation: int = 1          # micro-batches per optimizer step (mm_train/train_step.py)
+
+
+@dataclass
+class PredictSchema:                    # task=predict (mm_train/predict.py)
+    input: Optional[str] = None         # an image file, a folder of images, or a folder of class folders
+    model: Optional[str] = None         # an exported FILE.mindir instead of the recipe's network + init_from
+    top_k: int = 5                      # capped at the number of classes
+    batch_size: Optional[int] = None    # null: dataset.eval.batch_size
 
 
 @dataclass
@@ -59,11 +69,14 @@ class DebugSchema:
     overfit_loss: float = 0.05   # overfit: the loss one repeated batch must fall below
 
 
-SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema}
+SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema,
+            "predict": PredictSchema}   # predict
 TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "resume_replay", "export",
              *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
-          "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1}
+          "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1,
+          "train.grad_accumulation": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
+BELOW = {"train.ema_decay": 1}   # exclusive upper bounds
 DEBUG_MODES = ("none", "fast", "overfit", "small")
 
 
@@ -95,6 +108,8 @@ def _check_value(path: str, value: Any, schema, key: str) -> Optional[ConfigErro
         return ConfigError(path, f"got {value!r}", expected=expected)
     if path in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool) and value < RANGES[path]:
         return ConfigError(path, f"got {value}", expected=f"a number >= {RANGES[path]}")
+    if path in BELOW and isinstance(value, (int, float)) and value >= BELOW[path]:
+        return ConfigError(path, f"got {value}", expected=f"a number in [{RANGES[path]}, {BELOW[path]})")
     return None
 
 

@@ -4,6 +4,7 @@
     init_from: {path: x.ckpt, allow_missing: ["end_point.*"]}      # ... keeping a new classifier head as built
     init_from: resnet18.pth                                        # another framework: the recipe's rules
     init_from: {path: r18.pth, format: torch, rules: torchvision_resnet, allow: ["fc.*"]}
+    init_from: {path: x.ckpt, ema: false}      # the raw weights of a train.ema_decay run (default: the EMA ones)
 
 :func:`parse` turns either form into one dict. A MindSpore checkpoint given as a path, or as
 a mapping using the checkpoint keys (``allow_missing``, ``allow_unexpected``), is loaded by
@@ -20,7 +21,7 @@ from mm_train.errors import ConfigError, closest
 
 CHECKPOINT_KEYS = ("path", "allow_missing", "allow_unexpected")
 IMPORT_KEYS = ("path", "format", "rules", "allow", "allow_missing")
-KEYS = ("path", "format", "rules", "allow", "allow_missing", "allow_unexpected")
+KEYS = ("path", "format", "rules", "allow", "allow_missing", "allow_unexpected", "ema")   # ema: mm_train.ema
 
 
 def _patterns(value: Any, where: str) -> list[str]:
@@ -86,11 +87,15 @@ def load(network, spec: Any, where: str = "init_from") -> Any:
     Returns the names kept as built (checkpoint loader) or the importer's report; None when unset.
     """
     from mm_train.checkpoints import load_checkpoint
+    from mm_train.ema import apply_ema, split_choice
     from mm_train.migrate.weights import import_weights
 
+    spec, use_ema = split_choice(spec)    # ema: false -> the raw weights of a train.ema_decay checkpoint
     parsed = parse(spec, where, getattr(network, "weight_rules", None))
     if parsed is None:
         return None
     if "rules" not in parsed:
-        return load_checkpoint(network, parsed["path"], parsed["allow_missing"], parsed["allow_unexpected"], where)
-    return import_weights(network, parsed, where)
+        loaded = load_checkpoint(network, parsed["path"], parsed["allow_missing"], parsed["allow_unexpected"], where)
+    else:
+        loaded = import_weights(network, parsed, where)
+    return apply_ema(network, parsed, loaded, use_ema)

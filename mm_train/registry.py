@@ -207,7 +207,7 @@ ALL = {r.kind: r for r in (DATASETS, TRANSFORMS, BLOCKS, LOSSES, OPTIMIZERS, LR_
 
 # What a run does (``task=NAME``): f(config, run_dir, recipe, rank) -> the value a sweep optimises.
 # The runner dispatches through it and validation reads its names.
-TASKS = Registry("task", ("mm_train.training", "mm_train.export", "mm_train.inspection"),
+TASKS = Registry("task", ("mm_train.training", "mm_train.export", "mm_train.inspection", "mm_train.predict"),
                  takes=("config", "run_dir", "recipe", "rank"))
 
 

@@ -41,10 +41,14 @@ def replay_data(train_data, global_step: int, mode: str) -> None:
 
 def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_offset=0):
     from mm_train.callbacks.evaluate import Evaluate
+    from mm_train.ema import evaluating, metrics_note   # evaluate the EMA weights
     sink = bool(config["device"].get("dataset_sink_mode", False))
-    return Evaluate(parts.model, parts.eval_data, run_dir, int(config["train"]["eval_interval"]),
-                    int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch,
-                    step_offset=step_offset)
+    evaluate = Evaluate(evaluating(parts.model, parts.train_network), parts.eval_data, run_dir,
+                        int(config["train"]["eval_interval"]),
+                        int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch,
+                        step_offset=step_offset)
+    evaluate.notes = metrics_note(parts.train_network)   # metrics.json says "weights": "ema"
+    return evaluate
 
 
 def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, Any]:

@@ -21,10 +21,10 @@ LAYERS = {
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
-              "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report"],
+              "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report", "ema"],
     "config": ["components", "config", "composition", "recipes"],
     "assembly": ["init_from", "assembly", "distributed"],
-    "tasks": ["training", "inspection", "export"],
+    "tasks": ["training", "inspection", "export", "predict"],
     "jobs": ["jobs", "runner"],
     "front": ["entry", "cli", "launch", "__main__", "data.commands", "migrate.commands", "migrate.parity"],
 }

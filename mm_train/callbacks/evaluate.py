@@ -28,6 +28,7 @@ class Evaluate(Callback):
         self.path = Path(run_dir) / "metrics.json" if run_dir is not None else None   # None: do not write
         self.interval, self.epochs, self.step_offset = interval, epochs, step_offset
         self.history: list[dict[str, Any]] = history if history is not None else []
+        self.notes: dict[str, Any] = {}   # more top-level keys of metrics.json ({"weights": "ema"})
         if resume_epoch and self.path is not None and self.path.is_file():
             try:
                 old = json.loads(self.path.read_text()).get("history", [])
@@ -49,5 +50,6 @@ class Evaluate(Callback):
         print("eval: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in entry.items()), flush=True)
         if self.path is not None:
-            write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history})
+            write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history,
+                                   **self.notes})   # notes
         return entry

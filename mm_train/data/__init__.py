@@ -24,7 +24,8 @@ from typing import Any, Mapping
 from mm_train.registry import DATASETS
 from mm_train.errors import ConfigError
 
-DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval"}   # image_size: for interpolation
+DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval",
+                "classes"}   # image_size: for interpolation; classes: label names (task=predict)
 SPLIT_KEYS = {"batch_size", "shuffle", "drop_remainder", "num_parallel_workers", "limit",
               "transforms", "batch_transforms", "num_shards", "shard_id"}
 SPLITS = {"train": {"shuffle": True, "drop_remainder": True},

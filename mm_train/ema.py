@@ -1,0 +1,166 @@
+"""An exponential moving average (EMA) of the weights, updated inside the compiled train step.
+
+    train: {ema_decay: 0.999}       # null (the default): off
+
+After every optimizer step, for every float parameter ``w`` of the network (BatchNorm's
+moving statistics included, as timm's ModelEmaV2 does)::
+
+    ema.w = decay * ema.w + (1 - decay) * w          # ema.w starts as the initial w
+
+The averages are Parameters named ``ema.NAME`` of the train network, so checkpoints hold
+them next to the raw weights and ``resume`` continues the average exactly. Evaluation during
+training swaps them in (:func:`evaluating`), and ``init_from`` (so task=eval, export, predict)
+loads them instead of the raw weights when the checkpoint has them, unless
+``init_from={path: X.ckpt, ema: false}`` (:func:`load_ema`).
+
+MindSpore 2.10 has no EMA of weights (``mindspore.nn``, ``mindspore.train`` and ``mindspore.boost``
+were checked), hence this module. Example::
+
+    step = EmaStep(train_step, network, decay=0.999)    # what build_train_network does
+    with swapped(step.ema):                              # evaluate the averaged weights
+        model.eval(data)
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Mapping
+
+import mindspore as ms
+from mindspore import nn, ops
+
+from mm_train.errors import ConfigError
+
+PREFIX = "ema."
+_update = ops.MultitypeFuncGraph("ema_update")
+
+
+@_update.register("Tensor", "Tensor", "Tensor")
+def _update_one(decay, average, weight):
+    return ops.assign_sub(average, (average - weight) * (1.0 - decay))   # = decay*avg + (1-decay)*w
+
+
+class Ema(nn.Cell):
+    """The averages (``ema.NAME``) of ``network``'s float parameters; calling it updates them once."""
+
+    def __init__(self, network, decay: float):
+        super().__init__(auto_prefix=False)
+        floats = (ms.float16, ms.float32, ms.float64, ms.bfloat16)
+        self.weights = ms.ParameterTuple([p for p in network.get_parameters() if p.dtype in floats])
+        self.averages = self.weights.clone(prefix="ema", init="same")
+        for average in self.averages:
+            average.requires_grad = False
+        self.decay_value = float(decay)
+        self.decay = ms.Tensor(float(decay), ms.float32)
+        self.hyper_map = ops.HyperMap()
+
+    def construct(self):
+        return self.hyper_map(ops.partial(_update, self.decay), self.averages, self.weights)
+
+
+class EmaStep(nn.Cell):
+    """``train_step`` (any train cell), then one EMA update of ``network``'s weights; same outputs."""
+
+    def __init__(self, train_step, network, decay: float):
+        super().__init__(auto_prefix=False)
+        self.step = train_step
+        self.ema = Ema(network, decay)
+
+    def construct(self, *inputs):
+        outputs = self.step(*inputs)
+        return ops.depend(outputs, self.ema())
+
+
+def ema_of(train_network) -> Ema | None:
+    """The :class:`Ema` of a train network built with ``ema_decay``, else None."""
+    return getattr(train_network, "ema", None) if isinstance(train_network, EmaStep) else None
+
+
+@contextmanager
+def swapped(ema: Ema | None):
+    """The averages in the network's parameters for the ``with`` block (the raw weights stay aside)."""
+    if ema is None:
+        yield
+        return
+    raw = [w.asnumpy().copy() for w in ema.weights]
+    for weight, average in zip(ema.weights, ema.averages):
+        weight.set_data(ms.Tensor(average.asnumpy()))
+    try:
+        yield
+    finally:
+        for weight, value in zip(ema.weights, raw):
+            weight.set_data(ms.Tensor(value))
+
+
+class _EvaluatingEma:
+    """A ``Model`` whose ``eval`` runs on the EMA weights (what :class:`mm_train.callbacks.Evaluate` calls)."""
+
+    def __init__(self, model, ema: Ema):
+        self.model, self.ema = model, ema
+
+    def eval(self, *args, **kwargs):
+        with swapped(self.ema):
+            return self.model.eval(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+
+def evaluating(model, train_network):
+    """``model``, or, when ``train_network`` keeps an EMA, a stand-in whose ``eval`` uses the averages."""
+    ema = ema_of(train_network)
+    return model if ema is None else _EvaluatingEma(model, ema)
+
+
+def metrics_note(train_network) -> dict[str, Any]:
+    """What ``metrics.json`` says about the evaluated weights: ``{"weights": "ema", "ema_decay": D}`` or {}."""
+    ema = ema_of(train_network)
+    return {} if ema is None else {"weights": "ema", "ema_decay": ema.decay_value}
+
+
+def split_choice(spec: Any) -> tuple[Any, bool]:
+    """``init_from`` without its ``ema`` key, and whether to load the EMA weights (default: yes)."""
+    if not isinstance(spec, Mapping) or "ema" not in spec:
+        return spec, True
+    choice = spec["ema"]
+    if not isinstance(choice, bool):
+        raise ConfigError("init_from.ema", f"got {choice!r}", expected="true (the EMA weights when the "
+                          "checkpoint has them, the default) or false (the raw weights)")
+    rest = {k: v for k, v in spec.items() if k != "ema"}
+    return (rest["path"] if set(rest) == {"path"} else rest), choice
+
+
+def apply_ema(network, spec: Any, loaded: Any, use_ema: bool) -> Any:
+    """After ``init_from`` loaded ``spec`` into ``network``: the EMA weights over the raw ones (``use_ema``).
+
+    ``loaded`` is what the loader returned (the names kept as built, or an import report);
+    those parameters are left alone. Returns ``loaded``.
+    """
+    if not use_ema or not spec:
+        return loaded
+    path = spec if isinstance(spec, str) else spec.get("path")
+    if isinstance(loaded, list):
+        skip = set(loaded)
+    else:   # mm_train.migrate.weights.Report
+        matched = {target for target, _, _ in loaded.matched}
+        skip = {p.name for p in network.get_parameters()} - matched
+    load_ema(network, str(path), skip)
+    return loaded
+
+
+def load_ema(network, path: str, skip: set[str] = frozenset()) -> int:
+    """Load the ``ema.NAME`` entries of the checkpoint ``path`` into ``network``'s ``NAME`` (except ``skip``).
+
+    Returns how many were loaded (0: the checkpoint has no EMA; nothing changes).
+    """
+    if not str(path).endswith(".ckpt"):
+        return 0
+    params = ms.load_checkpoint(str(path))
+    own = {p.name: p for p in network.get_parameters()}
+    found = {k[len(PREFIX):]: v for k, v in params.items() if k.startswith(PREFIX)}
+    load = {k: ms.Parameter(v, name=k) for k, v in found.items()
+            if k in own and k not in skip and tuple(v.shape) == tuple(own[k].shape)}
+    if load:
+        ms.load_param_into_net(network, load, strict_load=False)
+        print(f"init_from: the EMA weights of {path} ({len(load)} parameters; "
+              "init_from={path: ..., ema: false} for the raw ones)", flush=True)
+    return len(load)
