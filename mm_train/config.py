@@ -16,6 +16,7 @@ from mm_train.amp import AMP_LEVELS
 from mm_train.argtypes import hints, type_problem
 from mm_train.errors import ConfigError, closest
 from mm_train.metrics import METRICS
+from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import TASKS
 
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
@@ -59,11 +60,17 @@ class DebugSchema:
     overfit_loss: float = 0.05   # overfit: the loss one repeated batch must fall below
 
 
-SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema}
+@dataclass
+class LimitsSchema:
+    max_params: int = DEFAULT_MAX_PARAMS   # a network above this many parameters is refused before it is built
+
+
+SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema,
+            "limits": LimitsSchema}
 TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "resume_replay", "export",
              *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
-          "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1}
+          "limits.max_params": 1, "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1}
 DEBUG_MODES = ("none", "fast", "overfit", "small")
 
 
