@@ -23,7 +23,7 @@ def test_unknown_top_level_key_in_an_override(tmp_path):
 
 def test_unknown_top_level_key_added_with_plus(tmp_path):
     result = run_py("+recipe=quickstart", "+optimiser.lr=3", f"hydra.run.dir={tmp_path}")
-    assert_user_error(result, "optimiser: unknown top-level key", "Did you mean 'optimizer'?")
+    assert_user_error(result, "optimiser: unknown top-level key", "Did you mean 'optimizer'")
 
 
 def test_unknown_key_in_a_recipe_file(tmp_path):
