@@ -13,21 +13,38 @@ import typing
 from typing import Any, Literal, Mapping, Optional, Union
 
 
+MAX_INT = 2**31 - 1        # every whole-number argument stays below this (sizes, strides, counts)
+MAX_REPEAT = 1000          # copies of a block (ResNet-152 has 36)
+MAX_NUMBER = 1e30          # every real-number argument is finite and below this in size
+
+
 class PositiveInt(int):
-    """A whole number >= 1 (channels, kernel sizes, repeats)."""
+    """A whole number from 1 to 2**31-1 (channels, kernel sizes)."""
 
 
 class NonNegativeInt(int):
-    """A whole number >= 0 (padding)."""
+    """A whole number from 0 to 2**31-1 (padding)."""
+
+
+class Repeats(int):
+    """A whole number from 1 to MAX_REPEAT (copies of a block)."""
+
+
+class Workers(int):
+    """Parallel workers of a data pipeline: 1 to 256."""
+
+
+BOUNDS = {int: (-MAX_INT - 1, MAX_INT), PositiveInt: (1, MAX_INT), NonNegativeInt: (0, MAX_INT),
+          Repeats: (1, MAX_REPEAT), Workers: (1, 256)}
 
 
 def _ints(value, low: int) -> bool:
-    return all(isinstance(v, int) and not isinstance(v, bool) and v >= low for v in value)
+    return all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= MAX_INT for v in value)
 
 
 class Size:
     """3 or [3, 3]: a whole number >= 1, or one per spatial axis."""
-    description = "a whole number >= 1 or a pair [h, w]"
+    description = f"a whole number from 1 to {MAX_INT} or a pair [h, w] of them"
 
     @staticmethod
     def fits(value) -> bool:
@@ -36,7 +53,7 @@ class Size:
 
 class Padding:
     """1, [1, 1] (top/bottom, left/right) or [1, 1, 1, 1] (top, bottom, left, right)."""
-    description = "a whole number >= 0, or a list of 2 or 4 of them"
+    description = f"a whole number from 0 to {MAX_INT}, or a list of 2 or 4 of them"
 
     @staticmethod
     def fits(value) -> bool:
@@ -60,12 +77,10 @@ def _name(hint) -> str:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hasattr(hint, "description"):
         return hint.description
-    if hint is PositiveInt:
-        return "a whole number >= 1"
-    if hint is NonNegativeInt:
-        return "a whole number >= 0"
-    if hint in (int, float, bool, str):
-        return {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}[hint]
+    if hint in BOUNDS:
+        return "a whole number from {} to {}".format(*BOUNDS[hint])
+    if hint in (float, bool, str):
+        return {float: "a finite number", bool: "true or false", str: "a string"}[hint]
     if hint is type(None):
         return "null"
     if origin is Literal:
@@ -89,11 +104,11 @@ def _fits(value: Any, hint) -> bool:
         return value is None
     if hint is bool:
         return isinstance(value, bool)
-    if hint in (int, PositiveInt, NonNegativeInt):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        return ok and (hint is int or value >= (1 if hint is PositiveInt else 0))
+    if hint in BOUNDS:
+        low, high = BOUNDS[hint]
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= MAX_NUMBER
     if hint is str:
         return isinstance(value, str)
     if origin is Literal:

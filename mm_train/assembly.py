@@ -39,6 +39,34 @@ def building(where: str):
         raise ConfigError(where, " ".join(str(err).split("\n")[0].split())) from None
 
 
+TRANSFORM_HINT = ("add {type: HWC2CHW} (channels first) and {type: Rescale, rescale: 0.00392156862745098, "
+                  "shift: 0.0} or {type: TypeCast, data_type: float32} to the split's transforms")
+
+
+def check_sample(data, config: Mapping[str, Any]) -> None:
+    """Pull one batch through the pipeline: its images must be float32 of ``network.input_shape``.
+
+    Catches removed transforms (uint8 HWC images) with a message instead of a graph-compile failure.
+    """
+    if data is None:
+        return
+    with building("dataset"):
+        iterator = data.create_dict_iterator(num_epochs=1, output_numpy=True)
+        batch = next(iterator, None)
+        iterator.stop()
+    if not batch or "image" not in batch:
+        return
+    image = batch["image"]
+    want = tuple(config["network"]["input_shape"])
+    split = "train" if config.get("task", "train") == "train" else "eval"
+    if tuple(image.shape[1:]) != want or str(image.dtype) != "float32":
+        raise ConfigError(f"dataset.{split}.transforms",
+                          f"one sample of the {split} pipeline is {image.dtype} of shape {tuple(image.shape[1:])}, "
+                          f"but the network takes float32 of shape {want} (network.input_shape)",
+                          expected=TRANSFORM_HINT if image.dtype != "float32" or image.shape[-1] in (1, 3)
+                          else "network.input_shape to match the data, or transforms that resize it")
+
+
 def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, global_batch: int, loss_scale,
                    amp_level: str, task: str = "train"):
     """``(per-step learning rates, loss, train network)``: schedule, optimizer, loss, then the train step
@@ -75,7 +103,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     from mm_train.amp import check_amp_level, parse_loss_scale
     from mm_train.data import build_dataset
     from mm_train.data.transforms import build_transforms
-    from mm_train.nn.builder import build_network
+    from mm_train.nn.builder import DEFAULT_MAX_PARAMS, build_network
     from mm_train.optim import clip_grad_norm
     from mm_train.train_step import EvalStep, optimizer_step_dataset
 
@@ -83,7 +111,8 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
     amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
     clip_grad_norm(config["optimizer"])
-    network, _ = build_network(config["network"])
+    network, _ = build_network(config["network"], max_params=(config.get("limits") or {}).get("max_params",
+                                                                                              DEFAULT_MAX_PARAMS))
     dataset = optimizer_step_dataset(config["dataset"], config["train"])   # N x B samples per optimizer step
     overfit = (config.get("debug") or {}).get("mode") == "overfit"
     train_data = eval_data = None
@@ -95,6 +124,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
             for split in ("train", "eval"):
                 for key in ("transforms", "batch_transforms"):
                     build_transforms((dataset.get(split) or {}).get(key), f"dataset.{split}.{key}")
+    check_sample(train_data if train_data is not None else eval_data, config)   # before any graph is compiled
     steps = train_data.get_dataset_size() if train_data is not None else 1
     global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * ranks.current().size
     lr, loss, train_network = build_training(config, network, steps, global_batch, loss_scale, amp_level, task)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from mm_train.errors import ConfigError
+from mm_train.errors import ConfigError, WriteFailed
 
 log = logging.getLogger(__name__)
 NAME = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d+)_(?P<step>\d+)\.ckpt$")
@@ -34,11 +34,26 @@ def save_atomic(cell, path: Path, append: Mapping[str, Any] | None = None) -> Pa
     """``ms.save_checkpoint`` to a hidden file in the same folder, then ``os.replace``."""
     import mindspore as ms
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    ms.save_checkpoint(cell, str(tmp), append_dict=dict(append or {}))
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ms.save_checkpoint(cell, str(tmp), append_dict=dict(append or {}))
+        os.replace(tmp, path)
+    except OSError as err:   # disk full, permission denied, read-only: one message, no temporary file left
+        _remove(tmp)
+        files = checkpoint_files(path.parent) if path.parent.is_dir() else []
+        raise WriteFailed(path, err, files[-1] if files else None) from None
+    except BaseException:
+        _remove(tmp)
+        raise
     return path
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def checkpoint_files(folder: Path) -> list[Path]:

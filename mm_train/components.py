@@ -5,7 +5,9 @@ recipe is reported in one message (see :func:`mm_train.config.validate`).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+from mm_train.argtypes import NonNegativeInt, PositiveInt, Workers, type_problem
 
 from mm_train.errors import ConfigError, closest
 from mm_train.registry import (BLOCKS, CALLBACKS, DATASETS, LOSSES, LR_SCHEDULES, OPTIMIZERS, TRANSFORMS,
@@ -45,16 +47,14 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
                 continue
             for i, spec in enumerate(cfg.get(key) or []):
                 errors += TRANSFORMS.check(spec, f"dataset.{split}.{key}[{i}]")
-        for key in ("batch_size", "limit"):
-            value = cfg.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                errors.append(ConfigError(f"dataset.{split}.{key}", f"got {value!r}", expected="a whole number >= 1"))
+        errors += split_setting_errors(cfg, f"dataset.{split}")
         limit, batch = cfg.get("limit"), cfg.get("batch_size", 32)
         drop = cfg.get("drop_remainder", SPLITS[split]["drop_remainder"])
         if isinstance(limit, int) and isinstance(batch, int) and drop and limit < batch:
             errors.append(ConfigError(f"dataset.{split}.batch_size",
                                       f"batch size {batch} is larger than limit {limit} with drop_remainder",
                                       expected=f"a batch size <= {limit}, or drop_remainder: false"))
+    errors += column_errors(dataset.get("columns"), "dataset.columns")
     for split, args in per_split.items():
         errors += _collect(lambda: check_arguments(reader, {**shared, **args}, f"dataset.{split}",
                                                    given=dict.fromkeys(DATASETS.given)))
@@ -62,6 +62,57 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
     for err in errors:                       # dataset-level keys show up once per split
         unique.setdefault(str(err), err)
     return list(unique.values())
+
+
+# pipeline settings of a split: (hint, what a user reads); checked before any data is opened
+SPLIT_SETTINGS = {"batch_size": PositiveInt, "limit": Optional[PositiveInt], "num_parallel_workers": Workers,
+                  "shuffle": bool, "drop_remainder": bool, "num_shards": Optional[PositiveInt],
+                  "shard_id": Optional[NonNegativeInt]}
+
+
+def split_setting_errors(cfg: Mapping[str, Any], where: str) -> list[ConfigError]:
+    """``num_parallel_workers: 0``, ``batch_size: 2**63``, ``shuffle: abc``: each with its key path."""
+    errors = []
+    for key, hint in SPLIT_SETTINGS.items():
+        if key in cfg and (expected := type_problem(cfg[key], hint)):
+            errors.append(ConfigError(f"{where}.{key}", f"got {cfg[key]!r}", expected=expected))
+    return errors
+
+
+def column_errors(columns: Any, where: str) -> list[ConfigError]:
+    """``columns: {image: NAME, label: NAME}`` with plain names."""
+    if columns is None:
+        return []
+    if not isinstance(columns, Mapping):
+        return [ConfigError(where, f"got {columns!r}", expected="a mapping like {image: image, label: label}")]
+    return [ConfigError(f"{where}.{key}", f"got {value!r}", expected="a column name (a string)")
+            for key, value in columns.items() if not isinstance(value, str) or not value]
+
+
+def optimizer_key_errors(spec: Any, where: str = "optimizer") -> list[ConfigError]:
+    """The keys build_optimizer reads itself: weight_decay, no_decay, param_groups, clip_grad_norm."""
+    if not isinstance(spec, Mapping):
+        return []
+    errors = []
+    for key, hint in (("weight_decay", float), ("clip_grad_norm", Optional[float]), ("no_decay", Sequence[str])):
+        if key in spec and (expected := type_problem(spec[key], hint)):
+            errors.append(ConfigError(f"{where}.{key}", f"got {spec[key]!r}", expected=expected))
+    groups = spec.get("param_groups")
+    if groups is not None and not isinstance(groups, list):
+        return errors + [ConfigError(f"{where}.param_groups", f"got {groups!r}",
+                                     expected="a list of {params: [GLOB, ...], lr_scale: X, weight_decay: X}")]
+    for i, group in enumerate(groups or []):
+        here = f"{where}.param_groups[{i}]"
+        if not isinstance(group, Mapping):
+            errors.append(ConfigError(here, f"got {group!r}", expected="{params: [GLOB, ...], lr_scale: X}"))
+            continue
+        params = group.get("params")
+        if type_problem(params, Union[str, Sequence[str]]):
+            errors.append(ConfigError(f"{here}.params", f"got {params!r}", expected="a glob or a list of globs"))
+        for key in ("lr_scale", "weight_decay"):
+            if key in group and (expected := type_problem(group[key], float)):
+                errors.append(ConfigError(f"{here}.{key}", f"got {group[key]!r}", expected=expected))
+    return errors
 
 
 def network_errors(network: Any) -> list[ConfigError]:
@@ -95,7 +146,8 @@ def _block_holder_errors(spec: Mapping[str, Any], where: str) -> list[ConfigErro
         return [err]
     rest = {k: v for k, v in spec.items() if k not in own and k != "type"}
     passed = {k: spec[k] for k in ("out_channels", "stride") if k in spec}
-    return _collect(lambda: check_arguments(inner, {**passed, **rest}, where, skip=1))
+    errors = _collect(lambda: check_arguments(outer, {k: spec[k] for k in own if k in spec}, where, skip=1))
+    return errors + _collect(lambda: check_arguments(inner, {**passed, **rest}, where, skip=1))
 
 
 def component_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
@@ -109,6 +161,7 @@ def component_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
     for key, registry in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES)):
         if cfg.get(key) is not None:
             errors += registry.check(cfg[key], key)
+    errors += optimizer_key_errors(cfg.get("optimizer"))
     for i, spec in enumerate(cfg.get("callbacks") or [] if isinstance(cfg.get("callbacks"), list) else []):
         errors += CALLBACKS.check(spec, f"callbacks[{i}]")
     device = cfg.get("device") if isinstance(cfg.get("device"), Mapping) else {}

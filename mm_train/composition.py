@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from omegaconf import DictConfig
+from omegaconf.errors import GrammarParseError
 
 from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
 from mm_train.errors import ConfigError, closest
@@ -30,6 +31,8 @@ def hydra_message(err: Exception) -> str | None:
     if isinstance(err, ConfigCompositionException):
         cause = err.__cause__
         key = getattr(cause, "full_key", None)
+        if key and isinstance(cause, GrammarParseError):   # "${a.b" without its "}", "${a b}"
+            return str(interpolation_error(key, cause))
         parent = getattr(cause, "parent_node", None)
         if key and parent is not None and hasattr(parent, "keys"):
             leaf = key.rsplit(".", 1)[-1]
@@ -41,6 +44,15 @@ def hydra_message(err: Exception) -> str | None:
     if isinstance(err, (ValueError, TypeError)) and _raised_by_hydra(err):
         return f"{err} (check the command-line overrides: config groups take a name, e.g. device=cpu)"
     return None
+
+
+def interpolation_error(key: str, err: Exception) -> ConfigError:
+    """An interpolation that does not parse (an unterminated ``${...``), named by its key."""
+    text = str(err).splitlines()[0]
+    unterminated = "${" in text and "}" not in text.split("${", 1)[1]
+    return ConfigError(key, "unterminated interpolation (a '${' without its '}')" if unterminated
+                       else f"the interpolation does not parse: {text}",
+                       expected="${key.path} with a closing '}', quoted inside {...} flow mappings")
 
 
 def _raised_by_hydra(err: Exception) -> bool:

@@ -16,6 +16,7 @@ from mm_train.amp import AMP_LEVELS
 from mm_train.argtypes import hints, type_problem
 from mm_train.errors import ConfigError, closest
 from mm_train.metrics import METRICS
+from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import TASKS
 
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
@@ -69,12 +70,17 @@ class DebugSchema:
     overfit_loss: float = 0.05   # overfit: the loss one repeated batch must fall below
 
 
+@dataclass
+class LimitsSchema:
+    max_params: int = DEFAULT_MAX_PARAMS   # a network above this many parameters is refused before it is built
+
+
 SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema,
-            "predict": PredictSchema}   # predict
-TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "resume_replay", "export",
+            "predict": PredictSchema, "limits": LimitsSchema}
+TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "resume_replay", "export", "overwrite",
              *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
-          "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1,
+          "limits.max_params": 1, "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1,
           "train.grad_accumulation": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
 BELOW = {"train.ema_decay": 1}   # exclusive upper bounds
 DEBUG_MODES = ("none", "fast", "overfit", "small")
@@ -153,6 +159,8 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
     seed = cfg.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0"))
+    if not isinstance(cfg.get("overwrite", False), bool):
+        errors.append(ConfigError("overwrite", f"got {cfg.get('overwrite')!r}", expected="true or false"))
     train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
     errors += choice_error("train.amp_level", train.get("amp_level", "O0"), AMP_LEVELS)
     errors += choice_error("train.metric", train.get("metric", "acc"), METRICS)

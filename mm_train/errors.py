@@ -81,6 +81,21 @@ class NetworkCannotLearn(TrainingVerdict):
     """``debug=overfit`` found that the loss on one repeated batch does not fall."""
 
 
+class WriteFailed(TrainingVerdict):
+    """A file of the run directory could not be written (disk full, permission denied, read-only).
+
+        raise WriteFailed(path, err, last_checkpoint)   # "cannot write X: No space left on device; ..."
+    """
+
+    def __init__(self, path, err: OSError, last_checkpoint=None):
+        reason = err.strerror or str(err)
+        last = (f"the last complete checkpoint is {last_checkpoint}; after freeing space or fixing "
+                "permissions, continue with resume=auto and the same hydra.run.dir"
+                if last_checkpoint else "no complete checkpoint was written; run again after freeing space "
+                "or fixing permissions")
+        super().__init__(f"cannot write {path}: {reason}; {last}")
+
+
 class CheckFailed(TrainingVerdict):
     """``task=check``: some parts did not compile or run on the device (the report is printed first)."""
 

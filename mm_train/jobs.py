@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
 from mm_train import device, distributed, registry
-from mm_train.composition import compose_recipe
+from mm_train.composition import compose_recipe, interpolation_error
 from mm_train.config import validate, with_defaults
 from mm_train.debug import apply_debug
 from mm_train.errors import ConfigError
@@ -35,6 +35,8 @@ def resolve(cfg: DictConfig) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or "config"
+        if isinstance(err, GrammarParseError):
+            raise interpolation_error(key, err) from None
         raise ConfigError(key, str(err).splitlines()[0]) from None
 
 

@@ -28,6 +28,7 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 import yaml
 from omegaconf import OmegaConf
 
+from mm_train import boundary
 from mm_train.errors import ConfigError
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -148,6 +149,7 @@ class RecipeConfigSource(ConfigSource):
         rel = self._inside(config_path)
         if not rel:
             return None
+        boundary.check_name(rel.removesuffix(".yaml"), f"+recipe={rel.removesuffix('.yaml')}")   # issue 12
         rel = self._normalize_file_name(rel)
         for where in recipe_dirs():
             candidate = where.file(rel)
@@ -165,9 +167,23 @@ class RecipeConfigSource(ConfigSource):
         except yaml.YAMLError as err:
             raise ConfigError(str(path), "not valid YAML: " + " ".join(str(err).split()),
                               expected="a YAML mapping (quote values that start with ${ inside {...})") from None
+        header = ConfigSource._get_header_dict(text[:512])
+        name = (self._inside(config_path) or "").removesuffix(".yaml")   # the recipe boundary (issue 12)
+        boundary.check_recipe(OmegaConf.to_container(config, resolve=False), header, str(path), name,
+                              self._included)
         return ConfigResult(config=config,
                             path=f"{self.scheme()}://{path.parent}", provider=self.provider,
-                            header=ConfigSource._get_header_dict(text[:512]))
+                            header=header)
+
+    def _included(self, name: str) -> list[str]:
+        """The recipes the defaults list of recipe ``name`` names (for finding cycles)."""
+        path = self._file(f"{GROUP}/{name}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path is not None else None
+        except yaml.YAMLError:
+            return []
+        defaults = data.get("defaults") if isinstance(data, dict) else None
+        return boundary.defaults_errors(defaults, str(path), name)[1]
 
     def available(self) -> bool:
         return True

@@ -156,6 +156,18 @@ class Registry:
         return factory(*args, **kwargs, **given)
 
 
+def inferred_hints(params: Sequence[inspect.Parameter]) -> dict[str, Any]:
+    """Hints for unannotated parameters from their defaults: ``gamma=0.1`` takes a number (or null)."""
+    from typing import Optional
+    out = {}
+    for p in params:
+        if isinstance(p.default, bool):
+            out[p.name] = Optional[bool]
+        elif isinstance(p.default, (int, float)):
+            out[p.name] = Optional[float]
+    return out
+
+
 def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], where: str,
                     skip: int = 0, given: Mapping[str, Any] = ()) -> None:
     """Raise ConfigError naming unknown, missing or mistyped keyword arguments of ``factory``."""
@@ -174,7 +186,7 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], wher
                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     errors += [ConfigError(f"{where}.{key}", "missing required argument")
                for key in required if key not in kwargs and key not in given]
-    types = hints(factory)
+    types = {**inferred_hints(params), **hints(factory)}
     for key, value in kwargs.items():
         if key in types and key in names and (expected := type_problem(value, types[key])):
             errors.append(ConfigError(f"{where}.{key}", f"got {value!r}", expected=expected))

@@ -16,6 +16,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from mm_train.errors import WriteFailed
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENVIRONMENT = ("ONEDNN_MAX_CPU_ISA", "GLOG_v")          # recorded in run_info.json
 PACKAGES = ("mindspore", "hydra-core", "omegaconf", "numpy", "mm_train")
@@ -25,8 +27,17 @@ def write_text(path: Path, text: str) -> Path:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:   # disk full, permission denied: one message naming the file, no .tmp left
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        checkpoints = sorted((p for p in (path.parent / "checkpoints").glob("*.ckpt") if not p.name.startswith(".")),
+                             key=lambda p: p.stat().st_mtime) if (path.parent / "checkpoints").is_dir() else []
+        raise WriteFailed(path, err, checkpoints[-1] if checkpoints else None) from None
     return path
 
 

@@ -9,6 +9,7 @@ works without Hydra::
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,6 +17,7 @@ from omegaconf import DictConfig
 
 from mm_train.jobs import start
 from mm_train.registry import TASKS
+from mm_train.rundir import claim
 from mm_train.runfiles import run_info, to_yaml, write_json, write_text
 
 
@@ -31,13 +33,14 @@ def seed_everything(seed: int) -> None:
 def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
             overrides: list[str] | None = None) -> Any:
     """Validate, build and run ``cfg``'s task; return its result (the final ``train.metric`` for train/eval)."""
+    run_dir = Path(run_dir)
+    os.environ.setdefault("MS_DEV_SAVE_GRAPHS_PATH", str(run_dir))   # MindSpore's analyze_fail.ir: not in ./
     job = start(cfg)
     config = job.config
     seed_everything(int(config["seed"]))
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if job.rank.is_main:   # one run directory for all ranks: only rank 0 writes to it
-        write_text(run_dir / "config.yaml", to_yaml(config))
-        write_json(run_dir / "run_info.json", run_info(recipe, config["seed"], overrides or []))
-    task = TASKS.get(config["task"], "task")
-    return task(config, run_dir, recipe, job.rank)
+    with claim(run_dir, config, job.rank):   # a lock, and no silent reuse of earlier results
+        if job.rank.is_main:   # one run directory for all ranks: only rank 0 writes to it
+            write_text(run_dir / "config.yaml", to_yaml(config))
+            write_json(run_dir / "run_info.json", run_info(recipe, config["seed"], overrides or []))
+        task = TASKS.get(config["task"], "task")
+        return task(config, run_dir, recipe, job.rank)

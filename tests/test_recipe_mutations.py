@@ -1,6 +1,11 @@
 """Property: a mutated recipe (keys dropped, renamed, retyped) either builds or gives the clear
 error (ConfigError) — never another exception, which run.py would show as a traceback."""
+import contextlib
 import copy
+import random
+import signal
+
+import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,6 +15,7 @@ from mm_train.composition import compose_recipe
 from mm_train.errors import ConfigError
 from mm_train.assembly import build_parts
 from mm_train.jobs import prepare, resolve
+from mm_train.recipes import BUILTIN_DIR
 
 BASE = resolve(compose_recipe("quickstart"))
 PATHS = [path for path, _, _ in walk(BASE)]
@@ -64,3 +70,91 @@ def test_mutated_command_line_composes_or_gives_the_clear_error(path, value, suf
         build_parts(config, "train", open_data=False)
     except ConfigError as err:
         assert str(err)
+
+
+# -- issue 12: hostile and absurd values, across every built-in recipe -----------------------------
+# Each class is applied to every built-in recipe through ``recipes validate``'s path (compose, prepare,
+# build without opening data), in-process; a small sample also runs ``debug=fast``. A hostile value must
+# give a ConfigError (never another exception, never accepted), within a time bound.
+
+BUILTIN = sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+HUGE = ["9223372036854775808", "2147483648", "1e30", "-1", "0", "nan", "abc", "'NaN'", "{value: 2}", "[1, {a: 1}]"]
+OVERRIDES = {   # key -> values that must be refused
+    "network.input_shape": ["[3, 100000, 100000]", "[0]", "abc"],
+    "dataset.train.batch_size": ["9223372036854775808", "0", "abc", "{value: 2}"],
+    "+dataset.train.num_parallel_workers": ["0", "-2", "abc", "'NaN'", "{value: 2}", "9223372036854775808"],
+    "train.epochs": ["0", "abc", "9223372036854775808"],
+    "seed": ["-1", "abc", "{value: 2}"],
+    "limits.max_params": ["0", "abc"],
+    "overwrite": ["abc", "{value: 2}"],
+}
+
+
+@contextlib.contextmanager
+def time_bound(seconds: int):
+    """Fail instead of hanging (SIGALRM: POSIX, main thread)."""
+    def expired(*_):
+        raise TimeoutError(f"no answer within {seconds} s")
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def refused(recipe: str, overrides: list[str]) -> str:
+    with time_bound(120):
+        try:
+            config = prepare(compose_recipe(recipe, overrides))
+            build_parts(config, config["task"], open_data=False)
+        except ConfigError as err:
+            return str(err)
+    raise AssertionError(f"accepted: +recipe={recipe} {overrides}")
+
+
+def _first_layer(recipe: str) -> str:
+    return next(iter(resolve(compose_recipe(recipe))["network"]["layers"]))
+
+
+def _cases():
+    rng = random.Random(12)
+    cases = []
+    for recipe in BUILTIN:
+        key, values = rng.choice(sorted(OVERRIDES.items()))
+        cases.append((recipe, f"{key}={rng.choice(values)}"))
+        cases.append((recipe, f"network.layers.LAYER.out_channels={rng.choice(HUGE)}"))
+    return cases
+
+
+@pytest.mark.parametrize("recipe, override", _cases())
+def test_every_builtin_recipe_refuses_absurd_values(recipe, override):
+    override = override.replace("LAYER", _first_layer(recipe))
+    if ".out_channels=" in override and "out_channels" not in str(resolve(compose_recipe(recipe))["network"]
+                                                                   ["layers"][_first_layer(recipe)]):
+        override = "+" + override
+    assert refused(recipe, [override])
+
+
+@pytest.mark.parametrize("recipe", BUILTIN)
+def test_every_builtin_recipe_refuses_hostile_includes(recipe, tmp_path, monkeypatch):
+    """hydra keys, a climb out of the recipe folders and a cycle, in a recipe that starts from ``recipe``."""
+    monkeypatch.setenv("MM_TRAIN_RECIPE_PATH", str(tmp_path))
+    head = f"# @package _global_\ndefaults:\n  - {recipe}\n"
+    bodies = {"hydra": head + "  - _self_\nhydra:\n  job: {name: ../../x}\n",
+              "climb": head + "  - ../x\n  - _self_\n",
+              "cycle": head + "  - cycle\n  - _self_\n"}
+    for name, body in bodies.items():
+        (tmp_path / f"{name}.yaml").write_text(body)
+    assert "a recipe cannot set Hydra's settings" in refused("hydra", [])
+    assert "leaves the recipe folders" in refused("climb", [])
+    assert "cycle -> cycle" in refused("cycle", [])
+
+
+@pytest.mark.parametrize("recipe, override", [("quickstart", "+dataset.train.num_parallel_workers={value: 2}"),
+                                              ("lenet_digits", "network.layers.LAYER.out_channels=2147483648")])
+def test_a_debug_fast_run_refuses_them_too(recipe, override, tmp_path):
+    from helpers import assert_user_error, run_py
+    override = override.replace("LAYER", _first_layer(recipe))
+    assert_user_error(run_py(f"+recipe={recipe}", "debug=fast", override, f"hydra.run.dir={tmp_path}", timeout=300))

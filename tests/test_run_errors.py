@@ -20,7 +20,7 @@ CASES = [
     pytest.param(["+recipe=quickstart", "trian.epochs=3"], {}, ["trian: unknown key", "Did you mean 'train'?"],
                  id="unknown-top-level-key"),
     pytest.param(["+recipe=quickstart", "+optimiser.lr=3"], {},
-                 ["optimiser: unknown top-level key", "Did you mean 'optimizer'?"], id="unknown-key-added-with-plus"),
+                 ["optimiser: unknown top-level key", "Did you mean 'optimizer'"], id="unknown-key-added-with-plus"),
     pytest.param(["+recipe=typo"], {"typo.yaml": TYPO_RECIPE},
                  ["train.epochz: unknown key", "Did you mean 'epochs'?"], id="unknown-key-in-a-recipe-file"),
     pytest.param(["+recipe=quickstart", "device=ascend"], {},

@@ -32,6 +32,7 @@ class AtomicCheckpoint(Callback):
         self.folder = ctx.run_dir / "checkpoints"
         self.best_value = None
         self.last_saved = None
+        self.written: set[str] = set()   # pruning removes only the checkpoints this run wrote
         best_json = self.folder / f"{prefix}-best.json"
         if best_metric and best_json.is_file():     # resumed: keep beating the earlier best
             self.best_value = json.loads(best_json.read_text()).get(best_metric)
@@ -44,11 +45,12 @@ class AtomicCheckpoint(Callback):
         if self.ctx.rank == 0:
             save_atomic(cb_params.train_network, path, {"epoch_num": epoch, "step_num": step})
         if name is None:
+            self.written.add(path.name)
             self.last_saved = step
         return path
 
     def _prune(self):
-        files = [p for p in checkpoint_files(self.folder) if p.name.startswith(self.prefix + "-")]
+        files = [p for p in checkpoint_files(self.folder) if p.name in self.written]
         for old in files[:-self.keep] if self.keep > 0 else []:
             old.unlink(missing_ok=True)
 

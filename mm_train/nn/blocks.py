@@ -16,7 +16,7 @@ from typing import Any, Literal, Mapping, Optional
 
 from mindspore import nn, ops
 
-from mm_train.argtypes import PadMode, PositiveInt, Size
+from mm_train.argtypes import MAX_REPEAT, PadMode, PositiveInt, Repeats, Size
 from mm_train.errors import ConfigError
 from mm_train.nn.shapes import ShapeMismatch, expect_chw, spatial_out
 from mm_train.registry import BLOCKS, check_arguments
@@ -162,12 +162,12 @@ def basic_block(in_shape, out_channels: PositiveInt, stride: PositiveInt = 1, pa
 
 
 @BLOCKS.register("Stage")
-def stage(in_shape, block: str, repeat: PositiveInt, out_channels: PositiveInt, stride: PositiveInt = 1,
+def stage(in_shape, block: str, repeat: Repeats, out_channels: PositiveInt, stride: PositiveInt = 1,
           **block_args):
     """``repeat`` copies of ``block``; the first carries the stride, channels flow through."""
     factory = BLOCKS.get(block, ".block")
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ConfigError(".repeat", f"got {repeat!r}", expected="a whole number >= 1")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+        raise ConfigError(".repeat", f"got {repeat!r}", expected=f"a whole number from 1 to {MAX_REPEAT}")
     check_arguments(factory, {"out_channels": out_channels, "stride": stride, **block_args}, "", skip=1)
     cells, shape = [], tuple(in_shape)
     for i in range(repeat):
@@ -241,15 +241,15 @@ def residual(in_shape, body, shortcut=None, shortcut_name="shortcut", activation
 
 
 @BLOCKS.register("Repeat")
-def repeat_block(in_shape, block: Mapping[str, Any], repeat: PositiveInt):
+def repeat_block(in_shape, block: Mapping[str, Any], repeat: Repeats):
     """``repeat`` copies of any block spec (a ``Residual`` written in YAML, say), named ``0 .. repeat-1``.
 
         layer1: {type: Repeat, repeat: 3, block: {type: Residual, body: [...]}}
     """
     from mm_train.nn.compose import build_layers
 
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ConfigError(".repeat", f"got {repeat!r}", expected="a whole number >= 1")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+        raise ConfigError(".repeat", f"got {repeat!r}", expected=f"a whole number from 1 to {MAX_REPEAT}")
     if not isinstance(block, dict):
         raise ConfigError(".block", f"got {block!r}", expected="a block spec {type: BLOCK, ...}")
     cells, shape, _ = build_layers([block] * repeat, in_shape, ".block")

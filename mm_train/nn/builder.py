@@ -17,7 +17,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import math
+
+from mm_train.argtypes import MAX_INT
 from mm_train.errors import ConfigError, closest
+from mm_train.nn import budget
+from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 
@@ -31,15 +36,16 @@ def load_blocks() -> None:
 
 
 def check_input_shape(shape: Any, where: str) -> tuple:
-    if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, int) and not isinstance(s, bool) and s > 0
-                                                           for s in shape):
+    if isinstance(shape, (list, tuple)) and 0 < len(shape) <= 4 and all(
+            isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape) and math.prod(shape) <= MAX_INT:
         return tuple(shape)
     raise ConfigError(f"{where}.input_shape", f"got {shape!r}",
-                      expected="the shape of one sample, channels first, e.g. [3, 32, 32]")
+                      expected=f"the shape of one sample, channels first, e.g. [3, 32, 32], at most {MAX_INT} values")
 
 
-def build_network(network: Mapping[str, Any], where: str = "network"):
-    """Return ``(cell, [LayerInfo, ...])`` for the ``network`` section."""
+def build_network(network: Mapping[str, Any], where: str = "network", max_params: int = DEFAULT_MAX_PARAMS):
+    """Return ``(cell, [LayerInfo, ...])`` for the ``network`` section; a ConfigError before building
+    a layer that would take the parameter count past ``max_params`` (``limits.max_params``)."""
     from mindspore import nn
 
     from mm_train.nn import init
@@ -54,7 +60,8 @@ def build_network(network: Mapping[str, Any], where: str = "network"):
     layers = network.get("layers")
     if not isinstance(layers, Mapping) or not layers:
         raise ConfigError(f"{where}.layers", "no layers", expected="a mapping of layer name -> {type: BLOCK, ...}")
-    cells, _, infos = build_layers(layers, shape, f"{where}.layers")
+    with budget.limit(max_params):
+        cells, _, infos = build_layers(layers, shape, f"{where}.layers")
     cell = nn.SequentialCell(cells)
     init.apply(cell, plan)
     cell.weight_rules = network.get("weight_rules")   # the rule set init_from=W.pth|.safetensors|.h5 uses

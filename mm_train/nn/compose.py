@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from mm_train.errors import ConfigError
+from mm_train.nn import budget
 from mm_train.nn.shapes import ShapeMismatch
 from mm_train.registry import BLOCKS
 
@@ -31,7 +32,7 @@ class LayerInfo:
 def relative(err: ConfigError, path: str) -> ConfigError:
     """Prefix the relative key paths (".repeat") a factory reports with the layer's path."""
     for problem in err.problems:
-        if problem.where.startswith((".", "[")):
+        if problem.where.startswith((".", "[")) and not problem.where.startswith(path):   # not prefixed twice
             problem.where = path + problem.where
     err.args = (str(err),)
     return err
@@ -49,6 +50,7 @@ def named_specs(specs: Any, where: str) -> list[tuple[str, str, Any]]:
 
 def build_one(spec: Any, path: str, shape: tuple):
     """``(cell, output_shape)`` of one block spec, every failure as a ConfigError naming ``path``."""
+    estimated = budget.charge(spec, shape, path)   # before anything is allocated (limits.max_params)
     try:
         cell, out = BLOCKS.build(spec, path, shape)
     except ShapeMismatch as err:
@@ -57,6 +59,8 @@ def build_one(spec: Any, path: str, shape: tuple):
         raise relative(err, path) from None
     except (TypeError, ValueError) as err:   # MindSpore's own argument checks
         raise ConfigError(path, f"{spec.get('type')}: {' '.join(str(err).split())}") from None
+    if not estimated:
+        budget.charge_built(cell, path)
     return cell, tuple(int(s) for s in out)
 
 

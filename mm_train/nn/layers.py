@@ -7,14 +7,14 @@ Each factory takes the input shape first and returns ``(cell, output_shape)``.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import math
 
 from mindspore import nn
 
 from mm_train.nn.shapes import expect_chw, expect_flat, spatial_out
-from mm_train.argtypes import Initializer, Padding, PadMode, PositiveInt, Size
+from mm_train.argtypes import Initializer, NonNegativeInt, Padding, PadMode, PositiveInt, Size
 from mm_train.registry import BLOCKS
 
 
@@ -101,7 +101,7 @@ def leaky_relu(in_shape, alpha: float = 0.2):
 
 
 @BLOCKS.register("Pad")
-def pad(in_shape, paddings, mode="CONSTANT"):
+def pad(in_shape, paddings: Sequence[Sequence[NonNegativeInt]], mode: str = "CONSTANT"):
     """``paddings``: ``[before, after]`` per axis, with or without the batch axis first."""
     paddings = [tuple(int(v) for v in p) for p in paddings]
     if len(paddings) == len(in_shape):

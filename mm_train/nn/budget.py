@@ -1,0 +1,117 @@
+"""A network's parameter budget: each block's parameters are estimated from its spec and input shape
+*before* it is built, so an oversized recipe stops with a message instead of exhausting memory.
+
+    with limit(2_000_000_000):                      # build_network opens one per network
+        charge({"type": "Dense", "out_channels": 2**31 - 1}, (4096,), "network.layers.fc")
+    ConfigError: network.layers.fc: the network would have about 8,796,093,018,112 parameters ...
+
+Blocks without an estimate (plugins) are charged with their real count right after they are built;
+blocks built from other specs (``Residual``, ``Repeat``) are charged through their parts.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from typing import Any, Callable, Mapping, Optional
+
+from mm_train.errors import ConfigError
+
+DEFAULT_MAX_PARAMS = 2_000_000_000
+_budget: contextvars.ContextVar = contextvars.ContextVar("mm_train_budget", default=None)
+
+
+class _Budget:
+    def __init__(self, max_params: int):
+        self.max_params, self.total = int(max_params), 0
+
+
+@contextlib.contextmanager
+def limit(max_params: int):
+    """Charge every block built inside against ``max_params`` (``limits.max_params``)."""
+    token = _budget.set(_Budget(max_params))
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _pair(v) -> tuple[int, int]:
+    return (int(v), int(v)) if not isinstance(v, (list, tuple)) else (int(v[0]), int(v[1]))
+
+
+def _conv(cin, cout, k=1, group=1, bias=False) -> int:
+    kh, kw = _pair(k)
+    return cin * cout * kh * kw // max(1, group) + (cout if bias else 0)
+
+
+def _bottleneck(cin, cout, expansion=4, **_) -> int:
+    c = cout // max(1, expansion)
+    return cin * c + 9 * c * c + c * cout + 4 * (2 * c + cout) + _conv(cin, cout) + 4 * cout
+
+
+def _basic(cin, cout, **_) -> int:
+    return 9 * cin * cout + 9 * cout * cout + 8 * cout + _conv(cin, cout) + 4 * cout
+
+
+ESTIMATES: dict[str, Callable[..., int]] = {
+    "Conv2d": lambda s, a: _conv(s[0], a["out_channels"], a["kernel_size"], a.get("group", 1), a.get("has_bias")),
+    "Dense": lambda s, a: math.prod(s) * a["out_channels"] + a["out_channels"],
+    "ConvBNReLU": lambda s, a: _conv(s[0], a["out_channels"], a.get("kernel_size", 3)) + 4 * a["out_channels"],
+    "BatchNorm2d": lambda s, a: 4 * s[0], "BatchNorm1d": lambda s, a: 4 * s[0],
+    "InstanceNorm2d": lambda s, a: 4 * s[0], "GroupNorm": lambda s, a: 2 * s[0],
+    "ResidualBlock": lambda s, a: _bottleneck(s[0], a["out_channels"], a.get("expansion", 4)),
+    "BasicBlock": lambda s, a: _basic(s[0], a["out_channels"]),
+}
+COMPOSITE = {"Residual", "Repeat"}   # their parts are charged one by one as they are built
+FREE = {"MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU",
+        "HSwish", "Softmax", "Identity", "LeakyReLU", "Pad", "AdaptiveAvgPool2d", "GlobalAvgPool"}
+
+
+def estimate(spec: Mapping[str, Any], in_shape: tuple) -> Optional[int]:
+    """Parameters (and BatchNorm statistics) of one block spec at ``in_shape``; None if unknown."""
+    kind = spec.get("type")
+    try:
+        if kind in FREE or kind in COMPOSITE:
+            return 0
+        if kind == "Stage":
+            inner = ESTIMATES.get(spec.get("block"))
+            if inner is None:
+                return None
+            args = {k: v for k, v in spec.items() if k not in ("type", "block", "repeat", "stride")}
+            first = inner(tuple(in_shape), args)
+            rest = inner((int(spec["out_channels"]), *tuple(in_shape)[1:]), args)
+            return first + (int(spec["repeat"]) - 1) * rest
+        if kind in ESTIMATES:
+            return int(ESTIMATES[kind](tuple(int(s) for s in in_shape), spec))
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None   # a malformed spec: the argument check that follows names the problem
+    return None
+
+
+def _add(count: int, where: str) -> None:
+    budget = _budget.get()
+    if budget is None:
+        return
+    budget.total += count
+    if budget.total > budget.max_params:
+        raise ConfigError(where, f"the network would have about {budget.total:,} parameters "
+                          f"({budget.total * 4 / 1e9:,.1f} GB as float32) by this layer, more than "
+                          f"limits.max_params={budget.max_params:,}",
+                          expected="fewer or narrower layers, or a larger limits.max_params")
+
+
+def charge(spec: Any, in_shape: tuple, where: str) -> bool:
+    """Charge ``spec``'s estimate before it is built; False when it has none (charge it with :func:`charge_built`)."""
+    if not isinstance(spec, Mapping):
+        return True
+    count = estimate(spec, in_shape)
+    if count is None:
+        return False
+    _add(count, where)
+    return True
+
+
+def charge_built(cell, where: str) -> None:
+    """Charge a built cell with its real parameter count (blocks without an estimate)."""
+    _add(sum(p.size for p in cell.get_parameters()), where)
