@@ -51,7 +51,7 @@ def _raised_by_hydra(err: Exception) -> bool:
     return tb is not None and f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
 
 
-CONF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
+from mm_train.locations import CONF_DIR  # noqa: E402  (conf/ of the source tree or the wheel)
 
 
 def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
@@ -59,7 +59,7 @@ def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
     from hydra import compose, initialize_config_dir
 
     try:
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3", job_name="mm_train"):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="mm_train"):
             return compose("config", overrides=[f"+recipe={name}", *overrides])
     except ConfigError:
         raise

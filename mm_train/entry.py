@@ -55,6 +55,17 @@ def task(cfg: DictConfig):
 
 
 @contextlib.contextmanager
+def quiet_broken_pipe():
+    """A reader that stops early (``mm-train blocks ls | head -1``) ends the command quietly, exit 0."""
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)   # Python flushes stdout at exit: point it somewhere open
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+@contextlib.contextmanager
 def reported_errors():
     """Turn user errors into one message on stderr and exit code 2."""
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")   # Hydra re-raises; we report

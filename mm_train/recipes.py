@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 
 from mm_train.errors import ConfigError
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "recipes"
+from mm_train.locations import RECIPES_DIR as BUILTIN_DIR  # recipes/ of the source tree or the wheel
 GROUP = "recipe"
 ENV_PATH = "MM_TRAIN_RECIPE_PATH"
 

@@ -69,9 +69,13 @@ class Registry:
             for module in self.locations:
                 importlib.import_module(module)
             self._imported = True
+        self._ready = True   # before the plugins: a plugin loader may list this registry's names
         if self.plugins:
-            _resolve(self.plugins)()
-        self._ready = True
+            try:
+                _resolve(self.plugins)()
+            except BaseException:
+                self._ready = False
+                raise
 
     def _ensure(self) -> None:
         if not self._ready:

@@ -17,7 +17,7 @@ PACKAGE = ROOT / "mm_train"
 # Lowest first. A module may import from its own layer and the layers below it, never above.
 # A registry's members are imported by name (Registry.locations), which is not an import edge.
 LAYERS = {
-    "core": ["errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers"],
+    "core": ["locations", "errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers"],
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
