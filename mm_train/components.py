@@ -45,10 +45,13 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
                 continue
             for i, spec in enumerate(cfg.get(key) or []):
                 errors += TRANSFORMS.check(spec, f"dataset.{split}.{key}[{i}]")
-        for key in ("batch_size", "limit"):
+        for key in ("batch_size", "limit", "num_parallel_workers"):
             value = cfg.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 errors.append(ConfigError(f"dataset.{split}.{key}", f"got {value!r}", expected="a whole number >= 1"))
+        for key in ("shuffle", "drop_remainder"):
+            if key in cfg and not isinstance(cfg[key], bool):
+                errors.append(ConfigError(f"dataset.{split}.{key}", f"got {cfg[key]!r}", expected="true or false"))
         limit, batch = cfg.get("limit"), cfg.get("batch_size", 32)
         drop = cfg.get("drop_remainder", SPLITS[split]["drop_remainder"])
         if isinstance(limit, int) and isinstance(batch, int) and drop and limit < batch:
