@@ -50,7 +50,9 @@ def recipes_show(args) -> int:
 
     from mm_train.composition import compose_recipe
     from mm_train.jobs import resolve
+    from mm_train.entry import recipe_line
     _recipe(args.name)
+    print(f"# {recipe_line(args.name)}")
     print(OmegaConf.to_yaml(OmegaConf.create(resolve(compose_recipe(args.name, args.overrides)))), end="")
     return 0
 

@@ -8,6 +8,7 @@ Used by every command that runs a recipe outside ``run.py`` (:func:`mm_train.job
 from __future__ import annotations
 
 import os
+import re
 
 from omegaconf import DictConfig
 
@@ -32,15 +33,33 @@ def hydra_message(err: Exception) -> str | None:
         key = getattr(cause, "full_key", None)
         parent = getattr(cause, "parent_node", None)
         if key and parent is not None and hasattr(parent, "keys"):
+            # -- issue 13: a key the recipe lacks needs Hydra's +KEY=VALUE; say so (begin) --
             leaf = key.rsplit(".", 1)[-1]
-            return str(ConfigError(key, "unknown key", expected=f"one of {sorted(map(str, parent.keys()))}",
-                                   suggestions=closest(leaf, [str(k) for k in parent.keys()])))
+            keys = [str(k) for k in parent.keys()]
+            near = closest(leaf, keys)
+            added = re.search(r"To append to your config use (\+\S+)", str(err))
+            section = _section_of(leaf) if "." not in key else None
+            if section and added:
+                return str(ConfigError(key, "unknown top-level key", expected=f"a key of {section}",
+                                       suggestions=[added.group(1)[1:].replace(key, f"{section}.{key}", 1)]))
+            if added and not near and "." in key:
+                return f"{key}: not in this recipe; add it with {added.group(1)}"
+            return str(ConfigError(key, "unknown key", expected=f"one of {sorted(keys)}", suggestions=near))
+            # -- issue 13 (end) --
         return str(err).strip() + (f"\n{cause}" if cause else "")
     if isinstance(err, OverrideParseException):
         return str(err).strip()
     if isinstance(err, (ValueError, TypeError)) and _raised_by_hydra(err):
         return f"{err} (check the command-line overrides: config groups take a name, e.g. device=cpu)"
     return None
+
+
+def _section_of(key: str) -> str | None:
+    """The fixed section (train, device, ...) that has ``key``: ``epochs`` -> ``train``."""
+    from dataclasses import fields
+
+    from mm_train.config import SECTIONS
+    return next((name for name, schema in SECTIONS.items() if key in {f.name for f in fields(schema)}), None)
 
 
 def _raised_by_hydra(err: Exception) -> bool:
@@ -60,7 +79,10 @@ def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
 
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="mm_train"):
-            return compose("config", overrides=[f"+recipe={name}", *overrides])
+            cfg = compose("config", overrides=[f"+recipe={name}", *overrides])
+        from mm_train.inheritance import replace_retyped   # issue 13: a re-typed component replaces the parent's
+        replace_retyped(cfg, name, overrides)
+        return cfg
     except ConfigError:
         raise
     except Exception as err:  # noqa: BLE001 - Hydra's composition errors become ConfigErrors

@@ -31,11 +31,18 @@ def no_recipe_message() -> str:
             "  python run.py +recipe=quickstart\n\navailable recipes:\n" + "\n".join(lines))
 
 
+def recipe_line(name: str) -> str:
+    """"recipe NAME: FILE" and the files it shadows (the first line of a run and of recipes show)."""
+    from mm_train.recipes import find, shadowed_by
+    found = find(name)
+    line = f"recipe {name}: {found.path if found else '?'}"
+    return line + "".join(f" (shadows {hidden.path})" for _, hidden in shadowed_by(name))
+
+
 def task(cfg: DictConfig):
     """The Hydra task function: run the chosen recipe in Hydra's output directory."""
     from hydra.core.hydra_config import HydraConfig
 
-    from mm_train.recipes import shadowed_by
     from mm_train.runner import execute
 
     hydra_cfg = HydraConfig.get()
@@ -43,8 +50,9 @@ def task(cfg: DictConfig):
     try:
         if recipe is None:
             raise ConfigError("", no_recipe_message())
-        for used, hidden in shadowed_by(recipe):
-            log.warning("recipe '%s' from %s shadows %s", recipe, used.path, hidden.path)
+        log.info(recipe_line(recipe))
+        from mm_train.inheritance import replace_retyped
+        replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
         return execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
     except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
         print(f"error: {err}", file=sys.stderr)

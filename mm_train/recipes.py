@@ -2,8 +2,9 @@
 
 A recipe is ``NAME.yaml`` in one of the recipe folders, searched in order:
 
-1. the project's own ``recipes/`` folder (the built-in recipes);
-2. each folder in ``MM_TRAIN_RECIPE_PATH`` (``os.pathsep``-separated);
+1. each folder in ``MM_TRAIN_RECIPE_PATH`` (``os.pathsep``-separated), so a copied recipe
+   is used instead of the built-in one, as ``PATH`` works;
+2. the project's own ``recipes/`` folder (the built-in recipes);
 3. folders declared by installed packages in the entry-point group
    ``mm_train.recipes``: ``team_a = team_a_recipes`` (a package whose folder
    holds the YAML files) serves ``+recipe=team_a/NAME``.
@@ -94,11 +95,9 @@ def _package_dirs() -> tuple[RecipeDir, ...]:
 
 def recipe_dirs() -> list[RecipeDir]:
     """The recipe folders in search order."""
-    dirs = [RecipeDir("builtin", BUILTIN_DIR)]
-    for entry in os.environ.get(ENV_PATH, "").split(os.pathsep):
-        if entry.strip():
-            dirs.append(RecipeDir(entry, Path(entry).expanduser().resolve()))
-    return dirs + list(_package_dirs())
+    dirs = [RecipeDir(entry, Path(entry).expanduser().resolve())   # user folders first, as PATH
+            for entry in os.environ.get(ENV_PATH, "").split(os.pathsep) if entry.strip()]
+    return dirs + [RecipeDir("builtin", BUILTIN_DIR)] + list(_package_dirs())
 
 
 def all_recipes() -> tuple[dict[str, Recipe], list[tuple[Recipe, Recipe]]]:

@@ -22,7 +22,7 @@ LAYERS = {
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
               "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report"],
-    "config": ["components", "config", "composition", "recipes"],
+    "config": ["components", "config", "composition", "recipes", "inheritance"],
     "assembly": ["init_from", "assembly", "distributed"],
     "tasks": ["training", "inspection", "export"],
     "jobs": ["jobs", "runner"],
