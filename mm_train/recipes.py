@@ -162,8 +162,9 @@ class RecipeConfigSource(ConfigSource):
         try:
             config = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
         except yaml.YAMLError as err:
+            hint = " (quote values that start with ${ inside {...})" if "${" in text else ""   # issue 13
             raise ConfigError(str(path), "not valid YAML: " + " ".join(str(err).split()),
-                              expected="a YAML mapping (quote values that start with ${ inside {...})") from None
+                              expected="a YAML mapping" + hint) from None
         return ConfigResult(config=config,
                             path=f"{self.scheme()}://{path.parent}", provider=self.provider,
                             header=ConfigSource._get_header_dict(text[:512]))
