@@ -81,7 +81,8 @@ def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "
         if scale.drop_overflow_update and target == "CPU":
             if fallback is None:
                 raise ConfigError(f"{where}.drop_overflow_update", "MindSpore cannot detect overflow on CPU",
-                                  expected="drop_overflow_update: false on device=cpu (or cpu_fallback: fixed)")
+                                  expected="loss_scale.drop_overflow_update=false on device=cpu "
+                                  "(or ++loss_scale.cpu_fallback=fixed)")
             if not quiet:
                 log.warning("loss_scale: drop_overflow_update is not possible on CPU; cpu_fallback=%s", fallback)
             return LossScale("fixed", scale.scale) if fallback == "fixed" else LossScale()
@@ -92,11 +93,10 @@ def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "
             raise ConfigError(f"{where}.type", "dynamic loss scale is not supported by MindSpore on CPU "
                               "(it cannot detect overflow there)",
                               expected="loss_scale.type=none, or fixed with drop_overflow_update: false "
-                              "on device=cpu, or loss_scale.cpu_fallback=fixed to use a fixed scale on CPU")
+                              "on device=cpu, or ++loss_scale.cpu_fallback=fixed to use a fixed scale on CPU")
         if not quiet:
-            log.warning("loss_scale: dynamic loss scale is not supported on CPU; using cpu_fallback=%s", fallback)
-            print(f"warning: loss_scale.type=dynamic is not supported on CPU; using cpu_fallback={fallback}"
-                  + (f" with scale {init:g}" if fallback == "fixed" else ""), flush=True)
+            log.warning("loss_scale.type=dynamic is not supported on CPU; using cpu_fallback=%s%s", fallback,
+                        f" with scale {init:g}" if fallback == "fixed" else "")
         return LossScale("fixed", init) if fallback == "fixed" else LossScale()
     return LossScale("dynamic", init, True, int(spec.get("scale_factor", 2)), int(spec.get("scale_window", 2000)))
 

@@ -1,5 +1,6 @@
-"""``mm-train``: manage recipes, inspect the registries, report sweeps.
+"""``mm-train``: run recipes, manage them, inspect the registries, report sweeps.
 
+    mm-train run +recipe=quickstart train.epochs=3   # the same as python run.py ... (and python -m mm_train ...)
     mm-train recipes ls                          # every recipe, its source folder and description
     mm-train recipes show quickstart train.epochs=3
     mm-train recipes cp quickstart my_recipes/   # start your own from a copy
@@ -49,7 +50,9 @@ def recipes_show(args) -> int:
 
     from mm_train.composition import compose_recipe
     from mm_train.jobs import resolve
+    from mm_train.entry import recipe_line
     _recipe(args.name)
+    print(f"# {recipe_line(args.name)}")
     print(OmegaConf.to_yaml(OmegaConf.create(resolve(compose_recipe(args.name, args.overrides)))), end="")
     return 0
 
@@ -66,7 +69,7 @@ def recipes_cp(args) -> int:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(recipe.path, dest)
     print(f"copied {recipe.path} to {dest}\nrun it with: MM_TRAIN_RECIPE_PATH={dest.parent.resolve()} "
-          f"python run.py +recipe={dest.stem}")
+          f"mm-train run +recipe={dest.stem}")
     return 0
 
 
@@ -133,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mm-train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="train, evaluate or inspect a recipe: the same as python run.py (Hydra's "
+                   "command line: mm-train run +recipe=quickstart train.epochs=3; mm-train run --help)", add_help=False)
 
     recipes = sub.add_parser("recipes", help="list, show, copy and validate recipes",
                              description="list, show, copy and validate recipes\n\nexample:\n  mm-train recipes ls",
@@ -193,12 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return ConfigError.exit_code
+    from mm_train.entry import quiet_broken_pipe
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:   # Hydra parses the rest, as in python run.py
+        from mm_train.__main__ import main as run_main
+        return run_main(argv[1:])
+    with quiet_broken_pipe():
+        args = build_parser().parse_args(argv)
+        try:
+            code = args.func(args)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            code = ConfigError.exit_code
+        sys.stdout.flush()   # a closed pipe shows here, inside quiet_broken_pipe
+        return code
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Used by every command that runs a recipe outside ``run.py`` (:func:`mm_train.job
 from __future__ import annotations
 
 import os
+import re
 
 from omegaconf import DictConfig
 from omegaconf.errors import GrammarParseError
@@ -35,9 +36,19 @@ def hydra_message(err: Exception) -> str | None:
             return str(interpolation_error(key, cause))
         parent = getattr(cause, "parent_node", None)
         if key and parent is not None and hasattr(parent, "keys"):
+            # -- issue 13: a key the recipe lacks needs Hydra's +KEY=VALUE; say so (begin) --
             leaf = key.rsplit(".", 1)[-1]
-            return str(ConfigError(key, "unknown key", expected=f"one of {sorted(map(str, parent.keys()))}",
-                                   suggestions=closest(leaf, [str(k) for k in parent.keys()])))
+            keys = [str(k) for k in parent.keys()]
+            near = closest(leaf, keys)
+            added = re.search(r"To append to your config use (\+\S+)", str(err))
+            section = _section_of(leaf) if "." not in key else None
+            if section and added:
+                return str(ConfigError(key, "unknown top-level key", expected=f"a key of {section}",
+                                       suggestions=[added.group(1)[1:].replace(key, f"{section}.{key}", 1)]))
+            if added and not near and "." in key:
+                return f"{key}: not in this recipe; add it with {added.group(1)}"
+            return str(ConfigError(key, "unknown key", expected=f"one of {sorted(keys)}", suggestions=near))
+            # -- issue 13 (end) --
         return str(err).strip() + (f"\n{cause}" if cause else "")
     if isinstance(err, OverrideParseException):
         return str(err).strip()
@@ -55,6 +66,14 @@ def interpolation_error(key: str, err: Exception) -> ConfigError:
                        expected="${key.path} with a closing '}', quoted inside {...} flow mappings")
 
 
+def _section_of(key: str) -> str | None:
+    """The fixed section (train, device, ...) that has ``key``: ``epochs`` -> ``train``."""
+    from dataclasses import fields
+
+    from mm_train.config import SECTIONS
+    return next((name for name, schema in SECTIONS.items() if key in {f.name for f in fields(schema)}), None)
+
+
 def _raised_by_hydra(err: Exception) -> bool:
     """Whether the innermost frame of ``err`` is Hydra's own code (a plain ValueError about overrides)."""
     tb = err.__traceback__
@@ -63,7 +82,7 @@ def _raised_by_hydra(err: Exception) -> bool:
     return tb is not None and f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
 
 
-CONF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
+from mm_train.locations import CONF_DIR  # noqa: E402  (conf/ of the source tree or the wheel)
 
 
 def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
@@ -71,8 +90,11 @@ def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
     from hydra import compose, initialize_config_dir
 
     try:
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3", job_name="mm_train"):
-            return compose("config", overrides=[f"+recipe={name}", *overrides])
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="mm_train"):
+            cfg = compose("config", overrides=[f"+recipe={name}", *overrides])
+        from mm_train.inheritance import replace_retyped   # issue 13: a re-typed component replaces the parent's
+        replace_retyped(cfg, name, overrides)
+        return cfg
     except ConfigError:
         raise
     except Exception as err:  # noqa: BLE001 - Hydra's composition errors become ConfigErrors

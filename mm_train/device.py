@@ -53,8 +53,8 @@ def available_targets() -> list[str]:
     return [t for t in TARGETS if t == "CPU" or ms.hal.is_available(t)]
 
 
-def configure(device: Mapping[str, Any]) -> None:
-    """Check ``device.target`` against this MindSpore build and set device and mode."""
+def check_target(device: Mapping[str, Any]) -> None:
+    """Raise ConfigError unless this MindSpore build can run on ``device.target`` (sets nothing)."""
     import mindspore as ms
 
     target, mode = device.get("target"), str(device.get("mode", "graph")).lower()
@@ -69,5 +69,12 @@ def configure(device: Mapping[str, Any]) -> None:
         raise ConfigError("device", f"this MindSpore build cannot run on {target}",
                           expected="a target this build has: " + ", ".join(have)
                           + f" (device={have[0].lower()}), or a MindSpore build with {target} support")
+
+
+def configure(device: Mapping[str, Any]) -> None:
+    """Check ``device.target`` against this MindSpore build and set device and mode."""
+    check_target(device)
+    import mindspore as ms
+    target, mode = device.get("target"), str(device.get("mode", "graph")).lower()
     ms.set_device(target, int(device.get("device_id", 0)))
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)

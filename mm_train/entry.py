@@ -31,11 +31,18 @@ def no_recipe_message() -> str:
             "  python run.py +recipe=quickstart\n\navailable recipes:\n" + "\n".join(lines))
 
 
+def recipe_line(name: str) -> str:
+    """"recipe NAME: FILE" and the files it shadows (the first line of a run and of recipes show)."""
+    from mm_train.recipes import find, shadowed_by
+    found = find(name)
+    line = f"recipe {name}: {found.path if found else '?'}"
+    return line + "".join(f" (shadows {hidden.path})" for _, hidden in shadowed_by(name))
+
+
 def task(cfg: DictConfig):
     """The Hydra task function: run the chosen recipe in Hydra's output directory."""
     from hydra.core.hydra_config import HydraConfig
 
-    from mm_train.recipes import shadowed_by
     from mm_train.runner import execute
 
     hydra_cfg = HydraConfig.get()
@@ -43,15 +50,86 @@ def task(cfg: DictConfig):
     try:
         if recipe is None:
             raise ConfigError("", no_recipe_message())
-        for used, hidden in shadowed_by(recipe):
-            log.warning("recipe '%s' from %s shadows %s", recipe, used.path, hidden.path)
-        return execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
+        log.info(recipe_line(recipe))
+        from mm_train.inheritance import replace_retyped
+        replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
+        with console_copied_to_log():
+            result = execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
+            print_summary(hydra_cfg.runtime.output_dir)
+        return result
     except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
         print(f"error: {err}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
     except TrainingVerdict as verdict:   # diverged, cannot learn, check failed: exit 1, no traceback
         print(f"error: {verdict}", file=sys.stderr)
         sys.exit(verdict.exit_code)
+
+
+class _Tee:
+    """A stream that writes to the console and to the run's log file."""
+
+    def __init__(self, stream, log_file):
+        self.stream, self.log_file = stream, log_file
+
+    def write(self, text):
+        self.log_file.write(text)
+        self.log_file.flush()
+        return self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def console_copied_to_log():
+    """What the run prints (print, MindSpore's callbacks) also goes to Hydra's log file (run.log / rank_N.log).
+
+    Log records already reach the file through Hydra's file handler; this adds everything else.
+    """
+    files = [h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    if not files:
+        yield
+        return
+    with open(files[0], "a", encoding="utf-8") as log_file:
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(sys.stdout, log_file), _Tee(sys.stderr, log_file)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+def print_summary(run_dir) -> None:
+    """The last lines of a run: final metrics, the best checkpoint, the run directory (rank 0 only)."""
+    import json
+    from pathlib import Path
+
+    from mm_train import ranks
+    found = ranks.from_environment()
+    if found is not None and found.rank != 0:
+        return
+    run_dir = Path(run_dir).resolve()
+    metrics = run_dir / "metrics.json"
+    if metrics.is_file():
+        final = json.loads(metrics.read_text()).get("final") or {}
+        print("final metrics: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                            for k, v in final.items()))
+    checkpoints = sorted((run_dir / "checkpoints").glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    best = [p for p in checkpoints if p.stem.endswith("-best")]
+    if checkpoints:
+        print(f"{'best' if best else 'last'} checkpoint: {(best or checkpoints)[-1]}")
+    print(f"run directory: {run_dir}", flush=True)
+
+
+@contextlib.contextmanager
+def quiet_broken_pipe():
+    """A reader that stops early (``mm-train blocks ls | head -1``) ends the command quietly, exit 0."""
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)   # Python flushes stdout at exit: point it somewhere open
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
 
 
 @contextlib.contextmanager

@@ -148,6 +148,19 @@ def last_errors(log: Path, lines: int = 8) -> list[str]:
     return text[starts[-1]:][:lines] if starts else text[-lines:]
 
 
+def check_config(overrides: Sequence[str]) -> None:
+    """Compose and validate the job as a worker would, on the launcher, before msrun starts (ConfigError)."""
+    from mm_train import device
+    from mm_train.composition import compose_recipe
+    from mm_train.jobs import prepare
+
+    recipes = [o.split("=", 1)[1] for o in overrides if o.startswith("+recipe=")]
+    if not recipes:
+        raise ConfigError("+recipe=NAME", "no recipe chosen", expected="mm-train launch --nproc N -- +recipe=NAME ...")
+    rest = [o for o in overrides if not o.startswith("+recipe=") and not o.lstrip("+~").startswith("hydra.")]
+    device.check_target(prepare(compose_recipe(recipes[0], rest))["device"])
+
+
 def launch(nproc: int, overrides: Sequence[str], master_addr: str = "127.0.0.1", master_port: int | None = None,
            nnodes: int = 1, node_rank: int = 0, cluster_time_out: int = 120, grace: float = 15.0,
            out=sys.stdout) -> int:
@@ -159,6 +172,7 @@ def launch(nproc: int, overrides: Sequence[str], master_addr: str = "127.0.0.1",
     if given is None and nnodes > 1:
         raise ConfigError("hydra.run.dir", "a multi-node job needs one run directory named on every node",
                           expected="hydra.run.dir=DIR on a file system every node sees")
+    check_config(overrides)
     run_dir = Path(given or datetime.now().strftime("outputs/%Y-%m-%d/%H-%M-%S")).resolve()
     overrides = list(overrides) if given else [*overrides, f"hydra.run.dir={run_dir}"]
     port = master_port or (free_port() if nnodes == 1 else 8118)

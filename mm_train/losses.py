@@ -11,6 +11,8 @@ vectors of the logits' width.
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence, Union
+
 from mindspore import nn, ops
 import mindspore as ms
 
@@ -50,7 +52,7 @@ class DenseLabels(nn.Cell):
 
 
 @LOSSES.register("SoftmaxCrossEntropyWithLogits")
-def softmax_cross_entropy(sparse=True, reduction="mean"):
+def softmax_cross_entropy(sparse: bool = True, reduction: str = "mean"):
     """MindSpore's loss; ``sparse: false`` takes one-hot or mixed float labels (or class indices)."""
     loss = nn.SoftmaxCrossEntropyWithLogits(sparse=bool(sparse), reduction=_reduction(reduction))
     return loss if sparse else DenseLabels(loss)
@@ -69,7 +71,7 @@ class _SoftCrossEntropy(nn.Cell):
 
 
 @LOSSES.register("CrossEntropyLoss")
-def cross_entropy(label_smoothing=0.0, reduction="mean"):
+def cross_entropy(label_smoothing: float = 0.0, reduction: str = "mean"):
     """``-sum(y * log_softmax(x))`` with ``y = (1 - s) * labels + s / C`` (PyTorch's CrossEntropyLoss)."""
     if not 0.0 <= float(label_smoothing) < 1.0:
         raise ConfigError("loss.label_smoothing", f"got {label_smoothing}", expected="a number in [0, 1)")
@@ -77,19 +79,19 @@ def cross_entropy(label_smoothing=0.0, reduction="mean"):
 
 
 @LOSSES.register("BCEWithLogitsLoss")
-def bce_with_logits(reduction="mean", pos_weight=None):
+def bce_with_logits(reduction: str = "mean", pos_weight: Optional[Union[float, Sequence[float]]] = None):
     """Sigmoid + binary cross entropy per class (multi-label); class indices become one-hot."""
     weight = ms.Tensor(pos_weight, ms.float32) if pos_weight is not None else None
     return DenseLabels(nn.BCEWithLogitsLoss(reduction=_reduction(reduction), pos_weight=weight))
 
 
 @LOSSES.register("MSELoss")
-def mse(reduction="mean"):
+def mse(reduction: str = "mean"):
     return DenseLabels(nn.MSELoss(reduction=_reduction(reduction)))
 
 
 @LOSSES.register("L1Loss")
-def l1(reduction="mean"):
+def l1(reduction: str = "mean"):
     return DenseLabels(nn.L1Loss(reduction=_reduction(reduction)))
 
 
@@ -107,6 +109,6 @@ class _SoftmaxFocal(nn.Cell):
 
 
 @LOSSES.register("FocalLoss")
-def focal(gamma=2.0, alpha=None, reduction="mean"):
+def focal(gamma: float = 2.0, alpha: Optional[Union[float, Sequence[float]]] = None, reduction: str = "mean"):
     """Softmax focal loss ``-alpha * sum(y * (1 - p) ** gamma * log p)`` (Lin et al. 2017)."""
     return DenseLabels(_SoftmaxFocal(gamma, alpha, _reduction(reduction)))

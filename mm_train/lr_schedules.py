@@ -39,13 +39,14 @@ def _schedule(total_steps: int, steps_per_epoch: int, warmup_epochs: float, lr_i
 
 
 @LR_SCHEDULES.register("constant")
-def constant(total_steps, steps_per_epoch, lr: float, warmup_epochs=0, lr_init=0.0):
+def constant(total_steps, steps_per_epoch, lr: float, warmup_epochs: float = 0, lr_init: float = 0.0):
     """``lr``."""
     return _schedule(total_steps, steps_per_epoch, warmup_epochs, lr_init, lr, lambda p, s: lr)
 
 
 @LR_SCHEDULES.register("step")
-def step(total_steps, steps_per_epoch, lr_max: float, step_epochs: PositiveInt, gamma=0.1, warmup_epochs=0, lr_init=0.0):
+def step(total_steps, steps_per_epoch, lr_max: float, step_epochs: PositiveInt, gamma: float = 0.1,
+         warmup_epochs: float = 0, lr_init: float = 0.0):
     """``lr_max * gamma ** floor(epoch / step_epochs)``, epoch counted from the start (as a float)."""
     size = step_epochs * steps_per_epoch
     return _schedule(total_steps, steps_per_epoch, warmup_epochs, lr_init, lr_max,
@@ -53,7 +54,8 @@ def step(total_steps, steps_per_epoch, lr_max: float, step_epochs: PositiveInt, 
 
 
 @LR_SCHEDULES.register("multistep")
-def multistep(total_steps, steps_per_epoch, lr_max: float, milestones: Sequence[NonNegativeInt], gamma=0.1, warmup_epochs=0, lr_init=0.0):
+def multistep(total_steps, steps_per_epoch, lr_max: float, milestones: Sequence[NonNegativeInt], gamma: float = 0.1,
+              warmup_epochs: float = 0, lr_init: float = 0.0):
     """``lr_max * gamma ** (number of milestones (epochs) already reached)``."""
     bounds = sorted(m * steps_per_epoch for m in milestones)
     return _schedule(total_steps, steps_per_epoch, warmup_epochs, lr_init, lr_max,
@@ -61,21 +63,24 @@ def multistep(total_steps, steps_per_epoch, lr_max: float, milestones: Sequence[
 
 
 @LR_SCHEDULES.register("cosine")
-def cosine(total_steps, steps_per_epoch, lr_max: float, lr_init=0.0, lr_end=0.0, warmup_epochs=0):
+def cosine(total_steps, steps_per_epoch, lr_max: float, lr_init: float = 0.0, lr_end: float = 0.0,
+           warmup_epochs: float = 0):
     """``lr_end + (lr_max - lr_end) * (1 + cos(pi * progress)) / 2``."""
     return _schedule(total_steps, steps_per_epoch, warmup_epochs, lr_init, lr_max,
                      lambda p, s: lr_end + (lr_max - lr_end) * (1.0 + math.cos(math.pi * p)) / 2)
 
 
 @LR_SCHEDULES.register("poly")
-def poly(total_steps, steps_per_epoch, lr_max: float, lr_init=0.0, lr_end=0.0, warmup_epochs=0, power=2.0):
+def poly(total_steps, steps_per_epoch, lr_max: float, lr_init: float = 0.0, lr_end: float = 0.0,
+         warmup_epochs: float = 0, power: float = 2.0):
     """The model zoo's ResNet "poly": ``lr_end + (lr_max - lr_end) * (1 - progress) ** power``."""
     return _schedule(total_steps, steps_per_epoch, warmup_epochs, lr_init, lr_max,
                      lambda p, s: lr_end + (lr_max - lr_end) * (1.0 - p) ** power)
 
 
 @LR_SCHEDULES.register("linear")
-def linear(total_steps, steps_per_epoch, lr_max: float, lr_init=0.0, lr_end=0.0, warmup_epochs=0):
+def linear(total_steps, steps_per_epoch, lr_max: float, lr_init: float = 0.0, lr_end: float = 0.0,
+           warmup_epochs: float = 0):
     """``lr_max + (lr_end - lr_max) * progress``."""
     return _schedule(total_steps, steps_per_epoch, warmup_epochs, lr_init, lr_max,
                      lambda p, s: lr_max + (lr_end - lr_max) * p)

@@ -2,8 +2,9 @@
 
 A recipe is ``NAME.yaml`` in one of the recipe folders, searched in order:
 
-1. the project's own ``recipes/`` folder (the built-in recipes);
-2. each folder in ``MM_TRAIN_RECIPE_PATH`` (``os.pathsep``-separated);
+1. each folder in ``MM_TRAIN_RECIPE_PATH`` (``os.pathsep``-separated), so a copied recipe
+   is used instead of the built-in one, as ``PATH`` works;
+2. the project's own ``recipes/`` folder (the built-in recipes);
 3. folders declared by installed packages in the entry-point group
    ``mm_train.recipes``: ``team_a = team_a_recipes`` (a package whose folder
    holds the YAML files) serves ``+recipe=team_a/NAME``.
@@ -31,7 +32,7 @@ from omegaconf import OmegaConf
 from mm_train import boundary
 from mm_train.errors import ConfigError
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "recipes"
+from mm_train.locations import RECIPES_DIR as BUILTIN_DIR  # recipes/ of the source tree or the wheel
 GROUP = "recipe"
 ENV_PATH = "MM_TRAIN_RECIPE_PATH"
 
@@ -95,11 +96,9 @@ def _package_dirs() -> tuple[RecipeDir, ...]:
 
 def recipe_dirs() -> list[RecipeDir]:
     """The recipe folders in search order."""
-    dirs = [RecipeDir("builtin", BUILTIN_DIR)]
-    for entry in os.environ.get(ENV_PATH, "").split(os.pathsep):
-        if entry.strip():
-            dirs.append(RecipeDir(entry, Path(entry).expanduser().resolve()))
-    return dirs + list(_package_dirs())
+    dirs = [RecipeDir(entry, Path(entry).expanduser().resolve())   # user folders first, as PATH
+            for entry in os.environ.get(ENV_PATH, "").split(os.pathsep) if entry.strip()]
+    return dirs + [RecipeDir("builtin", BUILTIN_DIR)] + list(_package_dirs())
 
 
 def all_recipes() -> tuple[dict[str, Recipe], list[tuple[Recipe, Recipe]]]:
@@ -165,8 +164,9 @@ class RecipeConfigSource(ConfigSource):
         try:
             config = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
         except yaml.YAMLError as err:
+            hint = " (quote values that start with ${ inside {...})" if "${" in text else ""   # issue 13
             raise ConfigError(str(path), "not valid YAML: " + " ".join(str(err).split()),
-                              expected="a YAML mapping (quote values that start with ${ inside {...})") from None
+                              expected="a YAML mapping" + hint) from None
         header = ConfigSource._get_header_dict(text[:512])
         name = (self._inside(config_path) or "").removesuffix(".yaml")   # the recipe boundary (issue 12)
         boundary.check_recipe(OmegaConf.to_container(config, resolve=False), header, str(path), name,

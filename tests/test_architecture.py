@@ -17,12 +17,12 @@ PACKAGE = ROOT / "mm_train"
 # Lowest first. A module may import from its own layer and the layers below it, never above.
 # A registry's members are imported by name (Registry.locations), which is not an import edge.
 LAYERS = {
-    "core": ["errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers", "rundir"],
+    "core": ["locations", "errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers", "rundir"],
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
               "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report", "ema"],
-    "config": ["components", "config", "composition", "recipes", "boundary"],
+    "config": ["components", "config", "composition", "recipes", "boundary", "inheritance"],
     "assembly": ["init_from", "assembly", "distributed"],
     "tasks": ["training", "inspection", "export", "predict"],
     "jobs": ["jobs", "runner"],

@@ -83,8 +83,8 @@ def test_a_diverging_run_stops_at_the_first_nan_or_inf_loss_with_one_message(tmp
     message = result.stderr.strip().splitlines()[-1]
     match = re.fullmatch(r"error: training diverged: the loss is (nan|inf|-inf) at epoch 1, step (\d+) "
                          r"\(learning rate ([0-9.e+]+)\); the run stopped there, keeping the checkpoints written "
-                         r"before\. Try a lower lr_schedule\.lr_max, optimizer\.clip_grad_norm, or check the data "
-                         r"\(debug=small\)", message)
+                         r"before\. Try a lower learning rate \(lr_schedule\.lr_max\), gradient clipping "
+                         r"\(\+\+optimizer\.clip_grad_norm=1\.0\), or check the data \(debug=small\)", message)
     assert match, message
     step = int(match.group(2))
     assert 1 <= step < 44                                   # stopped within the first epoch (44 steps)

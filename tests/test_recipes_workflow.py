@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from helpers import assert_user_error, mm_train_cli, read_metrics, run_py
+from helpers import ROOT, assert_user_error, mm_train_cli, read_metrics, run_py
 
 TEAM_RECIPE = """# @package _global_
 # The quickstart with a wider first layer (team A).
@@ -117,7 +117,8 @@ def test_team_recipe_folder_inheriting_a_builtin(tmp_path):
 def test_a_shadowing_recipe_is_reported(tmp_path):
     (tmp_path / "quickstart.yaml").write_text("# @package _global_\n# my own quickstart\n")
     listing = mm_train_cli("recipes", "ls", env={"MM_TRAIN_RECIPE_PATH": str(tmp_path)})
-    assert f"shadows {tmp_path / 'quickstart.yaml'}" in listing.stderr
+    assert f"from {tmp_path / 'quickstart.yaml'} shadows {ROOT / 'recipes' / 'quickstart.yaml'}" in listing.stderr
+    assert "my own quickstart" in listing.stdout
 
 
 def test_recipes_show_and_cp(tmp_path):

@@ -9,6 +9,10 @@ Checkpoints hold the whole train network (weights and optimizer state) plus
 """
 from __future__ import annotations
 
+from typing import Literal, Optional
+
+from mm_train.argtypes import PositiveInt
+
 import json
 import logging
 
@@ -91,8 +95,10 @@ class AtomicCheckpoint(Callback):
 
 
 @CALLBACKS.register("ModelCheckpoint")
-def model_checkpoint(ctx, save_checkpoint_epochs=1, save_checkpoint_steps=None, keep_checkpoint_max=5,
-                     keep_best_by=None, mode="auto", prefix=None):
+def model_checkpoint(ctx, save_checkpoint_epochs: Optional[PositiveInt] = 1,
+                     save_checkpoint_steps: Optional[PositiveInt] = None, keep_checkpoint_max: PositiveInt = 5,
+                     keep_best_by: Optional[str] = None, mode: Literal["auto", "min", "max"] = "auto",
+                     prefix: Optional[str] = None):
     """Save into ``RUN_DIR/checkpoints`` every N epochs (or N steps), keeping the last K;
     ``keep_best_by: METRIC`` also keeps ``PREFIX-best.ckpt`` (``mode`` min/max, auto from the name)."""
     for key, value in (("save_checkpoint_epochs", save_checkpoint_epochs),

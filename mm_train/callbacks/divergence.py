@@ -31,4 +31,5 @@ class StopOnNonFiniteLoss(Callback):
         raise TrainingDiverged(
             f"training diverged: the loss is {loss} at epoch {(step - 1) // self.ctx.steps_per_epoch + 1}, "
             f"step {step}{at_lr}; the run stopped there, keeping the checkpoints written before. "
-            "Try a lower lr_schedule.lr_max, optimizer.clip_grad_norm, or check the data (debug=small)")
+            "Try a lower learning rate (lr_schedule.lr_max), gradient clipping (++optimizer.clip_grad_norm=1.0), "
+            "or check the data (debug=small)")

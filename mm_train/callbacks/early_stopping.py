@@ -4,6 +4,10 @@
 """
 from __future__ import annotations
 
+from typing import Literal
+
+from mm_train.argtypes import NonNegativeInt
+
 from mindspore.train import Callback
 
 from mm_train.errors import ConfigError
@@ -36,7 +40,8 @@ class EarlyStop(Callback):
 
 
 @CALLBACKS.register("EarlyStopping")
-def early_stopping(ctx, monitor="acc", patience=3, min_delta=0.0, mode="auto"):
+def early_stopping(ctx, monitor: str = "acc", patience: NonNegativeInt = 3, min_delta: float = 0.0,
+                   mode: Literal["auto", "min", "max"] = "auto"):
     if not isinstance(patience, int) or patience < 1:
         raise ConfigError("callbacks.EarlyStopping.patience", f"got {patience!r}", expected="a whole number >= 1")
     return EarlyStop(ctx, monitor, patience, float(min_delta), better_mode(monitor, mode))

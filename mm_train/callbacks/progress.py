@@ -55,7 +55,7 @@ class Quiet(Callback):
 
 
 @CALLBACKS.register("ProgressBar")
-def progress_bar(ctx, force=False):
+def progress_bar(ctx, force: bool = False):
     if not force and not sys.stdout.isatty():
         return Quiet()
     return Progress(ctx, sys.stdout)

@@ -8,6 +8,8 @@ Tags: ``train/loss``, ``train/lr``, ``train/images_per_sec`` (per logged step),
 """
 from __future__ import annotations
 
+from mm_train.argtypes import PositiveInt
+
 import time
 
 from mindspore.train import Callback
@@ -64,7 +66,7 @@ class TensorBoardWriter(Callback):
 
 
 @CALLBACKS.register("TensorBoard")
-def tensorboard(ctx, log_every_n_steps=1, subdir="tensorboard"):
+def tensorboard(ctx, log_every_n_steps: PositiveInt = 1, subdir: str = "tensorboard"):
     if not isinstance(log_every_n_steps, int) or log_every_n_steps < 1:
         raise ConfigError("callbacks.TensorBoard.log_every_n_steps", f"got {log_every_n_steps!r}",
                           expected="a whole number >= 1")

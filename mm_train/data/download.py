@@ -86,6 +86,7 @@ def download(name: str, dest: str | Path, url: str | None = None, md5: str | Non
     if final.exists():
         raise ConfigError("--dest", f"{final} already exists", expected="a destination without the data set "
                           "(remove it to download again)")
+    created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{name}-download-", dir=dest))
     try:
@@ -109,3 +110,5 @@ def download(name: str, dest: str | Path, url: str | None = None, md5: str | Non
         return final
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if created and not any(dest.iterdir()):   # a failed download leaves no empty folder behind
+            dest.rmdir()

@@ -1,0 +1,171 @@
+"""Every shell command in README.md and docs/*.md runs as written (epochs shrunk), or is skipped here with a reason.
+
+A command added to the docs fails ``test_every_doc_command_is_in_the_table`` until it is listed below. The
+commands run in order in one shared folder, so later ones see what earlier ones wrote (runs/q, x.ckpt, data/).
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doc_commands import commands
+from helpers import ROOT
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FAST = "debug=fast"
+
+
+def skip(reason: str):
+    return ("skip", reason)
+
+
+def run(*extra: str):
+    return ("run", extra)
+
+
+GPU, ASCEND, NET = "needs a GPU build of MindSpore", "needs Ascend NPUs", "needs network access"
+MULTI = "needs several machines (msrun / mpirun across nodes)"
+TORCH = "needs the user's PyTorch weights (resnet18.pth / x.npy), made by the torch snippet above it"
+IMAGENET = "needs the user's ImageNet-style data (data/imagenet, /data/imagenet)"
+SELF = "the command that installs and runs this test suite"
+
+TABLE = {
+    "python run.py +recipe=resnet50_cifar device=ascend": skip(ASCEND),
+    "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python run.py +recipe=quickstart":
+        skip("installs into a new venv: tests/test_packaging.py builds and installs the wheel instead"),
+    "mm-train run +recipe=quickstart train.epochs=1": run("hydra.run.dir=runs/first"),
+    "python -m mm_train +recipe=quickstart train.epochs=1": run(FAST),
+    "python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" && .venv/bin/python -m pytest": skip(SELF),
+    "python run.py": ("fails", ()),                     # lists the recipes, exit 2 by design
+    "mm-train run +recipe=quickstart train.epochs=3": run(FAST),
+    "python run.py +recipe=quickstart train.epochs=3 lr_schedule.lr_max=0.05": run(FAST),
+    "python run.py +recipe=resnet50_cifar paths.data=/data device=gpu": skip(GPU),
+    "python run.py -m +recipe=quickstart lr_schedule.lr_max=0.1,0.05": run(FAST, "hydra.sweep.dir=multirun/2026-11-26/10-00-00"),
+    "mm-train recipes ls": run(),
+    "mm-train blocks ls --kind block": run(),
+    "mm-train --help": run(),
+    "python run.py +recipe=quickstart hydra.run.dir=runs/q resume=auto": run("train.epochs=1"),
+    "python run.py +recipe=quickstart resume=runs/q/checkpoints/quickstart-3_44.ckpt train.epochs=20":
+        ("edit", ("resume=runs/q/checkpoints/quickstart-1_44.ckpt", "train.epochs=2")),
+    "python run.py +recipe=quickstart init_from='{path: x.ckpt, allow_missing: [\"fc.*\"]}'": run(FAST),
+    "python run.py +recipe=quickstart task=eval init_from=x.ckpt": run(),
+    "python run.py +recipe=quickstart task=export init_from=x.ckpt export.format=MINDIR": run(),
+    "mm-train launch --nproc 8 -- +recipe=resnet50_cifar device=gpu": skip(GPU),
+    "msrun --worker_num=8 --local_worker_num=8 --master_addr=127.0.0.1 --master_port=8118 --join=True "
+    "--log_dir=outputs/r50/msrun run.py +recipe=resnet50_cifar device=gpu hydra.run.dir=outputs/r50": skip(GPU),
+    "mm-train launch --nproc 8 --nnodes 2 --node-rank 0 --master-addr 10.0.0.1 --master-port 8118 -- "
+    "+recipe=resnet50_cifar device=ascend hydra.run.dir=/shared/runs/r50": skip(MULTI),
+    "mm-train launch --nproc 8 --nnodes 2 --node-rank 1 --master-addr 10.0.0.1 --master-port 8118 -- "
+    "+recipe=resnet50_cifar device=ascend hydra.run.dir=/shared/runs/r50": skip(MULTI),
+    "msrun --worker_num=16 --local_worker_num=8 --master_addr=10.0.0.1 --master_port=8118 --node_rank=0 "
+    "--join=True --cluster_time_out=300 run.py +recipe=resnet50_cifar device=ascend hydra.run.dir=/shared/runs/r50":
+        skip(MULTI),
+    "mpirun -n 8 python run.py +recipe=resnet50_cifar device=gpu hydra.run.dir=outputs/r50": skip(GPU),
+    "mpirun -n 16 -H node0:8,node1:8 python run.py +recipe=resnet50_cifar device=gpu "
+    "hydra.run.dir=/shared/runs/r50": skip(MULTI),
+    "mm-train data download cifar10 --dest data": skip(NET + " (the test writes a synthetic CIFAR-10 there instead)"),
+    "mm-train data convert cifar10 data/cifar-10-batches-bin data/cifar10_mindrecord/train.mindrecord "
+    "--usage train --shards 4": run(),
+    "mm-train data convert cifar10 data/cifar-10-batches-bin data/cifar10_mindrecord/test.mindrecord "
+    "--usage test": run(),
+    "mm-train data convert image_folder data/flowers data/flowers_tf/train.tfrecord --to tfrecord":
+        skip("needs the user's own image folder (data/flowers); tests/test_data_convert.py converts one"),
+    "python run.py +recipe=cifar10_mindrecord": run(FAST),
+    "python run.py +recipe=resnet50_cifar task=summary": run(),
+    "python run.py +recipe=resnet18_cifar task=check": run(),
+    "python run.py +recipe=resnet18_cifar task=check device=ascend device.mode=pynative": skip(ASCEND),
+    "mm-train sweep report multirun/2026-11-26/10-00-00": run(),
+    "python run.py -m +recipe=quickstart hparams_search=quickstart_optuna hydra.sweeper.n_trials=20":
+        ("edit", ("hydra.sweeper.n_trials=2", FAST)),
+    "mm-train recipes show quickstart train.epochs=3": run(),
+    "mm-train recipes cp resnet50_cifar team_a/": run(),
+    "mm-train recipes validate": run(),
+    "python run.py +recipe=quickstart network.layers.conv1.type=ConvBNRelu": ("fails", ()),   # the Errors example
+    "mm-train weights convert resnet18.pth r18.ckpt --rules torchvision_resnet --recipe resnet18_torchvision":
+        skip(TORCH),
+    "mm-train parity +recipe=resnet18_torchvision init_from=r18.ckpt --input x.npy --expected y.npy": skip(TORCH),
+    "mm-train recipes cp resnet18_torchvision team_recipes/": run(),
+    "export MM_TRAIN_RECIPE_PATH=team_recipes": ("env", ()),
+    "mm-train recipes show resnet18_torchvision": run(),
+    "python run.py +recipe=resnet18_torchvision task=summary": run(),
+    "python run.py +recipe=resnet18_torchvision task=check device=ascend": skip(ASCEND),
+    "mm-train data convert image_folder /data/imagenet data/imagenet/train.mindrecord --usage train": skip(IMAGENET),
+    "mm-train data convert image_folder /data/imagenet data/imagenet/val.mindrecord --usage val": skip(IMAGENET),
+    "python run.py +recipe=resnet18_torchvision debug=overfit": skip(IMAGENET),
+    "python run.py +recipe=resnet18_torchvision debug=small": skip(IMAGENET),
+    "python run.py +recipe=resnet18_torchvision debug=fast": skip(IMAGENET),
+    "mm-train weights convert resnet18.safetensors resnet18.ckpt --rules torchvision_resnet "
+    "--recipe resnet18_torchvision": skip(TORCH),
+    "mm-train weights convert resnet18.pth r18_cifar.ckpt --rules torchvision_resnet --recipe resnet18_torchvision "
+    "--override dataset.num_classes=10 --allow 'fc.*'": skip(TORCH),
+    "python run.py +recipe=resnet18_torchvision dataset.num_classes=10 "
+    "'init_from={path: resnet18.pth, rules: torchvision_resnet, allow: [fc.*]}'": skip(TORCH + " and ImageNet data"),
+    "mm-train weights convert model.pth model.ckpt --rules my_rules.yaml --recipe my_recipe": skip(TORCH),
+    "mm-train parity +recipe=resnet18_torchvision 'init_from={path: resnet18.pth, rules: torchvision_resnet}' "
+    "--input x.npy --expected y.npy": skip(TORCH),
+    "python run.py +recipe=resnet18_torchvision dataset.num_classes=10 init_from=r18_cifar.ckpt": skip(TORCH),
+    "python run.py +recipe=resnet18_torchvision task=eval init_from=RUN_DIR/CHECKPOINT.ckpt": skip(IMAGENET),
+    "python run.py +recipe=resnet18_torchvision task=export init_from=RUN_DIR/CHECKPOINT.ckpt export.format=MINDIR":
+        skip(TORCH + " (a trained checkpoint; quickstart's export runs above)"),
+}
+
+ALL = list(dict.fromkeys(c for doc in DOCS for c in commands(doc)))
+
+
+def test_every_doc_command_is_in_the_table():
+    assert [c for c in ALL if c not in TABLE] == [], "add these doc commands to TABLE (run or skip with a reason)"
+    assert [c for c in TABLE if c not in ALL] == [], "these TABLE entries are no longer in the docs"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, cifar_dir):
+    folder = tmp_path_factory.mktemp("docs")
+    (folder / "data").mkdir()
+    os.symlink(cifar_dir, folder / "data" / "cifar-10-batches-bin")   # stands in for mm-train data download
+    return {"dir": folder, "env": {**os.environ, "PYTHONPATH": str(ROOT), "MM_TRAIN_DATA": str(folder / "data")}}
+
+
+def argv(command: str, extra) -> list[str]:
+    words = shlex.split(command)
+    if words[0] == "mm-train":
+        words = [sys.executable, "-m", "mm_train.cli", *words[1:]]
+    elif words[:2] == ["python", "run.py"]:
+        words = [sys.executable, str(ROOT / "run.py"), *words[2:]]
+    elif words[0] == "python":
+        words = [sys.executable, *words[1:]]
+    return words + list(extra)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ALL)
+def test_doc_command_runs(command, workspace):
+    kind, extra = TABLE[command]
+    if kind == "skip":
+        pytest.skip(extra)
+    if kind == "env":
+        name, value = command.removeprefix("export ").split("=", 1)
+        workspace["env"][name] = str(workspace["dir"] / value)
+        return
+    words = argv(command, extra)
+    if kind == "edit":   # replace the keys the doc gives with smaller values
+        keys = {e.split("=", 1)[0] for e in extra}
+        words = [w for w in argv(command, ()) if w.split("=", 1)[0] not in keys] + list(extra)
+    if words[1:2] == [str(ROOT / "run.py")] and kind != "fails" and not any(w.startswith("hydra.") for w in words):
+        words.append(f"hydra.run.dir=runs/{abs(hash(command))}")
+    if command == "python run.py +recipe=quickstart task=eval init_from=x.ckpt" or "x.ckpt" in command:
+        ckpt = workspace["dir"] / "x.ckpt"
+        if not ckpt.exists():
+            source = next((workspace["dir"] / "runs" / "first" / "checkpoints").glob("*.ckpt"))
+            ckpt.write_bytes(source.read_bytes())
+    result = subprocess.run(words, cwd=workspace["dir"], env=workspace["env"], capture_output=True, text=True,
+                            timeout=900)
+    output = result.stdout[-3000:] + result.stderr[-3000:]
+    if kind == "fails":
+        assert result.returncode == 2 and "Traceback" not in output, output
+    else:
+        assert result.returncode == 0, output
