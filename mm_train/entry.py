@@ -55,7 +55,8 @@ def task(cfg: DictConfig):
         replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
         with console_copied_to_log():
             result = execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
-            print_summary(hydra_cfg.runtime.output_dir)
+            if cfg.get("task") in ("train", "eval"):   # summary, check, export, predict end with their own report
+                print_summary(hydra_cfg.runtime.output_dir)
         return result
     except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
         print(f"error: {err}", file=sys.stderr)
