@@ -50,7 +50,9 @@ def check_sample(data, config: Mapping[str, Any]) -> None:
     """
     if data is None:
         return
-    with building("dataset"):
+    from mm_train.data.failures import reported_data_errors
+
+    with building("dataset"), reported_data_errors():   # an undecodable file: named by reported_data_errors
         iterator = data.create_dict_iterator(num_epochs=1, output_numpy=True)
         batch = next(iterator, None)
         iterator.stop()

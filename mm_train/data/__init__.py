@@ -92,8 +92,11 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
                   shard_id=shard_id if num_shards > 1 else None, num_samples=settings["limit"],
                   num_parallel_workers=int(settings["num_parallel_workers"]))
     reader = DATASETS.get(dataset.get("type"), f"{where}.type")
-    if "train_args" in inspect.signature(reader).parameters:   # image_folder: the train split's class list
+    takes = inspect.signature(reader).parameters
+    if "train_args" in takes:   # image_folder: the train split's class list
         common["train_args"] = reader_arguments(dataset, "train")
+    if "classes" in takes and dataset.get("classes") is not None:   # dataset.classes: the label names, in order
+        common["classes"] = dataset["classes"]
     reader_spec = {"type": dataset.get("type"), **reader_arguments(dataset, split)}
     data, image_ops = DATASETS.build(reader_spec, where, **common)
     image_ops = list(image_ops) + build_transforms(settings["transforms"], f"{where}.{split}.transforms")
