@@ -80,3 +80,12 @@ def overfit_verdict(losses: list[float], threshold: float) -> tuple[bool, str]:
     return False, (f"overfit: the network cannot learn: the loss on one repeated batch went from {first:.4g} "
                    f"to {last:.4g}, not below {threshold}. Check the learning rate (lr_schedule), the loss and "
                    f"the labels, and the layers (python run.py +recipe=... task=summary)")
+
+
+def fast_verdict(steps: int, evaluations: list) -> str:
+    """What ``debug=fast`` showed: the job runs end to end; its metrics mean nothing yet."""
+    last = evaluations[-1] if evaluations else {}
+    shown = ", ".join(f"{k}={last[k]:.4g}" for k in ("acc", "loss") if isinstance(last.get(k), float))
+    return (f"debug=fast: the whole job ran ({steps} training steps, evaluation, checkpoints); its metrics "
+            f"({shown or 'none'}) come from a few samples and mean nothing yet. Next: debug=overfit checks that "
+            "the network can learn one batch; without debug= it trains on all the data")

@@ -15,7 +15,7 @@ from mm_train import distributed, init_from, ranks
 from mm_train.assembly import build_parts
 from mm_train.checkpoints import find_resume, resume_from
 from mm_train.data.failures import reported_data_errors
-from mm_train.debug import overfit_verdict
+from mm_train.debug import fast_verdict, overfit_verdict
 from mm_train.errors import ConfigError, NetworkCannotLearn, closest
 from mm_train.ranks import Rank
 from mm_train.registry import CALLBACKS, TASKS
@@ -108,7 +108,10 @@ def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank
     """Train; the final value of ``train.metric``. ``debug=overfit`` also judges the loss curve."""
     parts = build_parts(config, "train")
     evaluations, losses = fit(config, parts, run_dir, recipe, rank)
-    if (config.get("debug") or {}).get("mode") == "overfit":
+    mode = (config.get("debug") or {}).get("mode")
+    if mode == "fast":
+        print(fast_verdict(len(losses), evaluations), flush=True)
+    if mode == "overfit":
         learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]))
         if not learnt:
             raise NetworkCannotLearn(verdict)

@@ -94,6 +94,7 @@ def test_optuna_search_three_trials(tmp_path):
     result = run_py("-m", "+recipe=quickstart", "hparams_search=quickstart_optuna", "hydra.sweeper.n_trials=3",
                     "train.epochs=1", f"hydra.sweep.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
+    assert "setup plugin alembic" not in result.stdout + result.stderr    # optuna's import noise is off
     best = (tmp_path / "optimization_results.yaml").read_text()
     assert "best_params" in best and "lr_schedule.lr_max" in best
     values = [read_metrics(tmp_path / str(i))["final"]["acc"] for i in range(3)]
@@ -185,6 +186,8 @@ def test_debug_fast_and_small_limit_the_run(tmp_path):
     assert fast.returncode == 0, fast.stderr
     assert read_metrics(tmp_path / "fast")["history"] == [pytest.approx(
         {"epoch": 1, "step": 4, **read_metrics(tmp_path / "fast")["final"]})]
+    assert "debug=fast: the whole job ran (4 training steps, evaluation, checkpoints)" in fast.stdout
+    assert "mean nothing yet. Next: debug=overfit" in fast.stdout
     small = run_py("+recipe=quickstart", "debug=small", "train.epochs=1", f"hydra.run.dir={tmp_path / 'small'}")
     assert small.returncode == 0, small.stderr
     assert read_metrics(tmp_path / "small")["history"][0]["step"] == 512 // 32
