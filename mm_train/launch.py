@@ -49,6 +49,20 @@ def run_dir_from(overrides: Sequence[str]) -> str | None:
     return None
 
 
+WORKER_SCRIPT = "from mm_train.__main__ import main\n\nmain()\n"
+
+
+def worker_script(run_dir: Path) -> Path:
+    """The script msrun starts on each worker: ``run.py`` of a checkout, else (a wheel install) a two-line
+    ``RUN_DIR/msrun/run.py`` that calls ``mm_train.__main__`` (msrun takes a script path, not ``-m``)."""
+    if (PROJECT_DIR / "run.py").is_file():
+        return PROJECT_DIR / "run.py"
+    script = Path(run_dir) / "msrun" / "run.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(WORKER_SCRIPT, encoding="utf-8")
+    return script
+
+
 def msrun_command(nproc: int, run_dir: Path, overrides: Sequence[str], master_addr: str = "127.0.0.1",
                   master_port: int = 8118, nnodes: int = 1, node_rank: int = 0, cluster_time_out: int = 120,
                   script: Path = PROJECT_DIR / "run.py") -> list[str]:
@@ -176,7 +190,8 @@ def launch(nproc: int, overrides: Sequence[str], master_addr: str = "127.0.0.1",
     run_dir = Path(given or datetime.now().strftime("outputs/%Y-%m-%d/%H-%M-%S")).resolve()
     overrides = list(overrides) if given else [*overrides, f"hydra.run.dir={run_dir}"]
     port = master_port or (free_port() if nnodes == 1 else 8118)
-    command = msrun_command(nproc, run_dir, overrides, master_addr, port, nnodes, node_rank, cluster_time_out)
+    command = msrun_command(nproc, run_dir, overrides, master_addr, port, nnodes, node_rank, cluster_time_out,
+                            worker_script(run_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
     print(f"mm-train launch: {nproc * nnodes} workers ({nproc} on this node), run directory {run_dir}\n  "
           + " ".join(command), file=out, flush=True)

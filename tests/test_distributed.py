@@ -326,3 +326,14 @@ def test_a_config_error_on_the_workers_is_reported_once_with_its_rank(tmp_path, 
     assert "died (exit code 2)" in err and "worker_" in err
     assert "error: optimizer.momentun: unknown key" in err and "Did you mean 'momentum'?" in err
     assert "Traceback" not in err
+
+
+def test_workers_of_a_wheel_install_start_through_mm_train_main(tmp_path, monkeypatch):
+    """msrun takes a script path: without a checkout's run.py the launcher writes one into RUN_DIR/msrun."""
+    assert launch.worker_script(tmp_path) == launch.PROJECT_DIR / "run.py"      # a checkout
+    monkeypatch.setattr(launch, "PROJECT_DIR", tmp_path / "site-packages")
+    script = launch.worker_script(tmp_path / "run")
+    assert script == tmp_path / "run" / "msrun" / "run.py"
+    assert script.read_text() == "from mm_train.__main__ import main\n\nmain()\n"
+    listed = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 2 and "no recipe chosen" in listed.stderr       # the Hydra app answered
