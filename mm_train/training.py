@@ -8,6 +8,7 @@ dispatches through.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -37,6 +38,24 @@ def replay_data(train_data, global_step: int, mode: str) -> None:
                           suggestions=closest(str(mode), REPLAYS))
     ds.config.set_fast_recovery(mode == "fast")
     train_data.set_init_step(global_step)
+
+
+@contextmanager
+def first_step_compiled(config: Mapping[str, Any], ctx, recipe: str):
+    """MindSpore's failure to compile or run the first training step (an operator this device lacks, a
+    dtype mix) as one ConfigError with MindSpore's own message and the command that names the layer.
+    A failure after the first step keeps its traceback: that is a bug, not the recipe."""
+    try:
+        yield
+    except (RuntimeError, TypeError, ValueError) as err:
+        if ctx.step_losses:
+            raise
+        from mm_train.inspection import mindspore_message
+        device = config["device"]
+        raise ConfigError("network", f"MindSpore could not compile or run the training step on {device['target']} "
+                          f"({device.get('mode', 'graph')} mode): {mindspore_message(err, limit=400)}",
+                          expected=f"layers this device supports: python run.py +recipe={recipe} task=check runs "
+                                   "each layer alone and names the one that fails") from None
 
 
 def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_offset=0):
@@ -95,7 +114,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     sink = bool(config["device"].get("dataset_sink_mode", False))
     session = distributed.Session(rank, run_dir)
     session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
-    with reported_data_errors():   # a corrupt file: one message naming it
+    with reported_data_errors(), first_step_compiled(config, ctx, recipe):
         parts.model.train(epochs, parts.train_data,
                           callbacks=[StopOnNonFiniteLoss(ctx), evaluate, *callbacks, PlotCurves(ctx)],
                           dataset_sink_mode=sink, initial_epoch=initial_epoch)

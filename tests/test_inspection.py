@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from helpers import run_py
+from helpers import assert_user_error, run_py
 
 
 def _table_row(output: str, name: str) -> list[str]:
@@ -103,3 +103,15 @@ def test_config_yaml_of_a_python_config_loads_back_to_the_config_run(tmp_path):
     assert written["network"] == {**config["network"], "input_shape": list(config["network"]["input_shape"])}
     assert list(written) == [k for k in config if k in written]   # the config's own key order
     assert written["task"] == "summary" and (tmp_path / "summary.txt").is_file()
+
+
+def test_training_a_layer_the_device_lacks_is_one_message_naming_the_check(tmp_path):
+    """Not MindSpore's traceback: the first step's compile failure, with the command that names the layer."""
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "broken_lenet.yaml").write_text(BROKEN)
+    result = run_py("+recipe=broken_lenet", "debug=fast", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
+                    env={"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")})
+    assert_user_error(result, "network: MindSpore could not compile or run the training step on CPU (graph mode)",
+                      "Unsupported op [InstanceNorm] on CPU",
+                      "python run.py +recipe=broken_lenet task=check runs each layer alone")
+    assert not list(tmp_path.glob("rank_*")) and not list(tmp_path.glob("*.ir"))   # nothing outside the run dir
