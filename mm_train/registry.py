@@ -157,10 +157,17 @@ class Registry:
 
 
 def inferred_hints(params: Sequence[inspect.Parameter]) -> dict[str, Any]:
-    """Hints for unannotated parameters from their defaults: ``gamma=0.1`` takes a number (or null)."""
+    """Hints for unannotated parameters from their defaults: ``gamma=0.1`` takes a number (or null).
+
+    Only for mm_train's own factories: MindSpore's classes take more than their defaults show
+    (``fill_value=0`` also takes a tuple; enum defaults are ints).
+    """
+    import enum
     from typing import Optional
     out = {}
     for p in params:
+        if isinstance(p.default, enum.Enum):
+            continue
         if isinstance(p.default, bool):
             out[p.name] = Optional[bool]
         elif isinstance(p.default, (int, float)):
@@ -186,7 +193,8 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], wher
                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     errors += [ConfigError(f"{where}.{key}", "missing required argument")
                for key in required if key not in kwargs and key not in given]
-    types = {**inferred_hints(params), **hints(factory)}
+    own = str(getattr(factory, "__module__", "")).startswith("mm_train")
+    types = {**(inferred_hints(params) if own else {}), **hints(factory)}
     for key, value in kwargs.items():
         if key in types and key in names and (expected := type_problem(value, types[key])):
             errors.append(ConfigError(f"{where}.{key}", f"got {value!r}", expected=expected))
