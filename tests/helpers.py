@@ -77,3 +77,20 @@ def install_package(source: Path, files: dict[str, str], name: str):
     assert done.returncode == 0, done.stdout + done.stderr
     yield
     subprocess.run([*pip, "uninstall", "-y", name], capture_output=True, text=True, timeout=300)
+
+
+DIGITS = ROOT / "mm_train" / "bundled" / "digits" / "test.mindrecord"
+
+
+def write_digit_pngs(folder: Path, limit: int | None = None) -> int:
+    """The bundled test digits as ``folder/<label>/<i>.png`` (the PNG bytes the MindRecord holds)."""
+    import mindspore.dataset as ds
+    count = 0
+    for row in ds.MindDataset(str(DIGITS), columns_list=["image", "label"], shuffle=False).create_dict_iterator(
+            num_epochs=1, output_numpy=True):
+        if limit is not None and count >= limit:
+            break
+        (folder / str(int(row["label"]))).mkdir(parents=True, exist_ok=True)
+        (folder / str(int(row["label"])) / f"{count:04d}.png").write_bytes(row["image"].tobytes())
+        count += 1
+    return count

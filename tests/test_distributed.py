@@ -318,14 +318,15 @@ def _stopped(pid: int, wait: float = 10.0) -> bool:
     return False
 
 
-def test_a_config_error_on_the_workers_is_reported_once_with_its_rank(tmp_path, recipes):
+def test_a_config_error_is_reported_once_before_any_worker_starts(tmp_path, recipes):
+    """The launcher validates the job first (issue 13): one message, exit 2, no worker started."""
     proc = _launch("--nproc", "2", "--", "+recipe=dp_mlp", f"hydra.run.dir={tmp_path / 'run'}",
                    "optimizer.momentun=0.1", cwd=tmp_path, recipes=recipes)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, out[-2000:] + err[-2000:]
-    assert "died (exit code 2)" in err and "worker_" in err
     assert "error: optimizer.momentun: unknown key" in err and "Did you mean 'momentum'?" in err
-    assert "Traceback" not in err
+    assert err.count("error:") == 1 and "died" not in err and "Traceback" not in out + err
+    assert not (tmp_path / "run" / "msrun").exists()
 
 
 def test_workers_of_a_wheel_install_start_through_mm_train_main(tmp_path, monkeypatch):

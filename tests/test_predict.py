@@ -8,25 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import assert_user_error, run_py
-from training_helpers import ROOT, compose
-
-DIGITS = ROOT / "mm_train" / "bundled" / "digits" / "test.mindrecord"
-
-
-def write_digit_pngs(folder: Path, limit: int | None = None) -> int:
-    """The bundled test digits as ``folder/<label>/<i>.png`` (the PNG bytes the MindRecord holds)."""
-    import mindspore.dataset as ds
-    count = 0
-    for row in ds.MindDataset(str(DIGITS), columns_list=["image", "label"], shuffle=False).create_dict_iterator(
-            num_epochs=1, output_numpy=True):
-        if limit is not None and count >= limit:
-            break
-        (folder / str(int(row["label"]))).mkdir(parents=True, exist_ok=True)
-        (folder / str(int(row["label"])) / f"{count:04d}.png").write_bytes(row["image"].tobytes())
-        count += 1
-    return count
-
+from helpers import assert_user_error, run_py, write_digit_pngs
+from training_helpers import compose
 
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as f:
