@@ -156,6 +156,8 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
     for name, schema in SECTIONS.items():
         errors += section_errors(name, cfg.get(name, {}), schema)
     errors += choice_error("task", cfg.get("task"), TASKS.names())
+    if cfg.get("task") in ("eval", "export") and not cfg.get("init_from"):   # before a run directory is touched
+        errors.append(ConfigError("init_from", f"task={cfg['task']} needs weights", expected="init_from=PATH.ckpt"))
     seed = cfg.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0"))

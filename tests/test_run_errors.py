@@ -57,10 +57,10 @@ ISSUE_13 = [
     ("run", ["+recipe=quickstart", "dataset.train.limit=1000"], 2,
      ["dataset.train.limit: not in this recipe; add it with +dataset.train.limit=1000"]),
     # 5. raw Python errors become the key and what was expected
-    ("run", ["+recipe=quickstart", "lr_schedule.lr_max=abc"], 2, ["lr_schedule.lr_max: got 'abc' (expected a number)"]),
+    ("run", ["+recipe=quickstart", "lr_schedule.lr_max=abc"], 2, ["lr_schedule.lr_max: got 'abc' (expected a finite number)"]),
     ("run", ["+recipe=quickstart", "lr_schedule.warmup_epochs=abc"], 2,
-     ["lr_schedule.warmup_epochs: got 'abc' (expected a number)"]),
-    ("run", ["+recipe=quickstart", "optimizer.momentum=fast"], 2, ["optimizer.momentum: got 'fast' (expected a number)"]),
+     ["lr_schedule.warmup_epochs: got 'abc' (expected a finite number)"]),
+    ("run", ["+recipe=quickstart", "optimizer.momentum=fast"], 2, ["optimizer.momentum: got 'fast' (expected a finite number)"]),
     # 6. garbage is not accepted
     ("run", ["+recipe=quickstart", "loss.sparse=maybe"], 2, ["loss.sparse: got 'maybe' (expected true or false)"]),
     ("run", ["+recipe=quickstart", "dataset.train.shuffle=maybe"], 2,
