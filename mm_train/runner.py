@@ -202,6 +202,8 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
         export_task(config, run_dir)
         return None
     parts = build_parts(config, task)
+    from mm_train.run_settings import apply_run_settings
+    apply_run_settings(config, parts, run_dir, recipe, rank)   # compile cache, runtime tuning -> run_info.json
     from mm_train.training import evaluate_only, fit
     if task == "eval":
         return evaluate_only(config, parts, run_dir)[metric]

@@ -17,6 +17,18 @@ os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")   # before any test imports 
 os.environ.setdefault("GLOG_v", "3")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def compile_cache_dir(tmp_path_factory):
+    """The session's own graph compile cache (device.compile_cache), not the user's ~/.cache/mm_train."""
+    old = os.environ.get("MM_TRAIN_COMPILE_CACHE_DIR")
+    os.environ["MM_TRAIN_COMPILE_CACHE_DIR"] = str(tmp_path_factory.mktemp("compile_cache"))
+    yield Path(os.environ["MM_TRAIN_COMPILE_CACHE_DIR"])
+    if old is None:
+        os.environ.pop("MM_TRAIN_COMPILE_CACHE_DIR", None)
+    else:
+        os.environ["MM_TRAIN_COMPILE_CACHE_DIR"] = old
+
+
 def run_py(*overrides: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
     """``python run.py OVERRIDES...`` as a user types it; returns the CompletedProcess."""
     full_env = {**os.environ, **(env or {})}
