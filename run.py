@@ -7,6 +7,7 @@
 import hydra
 
 from mm_train.entry import reported_errors, task
+from mm_train.fast_exit import fast_exit
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -17,3 +18,4 @@ def main(cfg):
 if __name__ == "__main__":
     with reported_errors():
         main()
+    fast_exit()   # all files are written: skip the interpreter's teardown (0.3-6 s after import mindspore)
