@@ -11,12 +11,16 @@ the same cache folder fails in a CPU kernel at the first step. So each config ge
 its own folder, named by a hash of everything that shapes the graphs:
 
 - the config without the keys that cannot change a graph: ``callbacks``, ``paths``,
-  ``resume``, ``resume_replay``, ``init_from``, ``export``, ``task``,
+  ``resume``, ``resume_replay``, ``init_from``, ``export``,
   ``train.eval_interval``, ``train.metric``, ``device.log_level`` and the learning-rate
   schedule's *values* (the schedule is a Tensor of ``epochs x steps`` values, data of the
   graph: its length is in the hash through ``train.epochs`` and the step counts);
 - the train steps per epoch and eval batches per pass (the data's size sets them);
 - the MindSpore and Python versions and a hash of mm_train's own source files.
+
+``task`` stays in the key: MindSpore numbers the cached graphs in compile order
+(``compile_cache_0.mindir`` is the first graph the process compiles), so ``task=eval``
+must not find a training run's folder, whose first graph is the train step.
 
 So the jobs of a sweep over ``lr_schedule.*`` share one compilation, and so do reruns.
 
@@ -38,7 +42,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 PACKAGE = Path(__file__).resolve().parent
-NOT_IN_GRAPH = ("callbacks", "paths", "resume", "resume_replay", "init_from", "export", "task", "hydra")
+NOT_IN_GRAPH = ("callbacks", "paths", "resume", "resume_replay", "init_from", "export", "hydra")
 NOT_IN_GRAPH_NESTED = (("train", "eval_interval"), ("train", "metric"), ("device", "log_level"),
                        ("device", "compile_cache"))
 
