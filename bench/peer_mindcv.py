@@ -1,6 +1,6 @@
 """A peer: MindCV 0.3.0's own train.py against mm_train, the same ResNet-18 on the same files.
 
-    python bench/peer_mindcv.py [--steps 10] [--repeats 3] [--default-steps 3] [--default-repeats 1]
+    python bench/peer_mindcv.py [--steps 10] [--repeats 3] [--default-steps 4] [--default-repeats 1]
                                 [--mindcv-repo PATH] [--venv DIR]
 
 MindCV comes from PyPI (``mindcv==0.3.0``) into a venv of its own that this script
@@ -87,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10, help="training steps in (b)")
     parser.add_argument("--repeats", type=int, default=3, help="alternated runs in (b)")
-    parser.add_argument("--default-steps", type=int, default=3, help="training steps in (a)")
+    parser.add_argument("--default-steps", type=int, default=4, help="training steps in (a) (>= 4 for a steady rate)")
     parser.add_argument("--default-repeats", type=int, default=1, help="alternated runs in (a)")
     parser.add_argument("--skip-default", action="store_true", help="skip (a)")
     parser.add_argument("--mindcv-repo", default=DEFAULT_REPO, help="a git checkout of mindspore-lab/mindcv")
