@@ -29,7 +29,8 @@ filled by the untimed warm-up run, as for a rerun or a sweep's later job) and, i
 also with ``device.compile_cache=false`` (a first run). Runs alternate; medians.
 
 Reported: time to first step (process start to the first step's log line), steady
-images/s (step lines after the second, within the epoch), whole job (start to exit).
+images/s (step lines after the second, within the epoch), whole job (start to exit) and
+the process's CPU time (user+sys: MindCV's always-on SummaryRecord writer shows there).
 """
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def times(lines, pattern) -> dict[str, float]:
     steps = [(t, int(m.group(1)), int(m.group(2))) for t, line in lines if (m := pattern.match(line))]
     steady = [b[0] - a[0] for a, b in zip(steps, steps[1:]) if a[1] == b[1] and a[2] >= 2]
     return {"first": steps[0][0], "rate": BATCH * len(steady) / sum(steady) if steady else float("nan"),
-            "whole": lines[-1][0]}
+            "whole": lines[-1][0], "cpu": float(lines[-1][1].split("cpu=")[1])}
 
 
 def main() -> None:
@@ -146,11 +147,12 @@ def main() -> None:
           f"1-min load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for title, steps, repeats, results in tables:
         print(f"\n{title}: {steps} steps, {repeats} run(s) each")
-        print(f"{'program':<40} {'start->1st step (s)':>20} {'steady img/s':>13} {'whole job (s)':>14}")
-        meds = {name: {k: med(r[k] for r in runs) for k in ("first", "rate", "whole")}
+        print(f"{'program':<40} {'start->1st step (s)':>20} {'steady img/s':>13} {'whole job (s)':>14} "
+              f"{'CPU user+sys (s)':>17}")
+        meds = {name: {k: med(r[k] for r in runs) for k in ("first", "rate", "whole", "cpu")}
                 for name, runs in results.items()}
         for name, m in meds.items():
-            print(f"{name:<40} {m['first']:>20.2f} {m['rate']:>13.1f} {m['whole']:>14.2f}")
+            print(f"{name:<40} {m['first']:>20.2f} {m['rate']:>13.1f} {m['whole']:>14.2f} {m['cpu']:>17.1f}")
         names = list(meds)
         peer = meds[names[0]]
         for name in names[1:]:
