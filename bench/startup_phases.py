@@ -176,9 +176,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         os.chdir(ROOT)
-        (child_run if args.child == "run" else child_plain)(json.loads(args.command))
-        import atexit   # written at interpreter exit, after Hydra's teardown
+        import atexit   # written at interpreter exit (run.py's fast_exit runs atexit handlers too)
         atexit.register(lambda: Path(args.out).write_text(json.dumps({"wall0": WALL0, "marks": MARKS})))
+        (child_run if args.child == "run" else child_plain)(json.loads(args.command))
         return
     runs = {"run": [], "plain": []}
     with tempfile.TemporaryDirectory() as tmp:
