@@ -116,7 +116,8 @@ def pipeline_table(images: int, repeats: int, workers_list) -> None:
 
 
 def peak_rss(command: list[str], env) -> float:
-    """Peak RSS of the child process in MB (its own ru_maxrss, from wait4)."""
+    """Peak RSS of the child process in MB (its own ru_maxrss, from wait4; this process must stay small)."""
+    assert "mindspore" not in sys.modules, "measure memory before this process loads MindSpore"
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -141,13 +142,13 @@ def memory_table(repeats: int, size: int) -> None:
                 results[name].append(peak_rss(command, child_env()))
                 print(f"  {name}: {results[name][-1]:.0f} MB", file=sys.stderr, flush=True)
     med = statistics.median
-    print(f"\nResNet-50, batch {BATCH}, {size}x{size}, 10 steps + one evaluation; peak RSS of the process, "
+    print(f"ResNet-50, batch {BATCH}, {size}x{size}, 10 steps + one evaluation; peak RSS of the process, "
           f"medians of {repeats} alternated runs")
     print(f"{'program':<34} {'peak RSS (MB)':>14} {'min-max':>14}")
     for name, values in results.items():
         print(f"{name:<34} {med(values):>14.0f} {min(values):>7.0f}-{max(values):<6.0f}")
     names = list(results)
-    print(f"{'ratio run.py / plain':<34} {med(results[names[0]]) / med(results[names[1]]):>14.3f}   (target <= 1.05)")
+    print(f"{'ratio run.py / plain':<34} {med(results[names[0]]) / med(results[names[1]]):>14.3f}   (target <= 1.05)\n")
 
 
 def main() -> None:
@@ -160,10 +161,10 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-pipeline", action="store_true")
     args = parser.parse_args()
+    if not args.skip_memory:   # first: a child's ru_maxrss starts from this process's RSS at fork (Linux keeps
+        memory_table(args.memory_repeats, args.memory_size)   # it over exec), so MindSpore must not be loaded yet
     if not args.skip_pipeline:
         pipeline_table(args.images, args.repeats, args.workers)
-    if not args.skip_memory:
-        memory_table(args.memory_repeats, args.memory_size)
 
 
 if __name__ == "__main__":
