@@ -28,6 +28,10 @@ mm_train runs with its default compile cache (``device.compile_cache``, in a tem
 filled by the untimed warm-up run, as for a rerun or a sweep's later job) and, in (b),
 also with ``device.compile_cache=false`` (a first run). Runs alternate; medians.
 
+``--diagnose-summary`` adds a fourth program to (b): MindCV with ``mindspore.train.SummaryRecord``
+replaced by a no-op (a ``sitecustomize.py`` on its PYTHONPATH), to show what MindCV's always-on
+summary writer costs.
+
 Reported: time to first step (process start to the first step's log line), steady
 images/s (step lines after the second, within the epoch), whole job (start to exit) and
 the process's CPU time (user+sys: MindCV's always-on SummaryRecord writer shows there).
@@ -53,6 +57,26 @@ BATCH = 32
 MINDCV_STEP = re.compile(r".*Epoch: \[(\d+)/\d+\], batch: \[(\d+)/\d+\]")
 MM_STEP = re.compile(r"^epoch: (\d+) step: (\d+),")
 DEFAULT_REPO = "/work/.mirror/mindspore-lab+mindcv/repo"
+NO_SUMMARY = """# bench/peer_mindcv.py --diagnose-summary: MindCV's StateMonitor without its SummaryRecord writer
+import mindspore.train as _train
+
+
+class _NoSummary:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+_train.SummaryRecord = _NoSummary
+"""
 
 
 def make_venv(venv: Path) -> Path:
@@ -91,6 +115,8 @@ def main() -> None:
     parser.add_argument("--default-steps", type=int, default=4, help="training steps in (a) (>= 4 for a steady rate)")
     parser.add_argument("--default-repeats", type=int, default=1, help="alternated runs in (a)")
     parser.add_argument("--skip-default", action="store_true", help="skip (a)")
+    parser.add_argument("--diagnose-summary", action="store_true",
+                        help="(b) also runs MindCV with its SummaryRecord replaced by a no-op (a sitecustomize.py)")
     parser.add_argument("--mindcv-repo", default=DEFAULT_REPO, help="a git checkout of mindspore-lab/mindcv")
     parser.add_argument("--venv", type=Path, default=Path.home() / ".cache/mm_train_bench/mindcv-0.3.0-venv")
     args = parser.parse_args()
@@ -122,10 +148,15 @@ def main() -> None:
             settings.append(("(a) as users run them", args.default_steps, args.default_repeats, {
                 "MindCV train.py (oneDNN default)": ("mindcv", plain_env, ()),
                 "mm_train run.py (device=cpu: AVX2)": ("mm", plain_env, ())}))
-        settings.append(("(b) both ONEDNN_MAX_CPU_ISA=AVX2", args.steps, args.repeats, {
-            "MindCV train.py (AVX2)": ("mindcv", avx2_env, ()),
-            "mm_train run.py": ("mm", avx2_env, ()),
-            "mm_train run.py, compile cache off": ("mm", avx2_env, ("device.compile_cache=false",))}))
+        sides_b = {"MindCV train.py (AVX2)": ("mindcv", avx2_env, ()),
+                   "mm_train run.py": ("mm", avx2_env, ()),
+                   "mm_train run.py, compile cache off": ("mm", avx2_env, ("device.compile_cache=false",))}
+        if args.diagnose_summary:
+            (tmp / "no_summary").mkdir()
+            (tmp / "no_summary" / "sitecustomize.py").write_text(NO_SUMMARY)
+            sides_b["MindCV, no SummaryRecord (diagnosis)"] = ("mindcv", {**avx2_env, "PYTHONPATH": str(tmp / "no_summary")},
+                                                               ())
+        settings.append(("(b) both ONEDNN_MAX_CPU_ISA=AVX2", args.steps, args.repeats, sides_b))
         tables = []
         for title, steps, repeats, sides in settings:
             results = {name: [] for name in sides}
@@ -136,6 +167,8 @@ def main() -> None:
                         continue   # (a)'s MindCV takes minutes; no warm-up needed for its timing
                     run_id = f"{len(tables)}_{i}_{abs(hash(name))}"
                     command = mindcv(steps, run_id) if kind == "mindcv" else mm(steps, run_id, *extra)
+                    if kind == "mm":
+                        env = {k: v for k, v in env.items() if k != "PYTHONPATH" or "no_summary" not in v}
                     lines = timed_lines(command, env=env)
                     if i:
                         results[name].append(times(lines, MINDCV_STEP if kind == "mindcv" else MM_STEP))
@@ -157,6 +190,8 @@ def main() -> None:
         peer = meds[names[0]]
         for name in names[1:]:
             m = meds[name]
+            if "diagnosis" in name:   # mm_train against MindCV without its summary writer
+                peer, m, name = m, meds["mm_train run.py"], "mm_train vs MindCV without summary"
             print(f"{'  x faster: ' + name.replace('mm_train run.py', 'mm_train'):<40} "
                   f"{peer['first'] / m['first']:>19.2f}x {m['rate'] / peer['rate']:>12.2f}x "
                   f"{peer['whole'] / m['whole']:>13.2f}x")
