@@ -57,10 +57,11 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def timed_lines(command: list[str], env: dict[str, str] | None = None) -> list[tuple[float, str]]:
+def timed_lines(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+                ) -> list[tuple[float, str]]:
     """The output lines with their times since process start; the last is (exit time, "<exit> cpu=SECONDS")."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, env=env or child_env(), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(command, cwd=cwd or ROOT, env=env or child_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = [(time.perf_counter() - start, line) for line in proc.stdout]
     _, status, usage = os.wait4(proc.pid, 0)   # the child's own CPU time (less sensitive to other load)

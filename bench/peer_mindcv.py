@@ -169,7 +169,7 @@ def main() -> None:
                     command = mindcv(steps, run_id) if kind == "mindcv" else mm(steps, run_id, *extra)
                     if kind == "mm":
                         env = {k: v for k, v in env.items() if k != "PYTHONPATH" or "no_summary" not in v}
-                    lines = timed_lines(command, env=env)
+                    lines = timed_lines(command, env=env, cwd=tmp)   # MindCV writes ./{ckpt_save_dir}/summary
                     if i:
                         results[name].append(times(lines, MINDCV_STEP if kind == "mindcv" else MM_STEP))
                     print(f"  {title}: {name} run {i}: " + (str(results[name][-1]) if i else "warm-up"),

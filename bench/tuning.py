@@ -162,7 +162,8 @@ def main() -> None:
                     if setting == "omp1":
                         env["OMP_NUM_THREADS"] = "1"
                     done = subprocess.run([sys.executable, __file__, "--child", net, setting, str(args.steps),
-                                           "--data", str(cifar)], capture_output=True, text=True, env=env)
+                                           "--data", str(cifar)], capture_output=True, text=True, env=env,
+                                          cwd=tmp)   # graph_kernel leaves akg_kernel_meta/ in the cwd
                     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
                     if done.returncode or not lines:
                         error = (done.stderr.strip().splitlines() or ["?"])[-1][:100]
