@@ -1,9 +1,10 @@
 """The quickstart job written by hand in plain MindSpore: the baseline of bench/overhead.py.
 
-Same data, transforms, network, loss, optimizer, schedule, loss monitor and
-per-epoch evaluation as ``python run.py +recipe=quickstart``.
+Same data, transforms, network, loss, optimizer, schedule, loss monitor,
+per-epoch evaluation and per-epoch checkpoint (the last 3 kept) as
+``python run.py +recipe=quickstart``.
 
-    python bench/plain_quickstart.py [EPOCHS]
+    python bench/plain_quickstart.py [EPOCHS] [CHECKPOINT_DIR]
 """
 import os
 import sys
@@ -21,7 +22,7 @@ import mindspore.dataset.transforms as T  # noqa: E402
 import mindspore.dataset.vision as vision  # noqa: E402
 import numpy as np  # noqa: E402
 from mindspore import nn  # noqa: E402
-from mindspore.train import Callback, LossMonitor, Model  # noqa: E402
+from mindspore.train import Callback, CheckpointConfig, LossMonitor, Model, ModelCheckpoint  # noqa: E402
 
 DIGITS = Path(__file__).resolve().parent.parent / "mm_train" / "bundled" / "digits"
 
@@ -55,7 +56,7 @@ class EvalEachEpoch(Callback):
         print("eval:", self.model.eval(self.data, dataset_sink_mode=False), flush=True)
 
 
-def main(epochs=10):
+def main(epochs=10, checkpoints="plain_checkpoints"):
     ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_seed(42)
@@ -73,8 +74,9 @@ def main(epochs=10):
                              {"order_params": params}], ms.Tensor(cosine_lr(epochs * steps, steps)), 0.9)
     model = Model(net, nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"), optimizer,
                   metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})
-    model.train(epochs, train, callbacks=[LossMonitor(1), EvalEachEpoch(model, test)], dataset_sink_mode=False)
+    save = ModelCheckpoint("quickstart", checkpoints, CheckpointConfig(save_checkpoint_steps=steps, keep_checkpoint_max=3))
+    model.train(epochs, train, callbacks=[LossMonitor(1), EvalEachEpoch(model, test), save], dataset_sink_mode=False)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10, sys.argv[2] if len(sys.argv) > 2 else "plain_checkpoints")

@@ -1,11 +1,14 @@
-"""Where the time from process start to the first training step goes, run.py vs the plain script.
+"""Where the time of the whole job goes, run.py vs the plain script, phase by phase.
 
-    python bench/startup_phases.py [--repeats 5] [--job quickstart|resnet50_cifar]
+    python bench/startup_phases.py [--repeats 5] [--epochs 1] [--job quickstart|resnet50_cifar]
 
 Each side runs in a fresh process (alternating, bytecode caching on) with timers
 wrapped around the functions that mark a phase's end; the table gives the median
-time of each phase, from the interpreter being up to the first ``epoch: 1 step: 1``
-line. Interpreter start-up itself (the same for both) is left out.
+time of each phase from process start (the parent's clock at spawn) to process exit
+(the parent's clock when the child is reaped): interpreter start-up, the phases up
+to the first ``epoch: 1 step: 1`` line, training, and after the last step line (last
+evaluation and checkpoint, curves.png, returning from Model.train, Hydra's job
+teardown, interpreter shutdown).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import argparse
 import builtins
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -27,6 +31,7 @@ T0 = time.perf_counter()
 MARKS: list[tuple[str, float]] = []
 
 RUN_PHASES = [
+    ("Python start-up (interpreter, site, this bench)", "child up"),
     ("import Hydra", "hydra imported"),
     ("Hydra: parse the command line, find plugins", "get_mode called"),
     ("Hydra: compose #1 (get_mode reads hydra.mode)", "get_mode done"),
@@ -36,12 +41,26 @@ RUN_PHASES = [
     ("import MindSpore (and mm_train's components)", "components loaded"),
     ("mm_train: validate, run files, build the parts", "Model.train called"),
     ("MindSpore: first step (graph compile + run)", "first step"),
+    ("training: first to last step line", "last step"),
+    ("last eval + checkpoint (epoch-end callbacks)", "curves start"),
+    ("curves.png", "curves done"),
+    ("rest of Model.train (train-end callbacks)", "Model.train returned"),
+    ("mm_train after Model.train (run files)", "task returned"),
+    ("Hydra job teardown + interpreter exit", "exit"),
 ]
 PLAIN_PHASES = [
+    ("Python start-up (interpreter, site, this bench)", "child up"),
     ("import MindSpore", "mindspore imported"),
     ("build data, network, optimizer, Model", "Model.train called"),
     ("MindSpore: first step (graph compile + run)", "first step"),
+    ("training: first to last step line", "last step"),
+    ("last eval + checkpoint, rest of Model.train", "Model.train returned"),
+    ("interpreter exit", "exit"),
 ]
+STEP_LINE = re.compile(r"^epoch: \d+ step: \d+,")
+
+
+WALL0 = time.time() - (time.perf_counter() - T0)   # the wall clock at T0
 
 
 def mark(name: str) -> None:
@@ -68,12 +87,15 @@ def mark_first_step() -> None:
         plain_print(*args, **kwargs)
         if args and str(args[0]).startswith("epoch: 1 step: 1,") and not any(n == "first step" for n, _ in MARKS):
             mark("first step")
+        if args and STEP_LINE.match(str(args[0])):
+            MARKS[:] = [m for m in MARKS if m[0] != "last step"]
+            mark("last step")
     builtins.print = watching
 
 
 def wrap_model_train() -> None:
     from mindspore.train import Model
-    wrap(Model, "train", before="Model.train called")
+    wrap(Model, "train", before="Model.train called", after="Model.train returned")
 
 
 def child_run(command: list[str]) -> None:
@@ -104,8 +126,12 @@ def child_run(command: list[str]) -> None:
             original_load()
             mark("components loaded")
             wrap_model_train()
+            from mm_train.callbacks.plot import PlotCurves
+            wrap(PlotCurves, "on_train_end", before="curves start", after="curves done")
         registry.load_all = load_all
-        return original_task(cfg)
+        result = original_task(cfg)
+        mark("task returned")
+        return result
     entry.task = task
     mark_first_step()
     import runpy
@@ -126,28 +152,37 @@ def child_plain(command: list[str]) -> None:
 
 
 def run_child(side: str, command: list[str], tmp: str) -> dict[str, float]:
+    """The child's marks, in seconds since the parent spawned it (``exit``: when it was reaped)."""
     out = Path(tmp) / "marks.json"
+    spawned = time.time()
     subprocess.run([sys.executable, __file__, "--child", side, "--out", str(out), "--command", json.dumps(command)],
                    cwd=ROOT, env=child_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return dict(json.loads(out.read_text()))
+    ended = time.time()
+    data = json.loads(out.read_text())
+    marks = {name: data["wall0"] + t - spawned for name, t in data["marks"]}
+    marks["child up"] = data["wall0"] - spawned
+    marks["exit"] = ended - spawned
+    return marks
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--job", choices=["quickstart", "resnet50_cifar"], default="quickstart")
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--child", choices=["run", "plain"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--command", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         os.chdir(ROOT)
+        import atexit   # written at interpreter exit (run.py's fast_exit runs atexit handlers too)
+        atexit.register(lambda: Path(args.out).write_text(json.dumps({"wall0": WALL0, "marks": MARKS})))
         (child_run if args.child == "run" else child_plain)(json.loads(args.command))
-        Path(args.out).write_text(json.dumps(MARKS))
         return
     runs = {"run": [], "plain": []}
     with tempfile.TemporaryDirectory() as tmp:
-        commands = dict(zip(runs, job_commands(args.job, 1, tmp).values()))
+        commands = dict(zip(runs, job_commands(args.job, args.epochs, tmp).values()))
         for side in runs:   # warm the bytecode caches, untimed
             run_child(side, commands[side], tmp)
         for _ in range(args.repeats):
@@ -155,7 +190,7 @@ def main() -> None:
                 runs[side].append(run_child(side, commands[side], tmp))
     for side, phases in ((f"run.py +recipe={args.job}", RUN_PHASES), ("plain MindSpore script", PLAIN_PHASES)):
         marks = runs["run" if side.startswith("run") else "plain"]
-        print(f"{side:<52} {'phase (s)':>10} {'at (s)':>8}   (medians of {args.repeats})")
+        print(f"{side:<52} {'phase (s)':>10} {'at (s)':>8}   (medians of {args.repeats}, {args.epochs} epochs)")
         previous = [0.0] * len(marks)
         for label, name in phases:
             at = [m[name] for m in marks]

@@ -12,6 +12,7 @@ import sys
 import hydra
 
 from mm_train.entry import quiet_broken_pipe, reported_errors, task
+from mm_train.fast_exit import fast_exit
 from mm_train.locations import CONF_DIR
 
 
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
     with quiet_broken_pipe(), reported_errors():
         app()
+    if argv is None:   # a process of its own: every file is written, skip the interpreter's teardown
+        fast_exit()
     return 0
 
 

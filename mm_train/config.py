@@ -50,6 +50,7 @@ class DeviceSchema:
     dataset_sink_mode: bool = False
     onednn_max_cpu_isa: Optional[str] = None
     log_level: int = 3
+    compile_cache: bool = False     # MindSpore's graph compile cache, a folder per graph config (compile_cache.py)
 
 
 @dataclass

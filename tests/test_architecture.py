@@ -17,13 +17,15 @@ PACKAGE = ROOT / "mm_train"
 # Lowest first. A module may import from its own layer and the layers below it, never above.
 # A registry's members are imported by name (Registry.locations), which is not an import edge.
 LAYERS = {
-    "core": ["locations", "errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers", "rundir"],
+    "core": ["locations", "errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers", "rundir",
+             "fast_exit"],
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
-              "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report", "ema"],
+              "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report", "ema", "curves_png",
+              "compile_cache"],
     "config": ["components", "config", "composition", "recipes", "boundary", "inheritance"],
-    "assembly": ["init_from", "assembly", "distributed"],
+    "assembly": ["init_from", "assembly", "distributed", "run_settings"],
     "tasks": ["training", "inspection", "export", "predict"],
     "jobs": ["jobs", "runner"],
     "front": ["entry", "cli", "launch", "__main__", "data.commands", "migrate.commands", "migrate.parity"],

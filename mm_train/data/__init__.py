@@ -5,7 +5,7 @@
       path: ${paths.data}/cifar-10-batches-bin
       num_classes: 10
       one_hot: false                   # true: labels become float32 one-hot rows (for sparse: false losses)
-      train: {batch_size: 32, shuffle: true, num_parallel_workers: 2, drop_remainder: true, limit: null,
+      train: {batch_size: 32, shuffle: true, num_parallel_workers: auto, drop_remainder: true, limit: null,
               num_shards: null, shard_id: null,       # null: the distributed rank (train split only; see sharding.py)
               transforms: [{type: RandomHorizontalFlip}, ...],
               batch_transforms: [{type: MixUpBatch, alpha: 0.2}]}   # needs one_hot: true
@@ -50,9 +50,11 @@ def _positive(settings: Mapping[str, Any], key: str, where: str, allow_none: boo
 
 def split_settings(dataset: Mapping[str, Any], split: str, where: str = "dataset") -> dict[str, Any]:
     """The pipeline settings of one split, defaults filled in and checked."""
-    settings = {**SPLITS[split], "batch_size": 32, "num_parallel_workers": 1, "limit": None,
+    from mm_train.data.workers import resolve_workers
+    settings = {**SPLITS[split], "batch_size": 32, "num_parallel_workers": "auto", "limit": None,
                 "transforms": [], "batch_transforms": [], "num_shards": None, "shard_id": None}
     settings.update({k: v for k, v in (dataset.get(split) or {}).items() if k in SPLIT_KEYS})
+    settings["num_parallel_workers"] = resolve_workers(settings["num_parallel_workers"])   # auto: the cores
     _positive(settings, "batch_size", f"{where}.{split}")
     _positive(settings, "num_parallel_workers", f"{where}.{split}")
     _positive(settings, "limit", f"{where}.{split}", allow_none=True)
