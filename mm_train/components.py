@@ -5,7 +5,7 @@ recipe is reported in one message (see :func:`mm_train.config.validate`).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union
 
 from mm_train.argtypes import NonNegativeInt, PositiveInt, Workers, type_problem
 
@@ -68,7 +68,8 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
 
 
 # pipeline settings of a split: (hint, what a user reads); checked before any data is opened
-SPLIT_SETTINGS = {"batch_size": PositiveInt, "limit": Optional[PositiveInt], "num_parallel_workers": Workers,
+SPLIT_SETTINGS = {"batch_size": PositiveInt, "limit": Optional[PositiveInt],
+                  "num_parallel_workers": Union[Workers, Literal["auto"]],
                   "shuffle": bool, "drop_remainder": bool, "num_shards": Optional[PositiveInt],
                   "shard_id": Optional[NonNegativeInt]}
 
