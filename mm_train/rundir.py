@@ -23,8 +23,8 @@ from mm_train.errors import ConfigError
 from mm_train.ranks import Rank
 
 LOCK = ".lock"
-RESULTS = ("metrics.json", "checkpoints", "config.yaml", "run_info.json", "curves.png", "tensorboard",
-           "distributed.json")
+RESULTS = ("metrics.json", "checkpoints", "config.yaml", "run_info.json", "curves.png", "train_loss.csv",
+           "tensorboard", "distributed.json")
 TASKS_WITH_RESULTS = ("train", "eval")
 
 

@@ -261,7 +261,7 @@ def test_one_run_directory_written_by_rank_0(dp_run):
         "checkpoints/dp_mlp-1_4.ckpt", "checkpoints/dp_mlp-2_4.ckpt",
         "config.yaml", "curves.png", "distributed.json", "metrics.json",
         "msrun/scheduler.log", "msrun/worker_0.log", "msrun/worker_1.log",
-        "rank_0.log", "rank_1.log", "run_info.json"]
+        "rank_0.log", "rank_1.log", "run_info.json", "train_loss.csv"]
     assert [p.name for p in dp_run["cwd"].rglob("*") if p.is_dir() and p.parent.name == "outputs"] \
         == [run_dir.parent.name]
     metrics = json.loads((run_dir / "metrics.json").read_text())

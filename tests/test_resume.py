@@ -75,6 +75,9 @@ def test_sigkill_mid_epoch_then_resume_auto_matches_uninterrupted_run(tmp_path):
     assert longer.returncode == 0, longer.stderr[-3000:]
     assert "quickstart-3_4.ckpt (epoch 3, step 12)" in longer.stdout
     assert int(weights(broken / "checkpoints" / "quickstart-4_4.ckpt")["step_num"]) == 16
+    # curves.png of the resumed run draws every step's loss: the killed run's up to its checkpoint, then the rest
+    rows = (broken / "train_loss.csv").read_text().splitlines()
+    assert rows[0] == "step,loss" and [int(r.split(",")[0]) for r in rows[1:]] == list(range(1, 17))
 
 
 def test_resume_from_a_missing_file_is_a_user_error(tmp_path):
