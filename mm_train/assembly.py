@@ -105,7 +105,8 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     from mm_train.amp import check_amp_level, parse_loss_scale
     from mm_train.data import build_dataset
     from mm_train.data.transforms import build_transforms
-    from mm_train.nn.builder import DEFAULT_MAX_PARAMS, build_network
+    from mm_train.nn.budget import max_params
+    from mm_train.nn.builder import build_network
     from mm_train.optim import clip_grad_norm
     from mm_train.train_step import EvalStep, optimizer_step_dataset
 
@@ -113,8 +114,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
     amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
     clip_grad_norm(config["optimizer"])
-    network, _ = build_network(config["network"], max_params=(config.get("limits") or {}).get("max_params",
-                                                                                              DEFAULT_MAX_PARAMS))
+    network, _ = build_network(config["network"], max_params=max_params(config))
     dataset = optimizer_step_dataset(config["dataset"], config["train"])   # N x B samples per optimizer step
     overfit = (config.get("debug") or {}).get("mode") == "overfit"
     train_data = eval_data = None

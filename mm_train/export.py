@@ -63,6 +63,7 @@ def export_network(network, input_shape, run_dir: Path, settings: Mapping[str, A
 def export_task(config: Mapping[str, Any], run_dir: Path) -> Path:
     """``task=export``: build the network, load ``init_from`` (required), export it."""
     from mm_train import init_from
+    from mm_train.nn.budget import max_params
     from mm_train.nn.builder import build_network
 
     settings = export_settings(config.get("export"), config["device"].get("target", "CPU"))
@@ -71,7 +72,7 @@ def export_task(config: Mapping[str, Any], run_dir: Path) -> Path:
     input_shape = (config["network"] or {}).get("input_shape")
     if not input_shape:
         raise ConfigError("network.input_shape", "missing", expected="the per-sample input shape, e.g. [3, 32, 32]")
-    network, _ = build_network(config["network"])
+    network, _ = build_network(config["network"], max_params=max_params(config))
     init_from.load(network, config.get("init_from"))
     return export_network(network, list(input_shape), run_dir, settings)
 

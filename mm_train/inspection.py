@@ -38,11 +38,11 @@ def _table(rows: list[tuple], header: tuple, right: tuple = ()) -> list[str]:
     return lines
 
 
-def summary_lines(network_cfg: Mapping[str, Any], title: str = "network") -> list[str]:
+def summary_lines(network_cfg: Mapping[str, Any], title: str = "network", max_params: int | None = None) -> list[str]:
     """The summary table of ``network_cfg``; the last line is ``Total params: N`` (trainable)."""
     from mm_train.nn.builder import build_network
 
-    net, infos = build_network(network_cfg)
+    net, infos = build_network(network_cfg, **({"max_params": max_params} if max_params else {}))
     rows = [(info.name, info.type, str(tuple(info.output_shape)), _n(info.params)) for info in infos]
     trainable = sum(p.size for p in net.trainable_params())
     frozen = sum(p.size for p in net.get_parameters()) - trainable
@@ -54,7 +54,8 @@ def summary_lines(network_cfg: Mapping[str, Any], title: str = "network") -> lis
 
 
 def summary(config: Mapping[str, Any], run_dir: Path, recipe: str = "network") -> list[str]:
-    lines = summary_lines(config["network"], recipe)
+    from mm_train.nn.budget import max_params
+    lines = summary_lines(config["network"], recipe, max_params(config))
     text = "\n".join(lines)
     print(text, flush=True)
     (Path(run_dir) / "summary.txt").write_text(text + "\n", encoding="utf-8")
@@ -117,9 +118,10 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
 
     from mm_train.amp import parse_loss_scale
     from mm_train.assembly import build_training
+    from mm_train.nn.budget import max_params
     from mm_train.nn.builder import build_network
 
-    network, infos = build_network(config["network"])
+    network, infos = build_network(config["network"], max_params=max_params(config))
     batch = max(1, min(int((config["dataset"].get("train") or {}).get("batch_size", MAX_BATCH)), MAX_BATCH))
     classes = math.prod(infos[-1].output_shape)
     shape = tuple(config["network"]["input_shape"])

@@ -137,11 +137,12 @@ def load_predictor(config: Mapping[str, Any]) -> tuple[Callable, Optional[int], 
         raise ConfigError("init_from", "task=predict needs weights",
                           expected="init_from=PATH.ckpt, or predict.model=FILE.mindir")
     from mm_train import init_from
+    from mm_train.nn.budget import max_params
     from mm_train.nn.builder import build_network
     input_shape = (config.get("network") or {}).get("input_shape")
     if not input_shape:
         raise ConfigError("network.input_shape", "missing", expected="the per-sample input shape, e.g. [3, 32, 32]")
-    network, _ = build_network(config["network"])
+    network, _ = build_network(config["network"], max_params=max_params(config))
     init_from.load(network, config.get("init_from"))
     network.set_train(False)
     return (lambda batch: network(ms.Tensor(batch)).asnumpy()), None, tuple(int(d) for d in input_shape)

@@ -49,8 +49,9 @@ def test_huge_sizes_are_refused_before_anything_is_allocated(tmp_path, override,
     assert_user_error(run_py(*FAST, override, f"hydra.run.dir={tmp_path}"), *fragments)
 
 
-def test_max_params_is_a_config_key(tmp_path):
-    result = run_py(*FAST, "limits.max_params=1000", f"hydra.run.dir={tmp_path}")
+@pytest.mark.parametrize("task", ["train", "summary", "check"])
+def test_max_params_is_a_config_key(task, tmp_path):
+    result = run_py(*FAST, f"task={task}", "limits.max_params=1000", f"hydra.run.dir={tmp_path}")
     assert_user_error(result, "network.layers.conv2: the network would have about 19,680 parameters",
                       "limits.max_params=1,000")
 

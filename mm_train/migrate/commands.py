@@ -27,8 +27,10 @@ def convert_command(args) -> int:
     network = None
     if args.recipe:
         from mm_train.jobs import open_job
+        from mm_train.nn.budget import max_params
         from mm_train.nn.builder import build_network
-        network, _ = build_network(open_job(args.recipe, args.overrides).config["network"])
+        config = open_job(args.recipe, args.overrides).config
+        network, _ = build_network(config["network"], max_params=max_params(config))
         report = import_weights(network, spec, where="SRC")     # raises with every problem listed
         converted = None
         print(report.text(matched=not args.quiet))

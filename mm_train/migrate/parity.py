@@ -97,12 +97,13 @@ def network_output(config: Mapping[str, Any], x: np.ndarray, info: dict | None =
     import mindspore as ms
 
     from mm_train import init_from
+    from mm_train.nn.budget import max_params
     from mm_train.nn.builder import build_network
 
     if not config.get("init_from"):
         raise ConfigError("init_from", "parity needs weights", expected="init_from=PATH or init_from={path: ..., "
                           "rules: ...}")
-    network, _ = build_network(config["network"])
+    network, _ = build_network(config["network"], max_params=max_params(config))
     init_from.load(network, config["init_from"])
     network.set_train(False)
     if info is not None:

@@ -18,6 +18,11 @@ from typing import Any, Callable, Mapping, Optional
 from mm_train.errors import ConfigError
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
+
+
+def max_params(config) -> int:
+    """The job's ``limits.max_params`` (the default when the config has none)."""
+    return int(((config or {}).get("limits") or {}).get("max_params", DEFAULT_MAX_PARAMS))
 _budget: contextvars.ContextVar = contextvars.ContextVar("mm_train_budget", default=None)
 
 
