@@ -127,6 +127,9 @@ TABLE = {
         ("fails", ()),   # docs/networks.md: a head count that does not divide the width
     "python run.py +recipe=vit_b_16_torchvision task=summary": run(),
     "mm-train weights convert --list-rules": run(),
+    "python bench/peer_mindcv.py --steps 8 --repeats 2 --default-steps 4 --default-repeats 1":
+        skip("a benchmark of several minutes that installs mindcv from PyPI into its own venv and needs a mindcv "
+             "git checkout (--mindcv-repo)"),
 }
 
 ALL = list(dict.fromkeys(c for doc in DOCS for c in commands(doc)))
