@@ -47,23 +47,23 @@ def task(cfg: DictConfig):
 
     hydra_cfg = HydraConfig.get()
     recipe = hydra_cfg.runtime.choices.get("recipe")
-    try:
-        if recipe is None:
-            raise ConfigError("", no_recipe_message())
-        log.info(recipe_line(recipe))
-        from mm_train.inheritance import replace_retyped
-        replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
-        with console_copied_to_log():
+    with console_copied_to_log():   # run.log holds what the console shows, the final error included
+        try:
+            if recipe is None:
+                raise ConfigError("", no_recipe_message())
+            log.info(recipe_line(recipe))
+            from mm_train.inheritance import replace_retyped
+            replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
             result = execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
             if cfg.get("task") in ("train", "eval"):   # summary, check, export, predict end with their own report
                 print_summary(hydra_cfg.runtime.output_dir)
-        return result
-    except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(ConfigError.exit_code)
-    except TrainingVerdict as verdict:   # diverged, cannot learn, check failed: exit 1, no traceback
-        print(f"error: {verdict}", file=sys.stderr)
-        sys.exit(verdict.exit_code)
+            return result
+        except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(ConfigError.exit_code)
+        except TrainingVerdict as verdict:   # diverged, cannot learn, check failed: exit 1, no traceback
+            print(f"error: {verdict}", file=sys.stderr)
+            sys.exit(verdict.exit_code)
 
 
 class _Tee:

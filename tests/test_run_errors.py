@@ -179,3 +179,9 @@ def test_10_a_failed_download_leaves_no_folder(tmp_path):
                           "--url", "http://127.0.0.1:9/cifar.tar.gz", "--md5", "0" * 32, timeout=120)
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_8_run_log_also_holds_the_error_that_ended_the_run(tmp_path):
+    result = run_py("+recipe=quickstart", "task=eval", f"hydra.run.dir={tmp_path}")
+    assert_user_error(result, "init_from: task=eval needs weights")
+    assert "error: init_from: task=eval needs weights" in (tmp_path / "run.log").read_text()
