@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import platform
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -80,6 +81,24 @@ def cache_key(config: Mapping[str, Any], steps_per_epoch: int, eval_batches: int
     what = {"config": graph_config(config), "steps_per_epoch": steps_per_epoch, "eval_batches": eval_batches,
             "mindspore": ms.__version__, "python": platform.python_version(), "mm_train": source_digest()}
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
+VARIABLES = ("MS_COMPILER_CACHE_ENABLE", "MS_COMPILER_CACHE_PATH")
+
+
+@contextmanager
+def scoped():
+    """Restore MindSpore's compile-cache variables on leaving: the cache is this job's alone, never that of
+    a later job, a ``task=check`` or a subprocess of the same process (tests, Hydra sweeps, notebooks)."""
+    saved = {var: os.environ.get(var) for var in VARIABLES}
+    try:
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 def wanted(config: Mapping[str, Any]) -> bool:

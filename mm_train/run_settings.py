@@ -3,11 +3,13 @@
 - the graph compile cache (:mod:`mm_train.compile_cache`, ``device.compile_cache``);
 - the data pipeline's worker counts as resolved (``num_parallel_workers: auto``, :mod:`mm_train.data.workers`);
 
-    apply_run_settings(config, parts, run_dir, recipe, rank)
+    with run_settings(config, parts, run_dir, recipe, rank):   # the compile cache lasts as long as the job
+        fit(...)
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -23,6 +25,13 @@ def data_workers(dataset: Mapping[str, Any]) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a record only; build_parts has checked the settings
             out[split] = None
     return out
+
+
+@contextmanager
+def run_settings(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank):
+    """:func:`apply_run_settings` for the ``with`` block only (MindSpore's compile-cache variables restored)."""
+    with compile_cache.scoped():
+        yield apply_run_settings(config, parts, run_dir, recipe, rank)
 
 
 def apply_run_settings(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from mm_train.debug import fast_verdict, overfit_verdict
 from mm_train.errors import ConfigError, NetworkCannotLearn, closest
 from mm_train.ranks import Rank
 from mm_train.registry import CALLBACKS, TASKS
-from mm_train.run_settings import apply_run_settings
+from mm_train.run_settings import run_settings
 
 
 REPLAYS = ("exact", "fast")
@@ -127,8 +127,8 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
 def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> float | None:
     """Train; the final value of ``train.metric``. ``debug=overfit`` also judges the loss curve."""
     parts = build_parts(config, "train")
-    apply_run_settings(config, parts, run_dir, recipe, rank)   # compile cache, data workers -> run_info.json
-    evaluations, losses = fit(config, parts, run_dir, recipe, rank)
+    with run_settings(config, parts, run_dir, recipe, rank):   # compile cache, data workers -> run_info.json
+        evaluations, losses = fit(config, parts, run_dir, recipe, rank)
     mode = (config.get("debug") or {}).get("mode")
     if mode == "fast":
         print(fast_verdict(len(losses), evaluations), flush=True)
@@ -144,5 +144,5 @@ def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank
 def eval_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> float:
     """Evaluate ``init_from``'s weights once; the value of ``train.metric``."""
     parts = build_parts(config, "eval")
-    apply_run_settings(config, parts, run_dir, recipe, rank)
-    return evaluate_only(config, parts, run_dir)[config["train"]["metric"]]
+    with run_settings(config, parts, run_dir, recipe, rank):
+        return evaluate_only(config, parts, run_dir)[config["train"]["metric"]]

@@ -47,3 +47,16 @@ def test_a_rerun_hits_the_cache_with_the_same_results(tmp_path, compile_cache_di
     assert runs["off"][1] == {"enabled": False}
     assert runs["warm"][0] == runs["cold"][0] == runs["off"][0]
     assert runs["cold"][1]["path"].startswith(str(compile_cache_dir))
+
+
+def test_the_cache_is_the_jobs_own_and_ends_with_it(tmp_path, monkeypatch):
+    """An in-process job (tests, Hydra sweeps) must not leave MindSpore's cache on for what runs next:
+    a later task=check or parity in a subprocess would load the job's graphs in their place."""
+    import os
+
+    from training_helpers import train
+    monkeypatch.delenv("MS_COMPILER_CACHE_ENABLE", raising=False)
+    train(tmp_path / "run", "device.compile_cache=true")
+    info = json.loads((tmp_path / "run" / "run_info.json").read_text())
+    assert info["compile_cache"]["enabled"] is True
+    assert "MS_COMPILER_CACHE_ENABLE" not in os.environ and "MS_COMPILER_CACHE_PATH" not in os.environ
