@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from helpers import ROOT, assert_user_error, read_metrics, run_py
-from test_resume import KILLER, RUN
-from training_helpers import compose, train, weights
+from helpers import assert_user_error, read_metrics, run_py
+from test_resume import RUN
+from training_helpers import compose, run_killed_at, train, weights
 
 
 def test_ema_of_a_constant_gradient_equals_the_closed_form():
@@ -48,12 +45,7 @@ def test_killed_and_resumed_ema_run_equals_the_uninterrupted_one(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
 
     broken = tmp_path / "broken"
-    killer = tmp_path / "killer.py"
-    killer.write_text(KILLER)
-    kill = run[:-2] + ("callbacks=[{type: ModelCheckpoint, save_checkpoint_steps: 3, keep_checkpoint_max: 10},"
-                       " {type: KillAt, step: 7}]", "train.ema_decay=0.9")
-    killed = subprocess.run([sys.executable, str(killer), str(ROOT / "run.py"), *kill, f"hydra.run.dir={broken}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    killed = run_killed_at(7, *run, f"hydra.run.dir={broken}")
     assert killed.returncode == -9, killed.stderr[-3000:]
     resumed = run_py(*run, f"hydra.run.dir={broken}", "resume=auto")
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -1,16 +1,12 @@
 """Resume: SIGKILL mid-epoch, then resume=auto, ends with the weights of an uninterrupted run."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
-from helpers import ROOT, assert_user_error, run_py
-from training_helpers import weights
+from helpers import assert_user_error, run_py
+from training_helpers import run_killed_at, weights
 
 # quickstart on 64 shuffled digits, batch 16: 4 steps an epoch, 3 epochs; a checkpoint every 3 steps
 # (steps 3, 6, 9, 12: most of them mid-epoch) and at the end of each epoch.
@@ -22,24 +18,6 @@ RUN = ("+recipe=quickstart", "+dataset.train.limit=64", "dataset.train.batch_siz
        f"dataset.eval.transforms={TRANSFORMS}",
        "callbacks=[{type: ModelCheckpoint, save_checkpoint_steps: 3, keep_checkpoint_max: 10}]")
 
-KILLER = textwrap.dedent("""
-    # run.py, with one more callback that SIGKILLs this process after global step KILL_AT
-    import os, runpy, signal, sys
-    from mindspore.train import Callback
-    from mm_train.registry import CALLBACKS
-
-    class KillAt(Callback):
-        def __init__(self, ctx, step):
-            super().__init__()
-            self.ctx, self.step = ctx, step
-        def on_train_step_end(self, run_context):
-            if self.ctx.global_step(run_context.original_args()) == self.step:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    CALLBACKS.register("KillAt", lambda ctx, step: KillAt(ctx, step))
-    sys.argv = [sys.argv[1]] + sys.argv[2:]
-    runpy.run_path(sys.argv[0], run_name="__main__")
-""")
 
 
 @pytest.mark.slow
@@ -49,13 +27,8 @@ def test_sigkill_mid_epoch_then_resume_auto_matches_uninterrupted_run(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
 
     broken = tmp_path / "broken"
-    killer = tmp_path / "killer.py"
-    killer.write_text(KILLER)
     # step 7 = epoch 2, step 3 of 4; the newest checkpoint is then step 6 (epoch 2, step 2: mid-epoch)
-    kill = RUN[:-1] + ("callbacks=[{type: ModelCheckpoint, save_checkpoint_steps: 3, keep_checkpoint_max: 10},"
-                       " {type: KillAt, step: 7}]",)
-    killed = subprocess.run([sys.executable, str(killer), str(ROOT / "run.py"), *kill, f"hydra.run.dir={broken}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    killed = run_killed_at(7, *RUN, f"hydra.run.dir={broken}")
     assert killed.returncode == -9, killed.stderr[-3000:]
     names = sorted(p.name for p in (broken / "checkpoints").glob("*.ckpt"))
     assert names == ["quickstart-1_3.ckpt", "quickstart-2_2.ckpt"], names

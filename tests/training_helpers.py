@@ -1,7 +1,12 @@
 """Helpers for the training-feature tests: compose a recipe in-process, read checkpoints and event files."""
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +74,34 @@ def replace(key: str, spec: dict) -> tuple[str, str]:
     """Overrides that replace the mapping at ``key`` (a plain ``key={...}`` would merge into it)."""
     body = ", ".join(f"{k}: {v}" for k, v in spec.items())
     return f"~{key}", f"+{key}={{{body}}}"
+
+
+KILLER = textwrap.dedent("""
+    # run.py, with one more callback that SIGKILLs this process after global step KILL_AT
+    import os, runpy, signal, sys
+    from mindspore.train import Callback
+    from mm_train.registry import CALLBACKS
+
+    class KillAt(Callback):
+        def __init__(self, ctx, step):
+            super().__init__()
+            self.ctx, self.step = ctx, step
+        def on_train_step_end(self, run_context):
+            if self.ctx.global_step(run_context.original_args()) == self.step:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    CALLBACKS.register("KillAt", lambda ctx, step: KillAt(ctx, step))
+    sys.argv = [sys.argv[1]] + sys.argv[2:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+""")
+
+
+def run_killed_at(step: int, *overrides: str) -> subprocess.CompletedProcess:
+    """``python run.py OVERRIDES`` with one more callback that SIGKILLs the process after global ``step``
+    (appended to the ``callbacks=[...]`` override, which OVERRIDES must hold)."""
+    killer = Path(tempfile.mkdtemp(prefix="mm_train_killer_")) / "killer.py"
+    killer.write_text(KILLER)
+    overrides = [o[:-1] + f", {{type: KillAt, step: {step}}}]" if o.startswith("callbacks=[") else o
+                 for o in overrides]
+    return subprocess.run([sys.executable, str(killer), str(ROOT / "run.py"), *overrides], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, env=dict(os.environ))
