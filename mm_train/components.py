@@ -48,9 +48,6 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
             for i, spec in enumerate(cfg.get(key) or []):
                 errors += TRANSFORMS.check(spec, f"dataset.{split}.{key}[{i}]")
         errors += split_setting_errors(cfg, f"dataset.{split}")
-        for key in ("shuffle", "drop_remainder"):
-            if key in cfg and not isinstance(cfg[key], bool):
-                errors.append(ConfigError(f"dataset.{split}.{key}", f"got {cfg[key]!r}", expected="true or false"))
         limit, batch = cfg.get("limit"), cfg.get("batch_size", 32)
         drop = cfg.get("drop_remainder", SPLITS[split]["drop_remainder"])
         if isinstance(limit, int) and isinstance(batch, int) and drop and limit < batch:
