@@ -61,14 +61,12 @@ def export_network(network, input_shape, run_dir: Path, settings: Mapping[str, A
 
 
 def export_task(config: Mapping[str, Any], run_dir: Path) -> Path:
-    """``task=export``: build the network, load ``init_from`` (required), export it."""
+    """``task=export``: build the network, load ``init_from`` (required by validation), export it."""
     from mm_train import init_from
     from mm_train.nn.budget import max_params
     from mm_train.nn.builder import build_network
 
     settings = export_settings(config.get("export"), config["device"].get("target", "CPU"))
-    if not config.get("init_from"):
-        raise ConfigError("init_from", "task=export needs weights", expected="init_from=PATH.ckpt")
     input_shape = (config["network"] or {}).get("input_shape")
     if not input_shape:
         raise ConfigError("network.input_shape", "missing", expected="the per-sample input shape, e.g. [3, 32, 32]")

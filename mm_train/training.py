@@ -72,9 +72,7 @@ def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_off
 
 
 def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, Any]:
-    """Load ``init_from``, evaluate once, write metrics.json; the metrics."""
-    if not config.get("init_from"):
-        raise ConfigError("init_from", "task=eval needs weights", expected="init_from=PATH.ckpt")
+    """Load ``init_from`` (validation requires it for task=eval), evaluate once, write metrics.json; the metrics."""
     init_from.load(parts.network, config.get("init_from"))
     evaluate = _evaluate_callback(config, parts, run_dir, [])
     with reported_data_errors():   # a corrupt file: one message naming it
