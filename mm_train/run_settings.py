@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mm_train import compile_cache
+from mm_train.runfiles import write_json
 
 
 def data_workers(dataset: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,6 +43,5 @@ def apply_run_settings(config: Mapping[str, Any], parts, run_dir: Path, recipe: 
     if getattr(rank, "is_main", True):
         info_path = Path(run_dir) / "run_info.json"
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-        info.update(settings)
-        info_path.write_text(json.dumps(info, indent=2))
+        write_json(info_path, {**info, **settings})
     return settings
