@@ -28,7 +28,6 @@ from mm_train.errors import ConfigError
 from mm_train.ranks import Rank
 from mm_train.registry import TASKS
 
-EXTENSIONS = (".jpg", ".jpeg", ".png")
 EXPECTED = "an image file, a folder of images, or a folder of class folders (JPEG/PNG)"
 
 
@@ -40,8 +39,9 @@ class Inputs:
 
 
 def _images(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in EXTENSIONS
-                  and not f.name.startswith("."))
+    """image_folder's image files of ``folder``, without hidden ones (``._x.jpg`` of a copy from macOS)."""
+    from mm_train.data.image_folder import image_files
+    return [f for f in image_files(folder) if not f.name.startswith(".")]
 
 
 def find_inputs(value: Any) -> Inputs:
@@ -52,6 +52,7 @@ def find_inputs(value: Any) -> Inputs:
     if not path.exists():
         raise ConfigError("predict.input", f"not found: {path}", expected=EXPECTED)
     if path.is_file():
+        from mm_train.data.image_folder import EXTENSIONS
         if path.suffix.lower() not in EXTENSIONS:
             raise ConfigError("predict.input", f"{path} is not a JPEG or PNG file", expected=EXPECTED)
         return Inputs([path], [path.name], None)
