@@ -15,6 +15,8 @@ from omegaconf.errors import GrammarParseError
 
 from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
 from mm_train.errors import ConfigError, closest
+from mm_train.locations import CONF_DIR   # conf/ of the source tree or the wheel
+
 
 def hydra_message(err: Exception) -> str | None:
     """A one-message explanation of a Hydra composition error, or None if it is not one."""
@@ -36,7 +38,7 @@ def hydra_message(err: Exception) -> str | None:
             return str(interpolation_error(key, cause))
         parent = getattr(cause, "parent_node", None)
         if key and parent is not None and hasattr(parent, "keys"):
-            # -- issue 13: a key the recipe lacks needs Hydra's +KEY=VALUE; say so (begin) --
+            # a key the recipe lacks needs Hydra's +KEY=VALUE: say so
             leaf = key.rsplit(".", 1)[-1]
             keys = [str(k) for k in parent.keys()]
             near = closest(leaf, keys)
@@ -48,7 +50,6 @@ def hydra_message(err: Exception) -> str | None:
             if added and not near and "." in key:
                 return f"{key}: not in this recipe; add it with {added.group(1)}"
             return str(ConfigError(key, "unknown key", expected=f"one of {sorted(keys)}", suggestions=near))
-            # -- issue 13 (end) --
         return str(err).strip() + (f"\n{cause}" if cause else "")
     if isinstance(err, OverrideParseException):
         return str(err).strip()
@@ -82,8 +83,6 @@ def _raised_by_hydra(err: Exception) -> bool:
     return tb is not None and f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
 
 
-from mm_train.locations import CONF_DIR  # noqa: E402  (conf/ of the source tree or the wheel)
-
 
 def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
     """The config ``python run.py +recipe=NAME OVERRIDES`` would run (without the hydra node)."""
@@ -92,7 +91,7 @@ def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="mm_train"):
             cfg = compose("config", overrides=[f"+recipe={name}", *overrides])
-        from mm_train.inheritance import replace_retyped   # issue 13: a re-typed component replaces the parent's
+        from mm_train.inheritance import replace_retyped   # a re-typed component replaces the parent's
         replace_retyped(cfg, name, overrides)
         return cfg
     except ConfigError:

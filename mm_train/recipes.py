@@ -148,7 +148,7 @@ class RecipeConfigSource(ConfigSource):
         rel = self._inside(config_path)
         if not rel:
             return None
-        boundary.check_name(rel.removesuffix(".yaml"), f"+recipe={rel.removesuffix('.yaml')}")   # issue 12
+        boundary.check_name(rel.removesuffix(".yaml"), f"+recipe={rel.removesuffix('.yaml')}")   # no .., no absolute path
         rel = self._normalize_file_name(rel)
         for where in recipe_dirs():
             candidate = where.file(rel)
@@ -164,11 +164,11 @@ class RecipeConfigSource(ConfigSource):
         try:
             config = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
         except yaml.YAMLError as err:
-            hint = " (quote values that start with ${ inside {...})" if "${" in text else ""   # issue 13
+            hint = " (quote values that start with ${ inside {...})" if "${" in text else ""
             raise ConfigError(str(path), "not valid YAML: " + " ".join(str(err).split()),
                               expected="a YAML mapping" + hint) from None
         header = ConfigSource._get_header_dict(text[:512])
-        name = (self._inside(config_path) or "").removesuffix(".yaml")   # the recipe boundary (issue 12)
+        name = (self._inside(config_path) or "").removesuffix(".yaml")   # the recipe boundary
         boundary.check_recipe(OmegaConf.to_container(config, resolve=False), header, str(path), name,
                               self._included)
         return ConfigResult(config=config,

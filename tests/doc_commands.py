@@ -9,7 +9,7 @@ PROGRAMS = ("python ", "python3 ", "mm-train ", "msrun ", "mpirun ", "export ", 
 
 def commands(path: Path) -> list[str]:
     """Commands in indented or fenced code blocks, continuation lines joined, comments dropped."""
-    found, block, fenced, joined = [], False, False, ""
+    found, fenced, joined = [], False, ""
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("```"):
             fenced = not fenced
