@@ -16,6 +16,7 @@ import math
 from typing import Any, Callable, Mapping, Optional
 
 from mm_train.errors import ConfigError
+from mm_train.nn.shapes import pair
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
 
@@ -41,12 +42,8 @@ def limit(max_params: int):
         _budget.reset(token)
 
 
-def _pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if not isinstance(v, (list, tuple)) else (int(v[0]), int(v[1]))
-
-
 def _conv(cin, cout, k=1, group=1, bias=False) -> int:
-    kh, kw = _pair(k)
+    kh, kw = pair(k)
     return cin * cout * kh * kw // max(1, group) + (cout if bias else 0)
 
 
