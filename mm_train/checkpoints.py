@@ -131,9 +131,10 @@ def _check_shapes(params, own, where, path, allowed=lambda k: False) -> list[str
 
 
 def load_checkpoint(network, path: str, allow_missing: Sequence[str] = (), allow_unexpected: Sequence[str] = (),
-                    where: str = "init_from") -> list[str]:
+                    where: str = "init_from", ema: bool = False) -> list[str]:
     """Load a MindSpore checkpoint into ``network`` by name; every key must match unless allowed.
     Returns the names kept as built (see :mod:`mm_train.init_from` for the spec).
+    With ``ema``, a ``train.ema_decay`` checkpoint's averages (``ema.NAME``) are loaded for ``NAME``.
 
     Missing keys, keys the network lacks, and shape mismatches are listed in one ConfigError.
     ``allow_missing`` globs name network parameters that may be missing or of another
@@ -144,6 +145,9 @@ def load_checkpoint(network, path: str, allow_missing: Sequence[str] = (), allow
     if not Path(path).is_file():
         raise ConfigError(where, f"checkpoint not found: {path}", expected="a MindSpore .ckpt file")
     params = _read(Path(path), where)
+    if ema:
+        from mm_train.ema import with_averages
+        params = with_averages(params, path)
 
     def allowed(name: str, patterns: Sequence[str]) -> bool:
         return any(fnmatch.fnmatchcase(name, p) for p in patterns)

@@ -11,7 +11,7 @@ The averages are Parameters named ``ema.NAME`` of the train network, so checkpoi
 them next to the raw weights and ``resume`` continues the average exactly. Evaluation during
 training swaps them in (:func:`evaluating`), and ``init_from`` (so task=eval, export, predict)
 loads them instead of the raw weights when the checkpoint has them, unless
-``init_from={path: X.ckpt, ema: false}`` (:func:`load_ema`).
+``init_from={path: X.ckpt, ema: false}`` (:func:`with_averages`).
 
 MindSpore 2.10 has no EMA of weights (``mindspore.nn``, ``mindspore.train`` and ``mindspore.boost``
 were checked), hence this module. Example::
@@ -129,38 +129,17 @@ def split_choice(spec: Any) -> tuple[Any, bool]:
     return (rest["path"] if set(rest) == {"path"} else rest), choice
 
 
-def apply_ema(network, spec: Any, loaded: Any, use_ema: bool) -> Any:
-    """After ``init_from`` loaded ``spec`` into ``network``: the EMA weights over the raw ones (``use_ema``).
+def with_averages(params: Mapping[str, Any], path: Any) -> dict[str, Any]:
+    """A checkpoint's ``params`` with every ``NAME`` that has an average taking ``ema.NAME``'s value.
 
-    ``loaded`` is what the loader returned (the names kept as built, or an import report);
-    those parameters are left alone. Returns ``loaded``.
+    The ``ema.*`` entries are dropped; a checkpoint without them is returned as it is. Example::
+
+        with_averages({"w": raw, "ema.w": avg}, "x.ckpt")    # {"w": avg}
     """
-    if not use_ema or not spec:
-        return loaded
-    path = spec if isinstance(spec, str) else spec.get("path")
-    if isinstance(loaded, list):
-        skip = set(loaded)
-    else:   # mm_train.migrate.weights.Report
-        matched = {target for target, _, _ in loaded.matched}
-        skip = {p.name for p in network.get_parameters()} - matched
-    load_ema(network, str(path), skip)
-    return loaded
-
-
-def load_ema(network, path: str, skip: set[str] = frozenset()) -> int:
-    """Load the ``ema.NAME`` entries of the checkpoint ``path`` into ``network``'s ``NAME`` (except ``skip``).
-
-    Returns how many were loaded (0: the checkpoint has no EMA; nothing changes).
-    """
-    if not str(path).endswith(".ckpt"):
-        return 0
-    params = ms.load_checkpoint(str(path))
-    own = {p.name: p for p in network.get_parameters()}
-    found = {k[len(PREFIX):]: v for k, v in params.items() if k.startswith(PREFIX)}
-    load = {k: ms.Parameter(v, name=k) for k, v in found.items()
-            if k in own and k not in skip and tuple(v.shape) == tuple(own[k].shape)}
-    if load:
-        ms.load_param_into_net(network, load, strict_load=False)
-        print(f"init_from: the EMA weights of {path} ({len(load)} parameters; "
-              "init_from={path: ..., ema: false} for the raw ones)", flush=True)
-    return len(load)
+    averages = {k[len(PREFIX):]: v for k, v in params.items() if k.startswith(PREFIX)}
+    if not averages:
+        return dict(params)
+    replaced = sum(k in params for k in averages)
+    print(f"init_from: the EMA weights of {path} ({replaced} parameters; "
+          "init_from={path: ..., ema: false} for the raw ones)", flush=True)
+    return {k: averages.get(k, v) for k, v in params.items() if not k.startswith(PREFIX)}

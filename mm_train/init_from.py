@@ -87,7 +87,7 @@ def load(network, spec: Any, where: str = "init_from") -> Any:
     Returns the names kept as built (checkpoint loader) or the importer's report; None when unset.
     """
     from mm_train.checkpoints import load_checkpoint
-    from mm_train.ema import apply_ema, split_choice
+    from mm_train.ema import split_choice
     from mm_train.migrate.weights import import_weights
 
     spec, use_ema = split_choice(spec)    # ema: false -> the raw weights of a train.ema_decay checkpoint
@@ -95,7 +95,6 @@ def load(network, spec: Any, where: str = "init_from") -> Any:
     if parsed is None:
         return None
     if "rules" not in parsed:
-        loaded = load_checkpoint(network, parsed["path"], parsed["allow_missing"], parsed["allow_unexpected"], where)
-    else:
-        loaded = import_weights(network, parsed, where)
-    return apply_ema(network, parsed, loaded, use_ema)
+        return load_checkpoint(network, parsed["path"], parsed["allow_missing"], parsed["allow_unexpected"], where,
+                               ema=use_ema)
+    return import_weights(network, {**parsed, "ema": use_ema}, where)

@@ -81,6 +81,10 @@ def test_quickstart_with_ema_reaches_95_percent_and_init_from_uses_the_average(t
     np.testing.assert_array_equal(network.conv1.bn.moving_variance.asnumpy(), saved["ema.conv1.bn.moving_variance"])
     load_init_from(network, {"path": str(ckpt), "ema": False})          # the raw ones
     np.testing.assert_array_equal(network.fc.weight.asnumpy(), saved["fc.weight"])
+    load_init_from(network, {"path": str(ckpt), "format": "mindspore"})   # through the importer's rules
+    np.testing.assert_array_equal(network.fc.weight.asnumpy(), saved["ema.fc.weight"])
+    load_init_from(network, {"path": str(ckpt), "format": "mindspore", "ema": False})
+    np.testing.assert_array_equal(network.fc.weight.asnumpy(), saved["fc.weight"])
     assert np.abs(saved["ema.fc.weight"] - saved["fc.weight"]).max() > 1e-4
 
     # task=eval evaluates what the run's last evaluation evaluated: the averaged weights

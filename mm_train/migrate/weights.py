@@ -106,9 +106,13 @@ def _hint(name: str, names) -> str:
 
 def convert_weights(spec: Mapping[str, Any], target: Mapping[str, tuple] | None, where: str = "init_from"):
     """Read and convert the weights ``spec`` (:func:`mm_train.init_from.parse`'s ``{path, format, rules,
-    allow}``) names; return ``(Converted, Report or None)``."""
+    allow}``, and ``ema: true`` for a checkpoint's EMA weights) names; return ``(Converted, Report or None)``."""
     rules = load_rules(spec["rules"], where=f"{where}.rules")
-    converted = convert(read_weights(spec["path"], where), rules, target)
+    weights = read_weights(spec["path"], where)
+    if spec.get("ema") and spec.get("format") == "mindspore":
+        from mm_train.ema import with_averages
+        weights = with_averages(weights, spec["path"])
+    converted = convert(weights, rules, target)
     report = match(converted, target, spec["allow"]) if target is not None else None
     if report is None and converted.problems:
         raise ConfigError(where, "the rules do not apply cleanly:\n    " + "\n    ".join(converted.problems))
