@@ -118,6 +118,8 @@ def pipeline_table(images: int, repeats: int, workers_list) -> None:
 def peak_rss(command: list[str], env) -> float:
     """Peak RSS of the child process in MB (its own ru_maxrss, from wait4; this process must stay small)."""
     assert "mindspore" not in sys.modules, "measure memory before this process loads MindSpore"
+    from overhead import fresh_run_dir
+    fresh_run_dir(command)
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

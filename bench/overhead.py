@@ -2,12 +2,14 @@
 
     python bench/overhead.py [--repeats 5] [--epochs 10]
     python bench/overhead.py --job resnet50_cifar --repeats 3 --epochs 2
+    python bench/overhead.py --job resnet18_cifar --repeats 3 --epochs 3
 
 Runs ``python run.py +recipe=quickstart`` and ``bench/plain_quickstart.py`` (the
 same job by hand: evaluation and a checkpoint every epoch, the last 3 kept)
 alternately and timestamps their output lines as they arrive (``--job
 resnet50_cifar``: that recipe at 32x32 on 320 synthetic CIFAR-10 images, evaluated
-every epoch, against ``bench/plain_resnet50.py``):
+every epoch, against ``bench/plain_resnet50.py``; ``--job resnet18_cifar`` likewise against
+its ResNet-18):
 
 - whole job: from process start to process exit (the issue-16 target: run.py within
   0.5 s of the plain script on the 10-epoch quickstart);
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,9 +59,18 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def fresh_run_dir(command: list[str]) -> None:
+    """Remove the ``hydra.run.dir=`` of a run.py command: each run starts in an empty folder, as a
+    user's new run does (run.py refuses a folder holding a finished run's results)."""
+    for arg in command:
+        if arg.startswith("hydra.run.dir="):
+            shutil.rmtree(arg.split("=", 1)[1], ignore_errors=True)
+
+
 def timed_lines(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
                 ) -> list[tuple[float, str]]:
     """The output lines with their times since process start; the last is (exit time, "<exit> cpu=SECONDS")."""
+    fresh_run_dir(command)
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd or ROOT, env=env or child_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -99,13 +111,13 @@ def job_commands(job: str, epochs: int, tmp: str, user_row: bool = False) -> dic
         return jobs
     cifar = write_cifar10(Path(tmp) / "cifar-10-batches-bin")
     size, limit = 32, 320
-    return {"run.py +recipe=resnet50_cifar": [
-                sys.executable, "run.py", "+recipe=resnet50_cifar", f"paths.data={tmp}", f"dataset.image_size={size}",
+    return {f"run.py +recipe={job}": [
+                sys.executable, "run.py", f"+recipe={job}", f"paths.data={tmp}", f"dataset.image_size={size}",
                 f"+dataset.train.limit={limit}", f"+dataset.eval.limit={limit // 4}", f"train.epochs={epochs}",
                 "train.eval_interval=1",   # the plain script evaluates every epoch
                 "lr_schedule.lr_max=0.01", "lr_schedule.lr_init=0.001", *monitor],   # 0.1 diverges on these images
             "plain MindSpore script": [sys.executable, "bench/plain_resnet50.py", str(cifar), str(epochs), str(size),
-                                       str(limit)]}
+                                       str(limit), job.split("_")[0]]}
 
 
 def time_to(lines: list[tuple[float, str]], text: str) -> float:
@@ -120,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--job", choices=["quickstart", "resnet50_cifar"], default="quickstart")
+    parser.add_argument("--job", choices=["quickstart", "resnet50_cifar", "resnet18_cifar"], default="quickstart")
     parser.add_argument("--no-user-row", action="store_true", help="skip run.py with the recipe's own callbacks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,6 +176,9 @@ def main() -> None:
     paired = [a["whole"] - b["whole"] for a, b in zip(results[names[0]], results[names[1]])]
     print(f"whole job, run.py - plain, per alternated pair: median {med(paired):.2f} s, "
           f"range {spread(paired)} s; target <= 0.5 s (quickstart), ratio <= 1.05 (resnet50_cifar)")
+    if args.job != "quickstart":
+        print(f"steady state, run.py / plain images/s: {ours['rate'] / plain['rate']:.2f}x "
+              "(goal on resnet18_cifar: >= 1.2x)")
     print(f"\n{'reference':<34} {'start->task (s)':>16}")
     floor = {name: med(times) for name, times in ready.items()}
     for name, seconds in floor.items():

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from overhead import child_env, job_commands
+from overhead import child_env, fresh_run_dir, job_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = time.perf_counter()
@@ -154,6 +154,7 @@ def child_plain(command: list[str]) -> None:
 def run_child(side: str, command: list[str], tmp: str) -> dict[str, float]:
     """The child's marks, in seconds since the parent spawned it (``exit``: when it was reaped)."""
     out = Path(tmp) / "marks.json"
+    fresh_run_dir(command)
     spawned = time.time()
     subprocess.run([sys.executable, __file__, "--child", side, "--out", str(out), "--command", json.dumps(command)],
                    cwd=ROOT, env=child_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
