@@ -7,7 +7,11 @@ scale 1024, loss monitor and per-epoch evaluation as ``python run.py +recipe=res
 the peak rate is 0.01 from 0.001 on both sides (bench/overhead.py overrides the recipe's 0.1,
 at which its synthetic images make the loss diverge within 5 steps).
 
-    python bench/plain_resnet50.py DATA_DIR EPOCHS IMAGE_SIZE LIMIT
+    python bench/plain_resnet50.py DATA_DIR EPOCHS IMAGE_SIZE LIMIT [resnet18]
+
+With ``resnet18``: the resnet18_cifar recipe's network by hand instead (the zoo's ResNet-18:
+7x7 stem padded by 3, max-pool padded by 1, two BasicBlocks a stage), the rest unchanged
+(bench/overhead.py ``--job resnet18_cifar``).
 """
 import os
 import sys
@@ -86,6 +90,47 @@ class ResNet50(nn.Cell):
         return self.end_point(ops.mean(x, (2, 3), keep_dims=False))
 
 
+class BasicBlock(nn.Cell):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, pad_mode="pad", padding=1)
+        self.bn1d = bn(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, pad_mode="pad", padding=1)
+        self.bn2d = bn(cout)
+        self.relu = nn.ReLU()
+        self.down_sample = stride != 1 or cin != cout
+        if self.down_sample:
+            self.down_sample_layer = nn.SequentialCell([conv(cin, cout, 1, stride),
+                                                        nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)])
+
+    def construct(self, x):
+        identity = x
+        out = self.relu(self.bn1d(self.conv1(x)))
+        out = self.bn2d(self.conv2(out))
+        if self.down_sample:
+            identity = self.down_sample_layer(x)
+        return self.relu(out + identity)
+
+
+class ResNet18(nn.Cell):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, pad_mode="pad", padding=3)
+        self.bn1, self.relu = nn.BatchNorm2d(64, eps=1e-5, momentum=0.1), nn.ReLU()
+        self.maxpool = nn.MaxPool2d(3, 2, pad_mode="pad", padding=1)
+        cin, layers = 64, []
+        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            layers.append(nn.SequentialCell([BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]))
+            cin = cout
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.end_point = nn.Dense(512, num_classes)
+
+    def construct(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.end_point(ops.mean(x, (2, 3), keep_dims=False))
+
+
 def init_weights(net):   # the zoo's: kaiming normal (fan_out) convs, kaiming uniform dense, zero bias
     for _, cell in net.cells_and_names():
         if isinstance(cell, nn.Conv2d):
@@ -102,7 +147,7 @@ def warmup_poly_lr(total, per_epoch, lr_init=0.001, lr_max=0.01, lr_end=0.0, war
                      for i in range(total)], np.float32)
 
 
-def main(path, epochs, image_size, limit):
+def main(path, epochs, image_size, limit, network="resnet50"):
     ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_seed(42)
@@ -110,7 +155,7 @@ def main(path, epochs, image_size, limit):
     np.random.seed(42)
     train = dataset(path, "train", 32, image_size, limit, True)
     test = dataset(path, "test", 32, image_size, max(limit // 4, 32), False)
-    net = ResNet50()
+    net = ResNet18() if network == "resnet18" else ResNet50()
     init_weights(net)
     params = net.trainable_params()
     decay = [p for p in params if not any(s in p.name for s in ("gamma", "beta", "bias"))]
@@ -126,4 +171,4 @@ def main(path, epochs, image_size, limit):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), *sys.argv[5:6])
