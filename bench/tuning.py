@@ -34,9 +34,9 @@ BATCH = 32
 
 SETTINGS = {
     "baseline": "nothing set (the hand-written script)",
-    "threads1": "ms.set_context(runtime_num_threads=1)",
-    "threads2": "ms.set_context(runtime_num_threads=2)  (= cores)",
-    "threads4": "ms.set_context(runtime_num_threads=4)",
+    "threads1": "ms.device_context.cpu.op_tuning.threads_num(1)",
+    "threads2": "ms.device_context.cpu.op_tuning.threads_num(2)  (= cores)",
+    "threads4": "ms.device_context.cpu.op_tuning.threads_num(4)",
     "interop1": "ms.set_context(inter_op_parallel_num=1)",
     "affinity": "mindspore.runtime.set_cpu_affinity(True)",
     "jit_O1": "ms.set_context(jit_config={'jit_level': 'O1'})",
@@ -50,8 +50,8 @@ SETTINGS = {
 def apply(setting: str) -> None:
     import mindspore as ms
     import mindspore.dataset as ds
-    if setting.startswith("threads"):
-        ms.set_context(runtime_num_threads=int(setting[7:]))
+    if setting.startswith("threads"):   # what device.cpu_threads sets (set_context(runtime_num_threads) is its old name)
+        ms.device_context.cpu.op_tuning.threads_num(int(setting[7:]))
     elif setting == "interop1":
         ms.set_context(inter_op_parallel_num=1)
     elif setting == "affinity":
