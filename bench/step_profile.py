@@ -121,8 +121,8 @@ def ceiling(repeats: int = 20) -> dict[str, float]:
     return out
 
 
-def step_times(network, train, steps: int) -> tuple[list[float], float]:
-    import mindspore as ms
+def step_times(network, train, steps: int):
+    """Each step's time (s), the loss after the last one, and the Model (profiled next)."""
     import numpy as np
     from mindspore import nn
     from mindspore.train import Callback, Model
