@@ -21,7 +21,7 @@ TARGETS = ("CPU", "GPU", "Ascend")
 MODES = ("graph", "pynative")
 
 
-# Without a device section: AVX2 makes CPU convolutions 15-30x faster (bench/cpu_isa.py);
+# Without a device section: AVX2 (CPU convolutions 15-30x faster on an AVX-512 CPU, bench/cpu_isa.py);
 # MindSpore's C++ log at ERROR. A variable the user set wins.
 DEFAULTS = {"ONEDNN_MAX_CPU_ISA": "AVX2", "GLOG_v": "3"}
 
