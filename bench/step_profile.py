@@ -1,6 +1,6 @@
 """Where a steady training step of ResNet-18 goes, against what this CPU can do at most.
 
-    python bench/step_profile.py [--steps 12] [--batch 32]
+    python bench/step_profile.py [--steps 24] [--profile-steps 4] [--batch 32]
 
 Issue 16 asked for a steady step >= 1.2x faster than the hand-written script; bench/tuning.py
 found no runtime setting that helps. This bench says why, with three measurements in one
