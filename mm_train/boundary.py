@@ -46,19 +46,21 @@ def _leaves(node: Any, path: str) -> Iterable[tuple[str, Any]]:
 
 
 def hydra_errors(hydra: Any, file: str) -> list[ConfigError]:
-    """Every ``hydra.*`` key of a recipe file outside :data:`HYDRA_ALLOWED` (and non-scalar sweep values)."""
+    """Every ``hydra.*`` key of a recipe file outside :data:`HYDRA_ALLOWED`, and every sweep parameter that is
+    not a recipe key with plain values (:mod:`mm_train.sweep_params`)."""
+    from mm_train.sweep_params import settings_errors
     errors = []
+    if isinstance(hydra, Mapping) and "sweeper" in hydra:
+        errors += settings_errors(hydra["sweeper"], file)
     for path, value in _leaves(hydra, "hydra"):
         rel = path[len("hydra."):] if path != "hydra" else ""
         allowed = any(rel == a or rel.startswith(a + ".") for a in HYDRA_ALLOWED)
-        if not allowed:
-            top = ".".join(path.split(".")[:3])
-            errors.append(ConfigError(top, f"a recipe cannot set Hydra's settings (in recipe file {file})",
-                                      expected="only " + ", ".join(f"hydra.{a}" for a in HYDRA_ALLOWED)
-                                      + " in a recipe; set other hydra.* keys on the command line"))
-        elif isinstance(value, (Mapping, list)):
-            errors.append(ConfigError(path, f"got {value!r} (in recipe file {file})",
-                                      expected="a sweep value such as choice(0.1, 0.2) or interval(0.01, 0.3)"))
+        if allowed:
+            continue   # the sweep settings: checked by settings_errors
+        top = ".".join(path.split(".")[:3])
+        errors.append(ConfigError(top, f"a recipe cannot set Hydra's settings (in recipe file {file})",
+                                  expected="only " + ", ".join(f"hydra.{a}" for a in HYDRA_ALLOWED)
+                                  + " in a recipe; set other hydra.* keys on the command line"))
     unique = {}
     for err in errors:
         unique.setdefault(str(err), err)
