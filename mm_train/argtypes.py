@@ -12,6 +12,8 @@ import collections.abc
 import typing
 from typing import Any, Literal, Mapping, Optional, Union
 
+from mm_train import run_paths
+
 
 MAX_INT = 2**31 - 1        # every whole-number argument stays below this (sizes, strides, counts)
 MAX_REPEAT = 1000          # copies of a block (ResNet-152 has 36)
@@ -67,6 +69,16 @@ class Paths:
     def fits(value) -> bool:
         values = value if isinstance(value, (list, tuple)) else [value]
         return bool(values) and all(isinstance(v, str) and v for v in values)
+
+
+class RunFileName(str):
+    """A file name the run writes into its run directory (checkpoint prefix, TensorBoard folder, plot)."""
+
+    description = run_paths.RULE
+
+    @staticmethod
+    def fits(value) -> bool:
+        return run_paths.name_problem(value) is None
 
 
 PadMode = Literal["same", "valid", "pad", "SAME", "VALID", "PAD"]

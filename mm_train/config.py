@@ -18,6 +18,7 @@ from mm_train.errors import ConfigError, closest
 from mm_train.metrics import METRICS
 from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import TASKS
+from mm_train.run_paths import RULE as NAME_RULE, name_problem
 
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
 CODE_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
@@ -169,6 +170,9 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
     errors += choice_error("train.metric", train.get("metric", "acc"), METRICS)
     debug = cfg.get("debug") if isinstance(cfg.get("debug"), Mapping) else {}
     errors += choice_error("debug.mode", debug.get("mode", "none"), DEBUG_MODES)
+    export = cfg.get("export") if isinstance(cfg.get("export"), Mapping) else {}
+    if export.get("file_name") is not None and (problem := name_problem(export["file_name"])):
+        errors.append(ConfigError("export.file_name", problem, expected=NAME_RULE))
     if not isinstance(cfg.get("callbacks", []), (list, type(None))):
         errors.append(ConfigError("callbacks", "not a list", expected="a list of {type: NAME, ...}"))
     return errors

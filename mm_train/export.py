@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from mm_train import run_paths
 from mm_train.errors import ConfigError, closest
 from mm_train.ranks import Rank
 from mm_train.registry import TASKS
@@ -36,7 +37,8 @@ def export_settings(spec: Mapping[str, Any] | None, target: str) -> dict[str, An
     batch = spec.get("batch_size", 1)
     if not isinstance(batch, int) or batch < 1:
         raise ConfigError("export.batch_size", f"got {batch!r}", expected="a whole number >= 1")
-    return {"format": fmt, "file_name": spec.get("file_name") or "model", "batch_size": batch}
+    file_name = run_paths.check(spec.get("file_name") or "model", "export.file_name")   # inside the run dir
+    return {"format": fmt, "file_name": file_name, "batch_size": batch}
 
 
 def export_network(network, input_shape, run_dir: Path, settings: Mapping[str, Any]) -> Path:
@@ -47,7 +49,7 @@ def export_network(network, input_shape, run_dir: Path, settings: Mapping[str, A
     fmt = settings["format"]
     network.set_train(False)
     sample = ms.Tensor(np.zeros((settings["batch_size"], *input_shape), np.float32))
-    base = Path(run_dir) / str(settings["file_name"])
+    base = run_paths.inside(Path(run_dir), settings["file_name"], "export.file_name")
     try:
         ms.export(network, sample, file_name=str(base), file_format=fmt)
     except (RuntimeError, ValueError, TypeError, NotImplementedError) as err:

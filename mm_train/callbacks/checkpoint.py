@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from mm_train.argtypes import PositiveInt
+from mm_train import run_paths
+from mm_train.argtypes import PositiveInt, RunFileName
 
 import json
 import logging
@@ -98,13 +99,14 @@ class AtomicCheckpoint(Callback):
 def model_checkpoint(ctx, save_checkpoint_epochs: Optional[PositiveInt] = 1,
                      save_checkpoint_steps: Optional[PositiveInt] = None, keep_checkpoint_max: PositiveInt = 5,
                      keep_best_by: Optional[str] = None, mode: Literal["auto", "min", "max"] = "auto",
-                     prefix: Optional[str] = None):
+                     prefix: Optional[RunFileName] = None):
     """Save into ``RUN_DIR/checkpoints`` every N epochs (or N steps), keeping the last K;
     ``keep_best_by: METRIC`` also keeps ``PREFIX-best.ckpt`` (``mode`` min/max, auto from the name)."""
     for key, value in (("save_checkpoint_epochs", save_checkpoint_epochs),
                        ("save_checkpoint_steps", save_checkpoint_steps), ("keep_checkpoint_max", keep_checkpoint_max)):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ConfigError(f"callbacks.ModelCheckpoint.{key}", f"got {value!r}", expected="a whole number >= 0")
+    run_paths.check(prefix or ctx.prefix, "callbacks.ModelCheckpoint.prefix")   # inside RUN_DIR/checkpoints
     every_epochs = None if save_checkpoint_steps else save_checkpoint_epochs
     mode = better_mode(keep_best_by, mode) if keep_best_by else mode
     return AtomicCheckpoint(ctx, save_checkpoint_steps, every_epochs, keep_checkpoint_max, keep_best_by, mode,

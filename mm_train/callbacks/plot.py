@@ -10,6 +10,8 @@ from pathlib import Path
 
 from mindspore.train import Callback
 
+from mm_train import run_paths
+
 LOSS_FILE = "train_loss.csv"
 
 
@@ -34,7 +36,7 @@ class PlotCurves(Callback):
 
     def __init__(self, ctx, name: str = "curves.png"):
         super().__init__()
-        self.ctx, self.path = ctx, Path(ctx.run_dir) / name
+        self.ctx, self.path = ctx, run_paths.inside(Path(ctx.run_dir), name, "PlotCurves.name")
         self.loss_path = Path(ctx.run_dir) / LOSS_FILE
         self.earlier: list[tuple[int, float]] = []
         self.log = None

@@ -8,7 +8,8 @@ Tags: ``train/loss``, ``train/lr``, ``train/images_per_sec`` (per logged step),
 """
 from __future__ import annotations
 
-from mm_train.argtypes import PositiveInt
+from mm_train import run_paths
+from mm_train.argtypes import PositiveInt, RunFileName
 
 import time
 
@@ -22,7 +23,8 @@ from mm_train.registry import CALLBACKS
 class TensorBoardWriter(Callback):
     def __init__(self, ctx, every: int, subdir: str):
         super().__init__()
-        self.ctx, self.every, self.folder = ctx, every, ctx.run_dir / subdir
+        self.ctx, self.every = ctx, every
+        self.folder = run_paths.inside(ctx.run_dir, subdir, "callbacks.TensorBoard.subdir")
         self.writer, self.started, self.logged_evals = None, None, 0
 
     def on_train_begin(self, run_context):
@@ -66,7 +68,7 @@ class TensorBoardWriter(Callback):
 
 
 @CALLBACKS.register("TensorBoard")
-def tensorboard(ctx, log_every_n_steps: PositiveInt = 1, subdir: str = "tensorboard"):
+def tensorboard(ctx, log_every_n_steps: PositiveInt = 1, subdir: RunFileName = "tensorboard"):
     if not isinstance(log_every_n_steps, int) or log_every_n_steps < 1:
         raise ConfigError("callbacks.TensorBoard.log_every_n_steps", f"got {log_every_n_steps!r}",
                           expected="a whole number >= 1")
