@@ -17,6 +17,7 @@ user's command-line overrides (``hydra.run.dir=DIR``) are not a recipe and stay 
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from mm_train.errors import ConfigError
@@ -24,6 +25,7 @@ from mm_train.errors import ConfigError
 # hydra.* keys a recipe file may set: the search space of a sweep and how many trials
 HYDRA_ALLOWED = ("sweeper.params", "sweeper.n_trials", "sweeper.direction")
 GROUP = "recipe"
+MAX_PART, MAX_NAME = 200, 1000   # bytes of one file name (the file system allows 255 with .yaml), characters of a name
 NAME_RULE = "a recipe name inside the recipe folders: no '..', no absolute path, no '//'"
 
 
@@ -34,6 +36,9 @@ def check_name(name: str, where: str) -> str:
     if (not text or text.startswith(("/", "~")) or "\\" in text or ":" in text or "//" in text
             or any(p in ("..", ".") for p in parts)):
         raise ConfigError(where, f"'{text}' leaves the recipe folders", expected=NAME_RULE)
+    if len(text) > MAX_NAME or any(len(p.encode("utf-8", "surrogatepass")) > MAX_PART for p in parts):
+        raise ConfigError(where, f"a recipe name of {len(text)} characters is longer than a file system allows",
+                          expected=f"at most {MAX_PART} bytes per folder or file name, {MAX_NAME} characters in all")
     return text
 
 
@@ -65,6 +70,32 @@ def hydra_errors(hydra: Any, file: str) -> list[ConfigError]:
     for err in errors:
         unique.setdefault(str(err), err)
     return list(unique.values())
+
+
+ENV_RESOLVER = re.compile(r"\$\{\s*(oc\s*\.\s*env|env)\s*:")   # ${oc.env:NAME}: reads the environment
+
+
+def _strings(node: Any, path: str) -> Iterable[tuple[str, str]]:
+    """(key path, text) of every key and string value in nested mappings and lists."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else str(key)
+            yield here, str(key)
+            yield from _strings(value, here)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _strings(value, f"{path}[{i}]")
+    elif isinstance(node, str):
+        yield path, node
+
+
+def environment_errors(config: Any, file: str) -> list[ConfigError]:
+    """``${oc.env:NAME}`` anywhere in a recipe file: a recipe cannot read the environment (secrets would be
+    resolved into the run directory's config.yaml). ``paths.data`` (conf/) reads MM_TRAIN_DATA for it."""
+    return [ConfigError(path, f"'{text}' reads an environment variable (in recipe file {file})",
+                        expected="a value or ${key.path} interpolation; a recipe cannot read the environment "
+                        "(use ${paths.data}, which reads MM_TRAIN_DATA, or pass the value on the command line)")
+            for path, text in _strings(config, "") if ENV_RESOLVER.search(text)]
 
 
 def _entry(item: Any) -> list[tuple[str, Optional[str]]]:
@@ -162,7 +193,7 @@ def check_recipe(config: Mapping[str, Any], header: Mapping[str, Any], file: str
 
     ``includes(name)`` gives the recipes a recipe's defaults list names (to find cycles).
     """
-    errors = check_package(header, file)
+    errors = check_package(header, file) + environment_errors(config, file)
     if isinstance(config, Mapping) and "hydra" in config:
         errors += hydra_errors(config["hydra"], file)
     problems, _ = defaults_errors(config.get("defaults") if isinstance(config, Mapping) else None, file, name)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -29,15 +28,24 @@ def recipes_ls(args) -> int:
     recipes, shadowed = all_recipes()
     width = max((len(n) for n in recipes), default=4)
     source_width = max((len(r.source) for r in recipes.values()), default=6)
+    unreadable = []
     for name, recipe in sorted(recipes.items()):
-        print(f"{name:<{width}}  {recipe.source:<{source_width}}  {recipe.description}")
+        problem = recipe.problem
+        if problem is not None:
+            unreadable.append(f"error: cannot read recipe '{name}': {recipe.path} {problem}")
+        print(f"{name:<{width}}  {recipe.source:<{source_width}}  "
+              f"{'(cannot be read, see below)' if problem else recipe.description}")
     for used, hidden in shadowed:
         print(f"note: recipe '{used.name}' from {used.path} shadows {hidden.path}", file=sys.stderr)
-    return 0
+    for line in unreadable:
+        print(line, file=sys.stderr)
+    return 1 if unreadable else 0
 
 
 def _recipe(name: str):
+    from mm_train.boundary import check_name
     from mm_train.recipes import all_recipes
+    check_name(name, "NAME")   # inside the recipe folders, not longer than a file name may be
     recipes, _ = all_recipes()
     if name not in recipes:
         raise ConfigError("NAME", f"no recipe named '{name}'", expected="a name from mm-train recipes ls",
@@ -67,7 +75,7 @@ def recipes_cp(args) -> int:
     if dest.exists() and not args.force:
         raise ConfigError("DEST", f"{dest} exists", expected="a new file name, or --force to overwrite it")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(recipe.path, dest)
+    dest.write_text(recipe.text(), encoding="utf-8")   # read within bounds: never a FIFO, never a link outside
     print(f"copied {recipe.path} to {dest}\nrun it with: MM_TRAIN_RECIPE_PATH={dest.parent.resolve()} "
           f"mm-train run +recipe={dest.stem}")
     return 0

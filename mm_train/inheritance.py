@@ -15,6 +15,7 @@ import yaml
 from omegaconf import DictConfig, open_dict
 
 from mm_train.config import COMPONENTS
+from mm_train.errors import ConfigError
 
 RETYPED = (*COMPONENTS, "loss_scale")
 
@@ -27,8 +28,8 @@ def replace_retyped(cfg: DictConfig, recipe: str, overrides: Sequence[str] = ())
     if found is None:
         return []
     try:
-        own = yaml.safe_load(found.path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
+        own = yaml.safe_load(found.text()) or {}   # composition has checked it (bounds, links)
+    except (yaml.YAMLError, ConfigError):
         return []   # composition reports it
     if not isinstance(own, dict) or not own.get("defaults"):
         return []

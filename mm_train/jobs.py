@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
-from mm_train import device, distributed, registry
+from mm_train import device, distributed, interpolation_bounds, registry
 from mm_train.composition import compose_recipe, interpolation_error
 from mm_train.config import validate, with_defaults
 from mm_train.debug import apply_debug
@@ -31,6 +31,7 @@ class Job:
 
 def resolve(cfg: DictConfig) -> dict[str, Any]:
     """The config as plain containers, interpolations resolved; problems as ConfigError."""
+    interpolation_bounds.check(OmegaConf.to_container(cfg, resolve=False))   # no bombs: sizes before resolving
     try:
         return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as err:

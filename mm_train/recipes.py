@@ -29,7 +29,7 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 import yaml
 from omegaconf import OmegaConf
 
-from mm_train import boundary
+from mm_train import boundary, recipe_files
 from mm_train.errors import ConfigError
 
 from mm_train.locations import RECIPES_DIR as BUILTIN_DIR  # recipes/ of the source tree or the wheel
@@ -43,10 +43,27 @@ class Recipe:
     path: Path
     source: str        # "builtin" or the folder it came from
 
+    def text(self) -> str:
+        """The file's text, read within bounds (:func:`mm_train.recipe_files.read_recipe`)."""
+        return read(self.path)
+
+    @property
+    def problem(self) -> Optional[str]:
+        """Why the file cannot be read (a link outside the recipe folders, a FIFO, not UTF-8...), or None."""
+        try:
+            self.text()
+        except ConfigError as err:
+            return err.problem
+        return None
+
     @property
     def description(self) -> str:
-        """The first comment line of the file that is not a ``# @`` header."""
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        """The first comment line of the file that is not a ``# @`` header ("" if it cannot be read)."""
+        try:
+            text = self.text()
+        except ConfigError:
+            return ""
+        for line in text.splitlines():
             text = line.strip()
             if text.startswith("#") and not text.startswith("# @"):
                 return text.lstrip("# ").strip()
@@ -71,7 +88,7 @@ class RecipeDir:
                 return None
             rel = rel[len(self.prefix):]
         path = self.folder / rel
-        return path if path.is_file() else None
+        return path if os.path.lexists(path) and not path.is_dir() else None   # a FIFO too: read() names it
 
     def group(self, rel: str) -> bool:
         """Whether ``rel`` ("", "team_a", "team_a/sub") is a folder of recipes here."""
@@ -118,6 +135,11 @@ def all_recipes() -> tuple[dict[str, Recipe], list[tuple[Recipe, Recipe]]]:
     return found, shadowed
 
 
+def read(path: Path) -> str:
+    """The text of a recipe file: a regular file inside a recipe folder, bounded (a ConfigError otherwise)."""
+    return recipe_files.read_recipe(path, [where.folder for where in recipe_dirs()])
+
+
 def find(name: str) -> Optional[Recipe]:
     return all_recipes()[0].get(name)
 
@@ -160,7 +182,8 @@ class RecipeConfigSource(ConfigSource):
         path = self._file(config_path)
         if path is None:
             raise ConfigLoadError(f"Recipe not found: {config_path}")
-        text = path.read_text(encoding="utf-8")
+        text = read(path)
+        recipe_files.check_yaml(text, path)   # depth and alias expansion, before OmegaConf copies anything
         try:
             config = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
         except yaml.YAMLError as err:
@@ -179,8 +202,10 @@ class RecipeConfigSource(ConfigSource):
         """The recipes the defaults list of recipe ``name`` names (for finding cycles)."""
         path = self._file(f"{GROUP}/{name}")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path is not None else None
-        except yaml.YAMLError:
+            text = read(path) if path is not None else ""
+            recipe_files.check_yaml(text, path)
+            data = yaml.safe_load(text)
+        except (yaml.YAMLError, ConfigError):
             return []
         defaults = data.get("defaults") if isinstance(data, dict) else None
         return boundary.defaults_errors(defaults, str(path), name)[1]
