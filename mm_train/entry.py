@@ -45,7 +45,10 @@ def task(cfg: DictConfig):
 
     from mm_train.runner import execute
 
+    from mm_train import hydra_record
+
     hydra_cfg = HydraConfig.get()
+    hydra_record.stage(cfg, HydraConfig.instance().cfg)   # written into .hydra/ under the run dir's lock
     recipe = hydra_cfg.runtime.choices.get("recipe")
     with console_copied_to_log():   # run.log holds what the console shows, the final error included
         try:
@@ -133,6 +136,31 @@ def quiet_broken_pipe():
         sys.exit(0)
 
 
+def _in_hydra_setup(err: BaseException) -> bool:
+    """Whether ``err`` comes from Hydra preparing the job (its directories, its log file), not from the task."""
+    frames, tb = [], err.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code)
+        tb = tb.tb_next
+    in_hydra = any(f"{os.sep}hydra{os.sep}" in code.co_filename for code in frames)
+    in_task = any(code.co_name == "task" and code.co_filename == __file__ for code in frames)
+    return in_hydra and not in_task
+
+
+def run_dir_message(err: OSError) -> str:
+    """``hydra.run.dir: cannot create ...: Read-only file system (expected ...)`` for an OSError of Hydra's setup."""
+    from pathlib import Path
+
+    path = err.filename or "the run directory"
+    if isinstance(err, (FileExistsError, NotADirectoryError)):
+        blocking = next((p for p in [Path(path), *Path(path).parents] if p.exists() and not p.is_dir()), path)
+        problem = f"{blocking} is a file, not a directory" + (f" (for {path})" if str(blocking) != str(path) else "")
+    else:
+        problem = f"cannot write {path}: {err.strerror or err}"
+    return str(ConfigError("hydra.run.dir", problem, expected="a directory this user can write "
+                           "(another hydra.run.dir or hydra.sweep.dir)"))
+
+
 @contextlib.contextmanager
 def reported_errors():
     """Turn user errors into one message on stderr and exit code 2."""
@@ -141,6 +169,11 @@ def reported_errors():
         yield
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(ConfigError.exit_code)
+    except OSError as err:   # Hydra creating the run dir or its log: read-only, a file, no permission
+        if not _in_hydra_setup(err):
+            raise
+        print(f"error: {run_dir_message(err)}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
     except Exception as err:  # noqa: BLE001 - only Hydra's composition errors are handled here
         message = hydra_message(err)

@@ -5,8 +5,8 @@
 
 Under a distributed launch (msrun / mpirun) conf/config.yaml uses two more, read from the
 launcher's environment: ``${mm_log_name:run}`` is ``rank_N`` on rank N (``run`` otherwise), the
-name of each rank's log file; ``${mm_main_rank_only:.hydra}`` is null on ranks other than 0, so
-only rank 0 writes Hydra's ``.hydra/`` folder into the shared run directory.
+name of each rank's log file. ``${mm_main_rank_only:X}`` is null on ranks other than 0 (``.hydra/``
+itself is written by rank 0 once it holds the run directory: :mod:`mm_train.hydra_record`).
 """
 from pathlib import Path
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from omegaconf import DictConfig
 
+from mm_train import hydra_record
 from mm_train.jobs import start
 from mm_train.registry import TASKS
 from mm_train.rundir import claim
@@ -40,6 +41,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     seed_everything(int(config["seed"]))
     with claim(run_dir, config, job.rank):   # a lock, and no silent reuse of earlier results
         if job.rank.is_main:   # one run directory for all ranks: only rank 0 writes to it
+            hydra_record.write(run_dir)   # .hydra/: never before the run holds the directory
             write_text(run_dir / "config.yaml", to_yaml(config))
             write_json(run_dir / "run_info.json", run_info(recipe, config["seed"], overrides or []))
         task = TASKS.get(config["task"], "task")
