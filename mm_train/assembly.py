@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from mm_train import distributed, ranks
 from mm_train.errors import ConfigError
@@ -43,7 +43,7 @@ TRANSFORM_HINT = ("add {type: HWC2CHW} (channels first) and {type: Rescale, resc
                   "shift: 0.0} or {type: TypeCast, data_type: float32} to the split's transforms")
 
 
-def check_sample(data, config: Mapping[str, Any]) -> None:
+def check_sample(data, config: Mapping[str, Any], split: Optional[str] = None) -> None:
     """Pull one batch through the pipeline: its images must be float32 of ``network.input_shape``.
 
     Catches removed transforms (uint8 HWC images) with a message instead of a graph-compile failure.
@@ -52,18 +52,27 @@ def check_sample(data, config: Mapping[str, Any]) -> None:
         return
     from mm_train.data.failures import reported_data_errors
 
-    with building("dataset"), reported_data_errors():   # an undecodable file: named by reported_data_errors
-        iterator = data.create_dict_iterator(num_epochs=1, output_numpy=True)
-        batch = next(iterator, None)
-        iterator.stop()
+    split = split or ("train" if config.get("task", "train") == "train" else "eval")
+    try:
+        with building("dataset"), reported_data_errors():   # an undecodable file: named by reported_data_errors
+            iterator = data.create_dict_iterator(num_epochs=1, output_numpy=True)
+            batch = next(iterator, None)
+            iterator.stop()
+    except ConfigError as err:   # images of different sizes: name the odd one in an image folder
+        from mm_train.data.checks import odd_image
+        odd = odd_image(config["dataset"], split) if "different shapes" in str(err) else None
+        if odd is None:
+            raise
+        raise ConfigError(f"dataset.{split}", odd, expected=err.expected) from None
     if not batch or "image" not in batch:
         return
     image = batch["image"]
     want = tuple(config["network"]["input_shape"])
-    split = "train" if config.get("task", "train") == "train" else "eval"
+    transforms = ((config["dataset"] or {}).get(split) or {}).get("transforms")
+    empty = "is empty: " if not transforms else ""
     if tuple(image.shape[1:]) != want or str(image.dtype) != "float32":
         raise ConfigError(f"dataset.{split}.transforms",
-                          f"one sample of the {split} pipeline is {image.dtype} of shape {tuple(image.shape[1:])}, "
+                          f"{empty}one sample of the {split} pipeline is {image.dtype} of shape {tuple(image.shape[1:])}, "
                           f"but the network takes float32 of shape {want} (network.input_shape)",
                           expected=TRANSFORM_HINT if image.dtype != "float32" or image.shape[-1] in (1, 3)
                           else "network.input_shape to match the data, or transforms that resize it")
@@ -126,7 +135,8 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
             for split in ("train", "eval"):
                 for key in ("transforms", "batch_transforms"):
                     build_transforms((dataset.get(split) or {}).get(key), f"dataset.{split}.{key}")
-    check_sample(train_data if train_data is not None else eval_data, config)   # before any graph is compiled
+    for split, data in (("train", train_data), ("train" if overfit else "eval", eval_data)):
+        check_sample(data, config, split)   # before any graph is compiled: both pipelines
     steps = train_data.get_dataset_size() if train_data is not None else 1
     global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * ranks.current().size
     lr, loss, train_network = build_training(config, network, steps, global_batch, loss_scale, amp_level, task)

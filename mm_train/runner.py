@@ -36,6 +36,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     """Validate, build and run ``cfg``'s task; return its result (the final ``train.metric`` for train/eval)."""
     run_dir = Path(run_dir)
     os.environ.setdefault("MS_DEV_SAVE_GRAPHS_PATH", str(run_dir))   # MindSpore's analyze_fail.ir: not in ./
+    os.environ["MS_OM_PATH"] = str(run_dir.resolve())   # where MindSpore writes rank_N/om/analyze_fail.ir
     job = start(cfg)
     config = job.config
     seed_everything(int(config["seed"]))

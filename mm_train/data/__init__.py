@@ -82,6 +82,7 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     import mindspore as ms
     import mindspore.dataset.transforms as T
 
+    from mm_train.data.checks import guards
     from mm_train.data.sharding import shard_for
     from mm_train.data.transforms import build_transforms
 
@@ -105,6 +106,9 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     workers = common["num_parallel_workers"]
     if image_ops:
         data = data.map(operations=image_ops, input_columns="image", num_parallel_workers=workers)
+    label_guard, batch_guard = guards(dataset, split, where, reader_arguments(dataset, split))
+    if label_guard is not None:   # before OneHot: an out-of-range label would become a row of zeros
+        data = data.map(operations=[label_guard], input_columns="label", num_parallel_workers=workers)
     if one_hot:
         classes = dataset.get("num_classes")
         if not isinstance(classes, int) or classes < 2:
@@ -115,6 +119,7 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
         label_ops = [T.TypeCast(ms.int32)]
     data = data.map(operations=label_ops, input_columns="label", num_parallel_workers=workers)
     data = data.batch(int(settings["batch_size"]), drop_remainder=bool(settings["drop_remainder"]))
+    data = data.map(operations=[batch_guard], input_columns=["image", "label"], num_parallel_workers=1)
     batch_ops = build_transforms(settings["batch_transforms"], f"{where}.{split}.batch_transforms")
     if batch_ops:
         data = data.map(operations=batch_ops, input_columns=["image", "label"], num_parallel_workers=workers)

@@ -18,6 +18,9 @@ from mm_train.errors import ConfigError
 
 FAILED = re.compile(r"\[(?P<op>\w+)\] failed\. The corresponding data file is: (?P<file>.+?)\.(?:\s|$)"
                     r"(?P<detail>[^\n]*)")
+CHECK = re.compile(r"\[mm_train data check\|(?P<where>[^|]*)\|(?P<problem>[^|]*)\|(?P<expected>[^\]]*)\]")
+BATCH_SHAPES = re.compile(r"(?:Inconsistent batch shapes|Cannot batch tensors with different shapes).*?"
+                          r"shape[^<]*(?P<want><[^>]*>).*?shape[^<]*(?P<got><[^>]*>)", re.S)
 PROBLEMS = {
     "Decode": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
                "a valid JPEG or PNG file: replace or remove it"),
@@ -49,6 +52,15 @@ def data_error(err: BaseException) -> ConfigError | None:
     """
     if not isinstance(err, RuntimeError):
         return None
+    checked = CHECK.search(str(err))
+    if checked:   # mm_train.data.checks: label range, NaN/Inf, with the file and record
+        return ConfigError(checked["where"], checked["problem"], expected=checked["expected"])
+    shapes = BATCH_SHAPES.search(str(err))
+    if shapes:
+        return ConfigError("dataset", f"samples of different shapes reach the batch: {shapes['want']} and "
+                           f"{shapes['got']} (an image of another size, e.g. a smaller one the transforms do not resize)",
+                           expected="transforms that give every image one size ({type: Resize, size: [H, W]}), "
+                           "or remove the odd image")
     found = FAILED.search(str(err))
     if found is None:
         return None

@@ -76,18 +76,28 @@ def check_images(folder: Path, where: str) -> None:
 
         check_images(Path("data/flowers/train"), "dataset.path")   # ConfigError naming a bad file
     """
+    from mm_train.data.checks import exif_orientation
+    rotated, jpegs = [], 0
     for class_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
         with os.scandir(class_folder) as entries:
             files = [e.path for e in entries if os.path.splitext(e.name)[1].lower() in EXTENSIONS and e.is_file()]
         for f in sorted(files):
             fd = os.open(f, os.O_RDONLY)      # os.open/os.read: a third of open()'s cost per file
             try:
-                head = os.read(fd, 8)
+                head = os.read(fd, 1024)      # the signature and a camera's EXIF header
             finally:
                 os.close(fd)
             if not head.startswith(SIGNATURES):
-                kind = "is empty" if not head else f"does not start like a JPEG or PNG file (its first bytes: {head!r})"
+                kind = "is empty" if not head else f"does not start like a JPEG or PNG file (its first bytes: {head[:8]!r})"
                 raise ConfigError(where, f"{f} {kind}", expected="JPEG or PNG images (remove or replace the file)")
+            if head.startswith(SIGNATURES[0]):
+                jpegs += 1
+                if (orientation := exif_orientation(head)) not in (None, 1):
+                    rotated.append((f, orientation))
+    if rotated:   # said once per folder: MindSpore's Decode, like OpenCV's imdecode flags, ignores EXIF
+        print(f"note: {len(rotated)} of {jpegs} JPEG images in {folder} carry an EXIF orientation (e.g. "
+              f"{rotated[0][0]}: orientation {rotated[0][1]}); they are decoded as stored, NOT rotated. If the "
+              "orientation matters, rotate the files once (PIL.ImageOps.exif_transpose) before training", flush=True)
 
 
 def class_index(root: Path, usage: str, where: str, classes: Optional[Sequence[str]] = None,

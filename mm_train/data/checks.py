@@ -1,0 +1,204 @@
+"""Checks of what the pipeline hands the network, where the pipeline sees it: label range and finite pixels.
+
+:class:`BatchGuard` runs on every batch (two numpy reductions): integer labels must lie in
+``[0, dataset.num_classes)`` and float images must hold no NaN or Inf. :class:`LabelGuard` checks each
+label before ``one_hot`` turns it into a row. On the first bad batch the guard finds the file and
+record (:func:`locate`: TFRecord and MindRecord files are scanned, others name the batch) and stops
+the run with one message, through :func:`mm_train.data.failures.data_error`::
+
+    dataset.train: /data/train-00001.tfrecord record 17: label 12 is outside [0, 10) (dataset.num_classes)
+
+The one-sample check before compiling (:func:`mm_train.assembly.check_sample`) pulls a batch
+through the same guard, so a bad first batch stops the run before any graph is compiled.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Optional
+
+import numpy as np
+
+MARK = "mm_train data check"   # found in MindSpore's error text by data_error
+
+
+class DataCheckFailed(ValueError):
+    """Raised inside the pipeline; MindSpore re-creates it from its text, so the text carries the parts."""
+
+    @classmethod
+    def of(cls, where: str, problem: str, expected: str) -> "DataCheckFailed":
+        return cls(f"[{MARK}|{where}|{problem}|{expected}]")
+
+
+def _label_problem(value, num_classes: int) -> Optional[str]:
+    return f"label {value} is outside [0, {num_classes}) (dataset.num_classes)" \
+        if not 0 <= value < num_classes else None
+
+
+def _pixel_problem(values) -> Optional[str]:
+    array = np.asarray(values)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = array[~np.isfinite(array)].ravel()[0]
+        return f"the image holds {'NaN' if math.isnan(bad) else 'Inf'} values"
+    return None
+
+
+LABEL_EXPECTED = "labels from 0 to dataset.num_classes - 1: fix the records or dataset.num_classes"
+PIXEL_EXPECTED = "finite pixel values: fix or remove the record"
+
+
+class BatchGuard:
+    """A batch map operation on (image, label): labels in range, float pixels finite; else DataCheckFailed."""
+
+    def __init__(self, num_classes: Optional[int], where: str, locate: Callable[[], Optional[str]]):
+        self.num_classes, self.where, self.locate, self.batches = num_classes, where, locate, 0
+
+    def _fail(self, problem: str, expected: str):
+        found = self.locate()
+        raise DataCheckFailed.of(self.where, found or f"batch {self.batches} of the split: {problem}", expected)
+
+    def __call__(self, image, label):
+        labels = np.asarray(label)
+        if self.num_classes and labels.dtype.kind in "iu" and labels.size and \
+                (labels.min() < 0 or labels.max() >= self.num_classes):
+            value = labels[(labels < 0) | (labels >= self.num_classes)].ravel()[0]
+            self._fail(_label_problem(int(value), self.num_classes), LABEL_EXPECTED)
+        problem = _pixel_problem(image)
+        if problem:
+            self._fail(problem, PIXEL_EXPECTED)
+        self.batches += 1
+        return image, label
+
+
+class LabelGuard(BatchGuard):
+    """The same check on one label, before ``OneHot`` (an out-of-range label would become a row of zeros)."""
+
+    def __call__(self, label):
+        value = np.asarray(label).ravel()
+        if self.num_classes and value.size and value.dtype.kind in "iu" and not 0 <= int(value[0]) < self.num_classes:
+            self._fail(_label_problem(int(value[0]), self.num_classes), LABEL_EXPECTED)
+        return label
+
+
+def _record_problem(image, label, num_classes: Optional[int]) -> Optional[str]:
+    values = np.asarray(label).ravel()
+    if num_classes and values.size and values.dtype.kind in "iu" and (problem := _label_problem(int(values[0]), num_classes)):
+        return problem
+    return _pixel_problem(image) if image is not None else None
+
+
+def _tfrecord_records(args: Mapping[str, Any]):
+    from mm_train.data.tfrecord import resolve_files
+    from mm_train.data.tfrecord_io import read_examples
+    columns = dict(args.get("columns") or {"image": "image", "label": "label"})
+    features = args.get("features") or {}
+    float_image = str((features.get(columns["image"]) or {}).get("type")) in ("float32", "float")
+    for file in resolve_files(args.get("path"), "dataset.path"):
+        for index, example in enumerate(read_examples(file)):
+            image = np.asarray(example.get(columns["image"]), np.float32) if float_image else None
+            yield file, index, image, np.asarray(example.get(columns["label"], []))
+
+
+def _mindrecord_records(args: Mapping[str, Any]):
+    from mindspore.mindrecord import FileReader
+    columns = dict(args.get("columns") or {"image": "image", "label": "label"})
+    path = args.get("path")
+    for file in [path] if isinstance(path, str) else list(path or []):
+        reader = FileReader(str(file))
+        try:
+            for index, row in enumerate(reader.get_next()):
+                image = row.get(columns["image"])
+                image = image if isinstance(image, np.ndarray) and image.dtype.kind == "f" else None
+                yield file, index, image, np.asarray(row.get(columns["label"]))
+        finally:
+            reader.close()
+
+
+SCANNERS = {"tfrecord": _tfrecord_records, "mindrecord": _mindrecord_records}
+
+
+def locate(kind: str, args: Mapping[str, Any], num_classes: Optional[int]) -> Optional[str]:
+    """``FILE record N: problem`` for the first bad record of a TFRecord or MindRecord split, or None."""
+    scan = SCANNERS.get(str(kind))
+    if scan is None:
+        return None
+    try:
+        for file, index, image, label in scan(args):
+            problem = _record_problem(image, label, num_classes)
+            if problem:
+                return f"{file} record {index}: {problem}"
+    except Exception:  # noqa: BLE001 - the scan only names the record; the batch's problem is reported anyway
+        return None
+    return None
+
+
+def guards(dataset: Mapping[str, Any], split: str, where: str, reader_args: Mapping[str, Any]):
+    """(label guard or None, batch guard) for one split of ``dataset``."""
+    classes = dataset.get("num_classes")
+    classes = classes if isinstance(classes, int) and not isinstance(classes, bool) and classes > 0 else None
+    find = lambda: locate(dataset.get("type"), reader_args, classes)   # noqa: E731
+    label = LabelGuard(classes, f"{where}.{split}", find) if dataset.get("one_hot") and classes else None
+    return label, BatchGuard(classes, f"{where}.{split}", find)
+
+
+def odd_image(dataset: Mapping[str, Any], split: str, limit: int = 100_000) -> Optional[str]:
+    """``FILE is 1x1 pixels, the others WxH`` for an image folder split whose images differ in size, or None.
+
+    Reads image headers only (Pillow), after the pipeline failed to batch images of different sizes.
+    """
+    if dataset.get("type") != "image_folder":
+        return None
+    from collections import Counter
+    from pathlib import Path
+
+    from PIL import Image
+    args = {k: v for k, v in dataset.items() if k not in ("train", "eval")}
+    args.update(dataset.get(split) or {})
+    folder = Path(str(args.get("path"))) / str(args.get("usage") or ("train" if split == "train" else "val"))
+    sizes = {}
+    for file in sorted(folder.glob("*/*"))[:limit]:
+        try:
+            with Image.open(file) as image:
+                sizes[file] = image.size
+        except Exception:  # noqa: BLE001 - not an image: the signature check names it
+            continue
+    if not sizes:
+        return None
+    common = Counter(sizes.values()).most_common(1)[0][0]
+    odd = sorted((w * h, str(f), (w, h)) for f, (w, h) in sizes.items() if (w, h) != common)
+    if not odd:
+        return None
+    _, file, (w, h) = odd[0]
+    return (f"{file} is {w}x{h} pixels, the other images {common[0]}x{common[1]}: the transforms do not bring "
+            f"every image to one size")
+
+
+def exif_orientation(head: bytes) -> Optional[int]:
+    """The EXIF Orientation (1-8) in the first bytes of a JPEG file, or None.
+
+    Walks the APPn segments at the start of the file (JFIF, then a camera's ``Exif`` APP1)."""
+    import struct
+    pos = 2
+    while head.startswith(b"\xff\xd8") and pos + 4 <= len(head) and head[pos] == 0xFF and 0xE0 <= head[pos + 1] <= 0xEF:
+        length = struct.unpack(">H", head[pos + 2:pos + 4])[0]
+        if head[pos + 1] == 0xE1 and head[pos + 4:pos + 10] == b"Exif\x00\x00":
+            return _tiff_orientation(head[pos + 10:pos + 2 + length])
+        pos += 2 + length
+    return None
+
+
+def _tiff_orientation(tiff: bytes) -> Optional[int]:
+    import struct
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return None
+    offset = struct.unpack(order + "I", tiff[4:8])[0]
+    if offset + 2 > len(tiff):
+        return None
+    count = struct.unpack(order + "H", tiff[offset:offset + 2])[0]
+    for i in range(count):
+        entry = tiff[offset + 2 + 12 * i: offset + 14 + 12 * i]
+        if len(entry) < 12:
+            return None
+        if struct.unpack(order + "H", entry[:2])[0] == 0x0112:
+            return struct.unpack(order + "H", entry[8:10])[0]
+    return None
