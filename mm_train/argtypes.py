@@ -71,6 +71,48 @@ class Paths:
         return bool(values) and all(isinstance(v, str) and v for v in values)
 
 
+class _Real:
+    """A finite real number within bounds (``low``/``high`` inclusive unless ``open_low``/``open_high``)."""
+    low, high, open_low, open_high = -MAX_NUMBER, MAX_NUMBER, False, False
+
+    @classmethod
+    def fits(cls, value) -> bool:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            return False
+        above = value > cls.low if cls.open_low else value >= cls.low
+        below = value < cls.high if cls.open_high else value <= cls.high
+        return above and below
+
+
+class Fraction(_Real):
+    """A momentum, a beta, a decay rate: from 0 up to, not including, 1."""
+    low, high, open_high = 0.0, 1.0, True
+    description = "a number in [0, 1)"
+
+
+class UnitInterval(_Real):
+    """A weight from 0 to 1 (dampening)."""
+    low, high = 0.0, 1.0
+    description = "a number in [0, 1]"
+
+
+class Epsilon(_Real):
+    """A small positive constant added to a denominator: above 0, at most 1."""
+    low, high, open_low = 0.0, 1.0, True
+    description = "a number in (0, 1], e.g. 1e-8"
+
+
+class NonNegativeFloat(_Real):
+    """A weight decay, a coefficient: 0 or more."""
+    low = 0.0
+    description = f"a number from 0 to {MAX_NUMBER:g}"
+
+
+class PositiveFloat(_Real):
+    low, open_low = 0.0, True
+    description = f"a number above 0, at most {MAX_NUMBER:g}"
+
+
 class RunFileName(str):
     """A file name the run writes into its run directory (checkpoint prefix, TensorBoard folder, plot)."""
 

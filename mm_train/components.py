@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union
 
-from mm_train.argtypes import NonNegativeInt, PositiveInt, Workers, type_problem
+from mm_train.argtypes import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Workers, type_problem
 
 from mm_train.errors import ConfigError, closest
 from mm_train.registry import (BLOCKS, CALLBACKS, DATASETS, LOSSES, LR_SCHEDULES, OPTIMIZERS, TRANSFORMS,
@@ -55,6 +55,7 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
                                       f"batch size {batch} is larger than limit {limit} with drop_remainder",
                                       expected=f"a batch size <= {limit}, or drop_remainder: false"))
     errors += column_errors(dataset.get("columns"), "dataset.columns")
+    errors += declared_column_errors(dataset)
     for split, args in per_split.items():
         errors += _collect(lambda: check_arguments(reader, {**shared, **args}, f"dataset.{split}",
                                                    given=dict.fromkeys(DATASETS.given)))
@@ -90,12 +91,24 @@ def column_errors(columns: Any, where: str) -> list[ConfigError]:
             for key, value in columns.items() if not isinstance(value, str) or not value]
 
 
+def declared_column_errors(dataset: Mapping[str, Any]) -> list[ConfigError]:
+    """``columns`` must name the recipe's own declared ``features`` (TFRecord), before any file is opened."""
+    columns, features = dataset.get("columns"), dataset.get("features")
+    if not isinstance(columns, Mapping) or not isinstance(features, Mapping):
+        return []
+    return [ConfigError(f"dataset.columns.{role}", f"'{name}' is not a declared feature",
+                        expected=f"one of dataset.features {sorted(map(str, features))}",
+                        suggestions=closest(str(name), [str(f) for f in features]))
+            for role, name in columns.items() if isinstance(name, str) and name not in features]
+
+
 def optimizer_key_errors(spec: Any, where: str = "optimizer") -> list[ConfigError]:
     """The keys build_optimizer reads itself: weight_decay, no_decay, param_groups, clip_grad_norm."""
     if not isinstance(spec, Mapping):
         return []
     errors = []
-    for key, hint in (("weight_decay", float), ("clip_grad_norm", Optional[float]), ("no_decay", Sequence[str])):
+    for key, hint in (("weight_decay", NonNegativeFloat), ("clip_grad_norm", Optional[PositiveFloat]),
+                      ("no_decay", Sequence[str])):
         if key in spec and (expected := type_problem(spec[key], hint)):
             errors.append(ConfigError(f"{where}.{key}", f"got {spec[key]!r}", expected=expected))
     groups = spec.get("param_groups")

@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import mindspore as ms
 from mindspore import nn, ops
 
+from mm_train.argtypes import Epsilon, Fraction, PositiveFloat, UnitInterval
 from mm_train.errors import ConfigError
 from mm_train.registry import OPTIMIZERS
 
@@ -34,32 +35,32 @@ PARAM_GROUP_KEYS = ("params", "lr_scale", "weight_decay")
 
 
 @OPTIMIZERS.register("Momentum")
-def momentum(params, learning_rate, loss_scale: float = 1.0, momentum: float = 0.9, nesterov: bool = False):
+def momentum(params, learning_rate, loss_scale: float = 1.0, momentum: Fraction = 0.9, nesterov: bool = False):
     return nn.Momentum(params, learning_rate, float(momentum), use_nesterov=nesterov, loss_scale=loss_scale)
 
 
 @OPTIMIZERS.register("SGD")
-def sgd(params, learning_rate, loss_scale: float = 1.0, momentum: float = 0.0, dampening: float = 0.0,
+def sgd(params, learning_rate, loss_scale: float = 1.0, momentum: Fraction = 0.0, dampening: UnitInterval = 0.0,
         nesterov: bool = False):
     return nn.SGD(params, learning_rate, float(momentum), float(dampening), nesterov=nesterov,
                   loss_scale=loss_scale)
 
 
 @OPTIMIZERS.register("Adam")
-def adam(params, learning_rate, loss_scale: float = 1.0, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+def adam(params, learning_rate, loss_scale: float = 1.0, beta1: Fraction = 0.9, beta2: Fraction = 0.999, eps: Epsilon = 1e-8,
          use_amsgrad: bool = False):
     return nn.Adam(params, learning_rate, beta1, beta2, eps, loss_scale=loss_scale, use_amsgrad=use_amsgrad)
 
 
 @OPTIMIZERS.register("AdamWeightDecay")
-def adam_weight_decay(params, learning_rate, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-6):
+def adam_weight_decay(params, learning_rate, beta1: Fraction = 0.9, beta2: Fraction = 0.999, eps: Epsilon = 1e-6):
     """AdamW: decoupled weight decay (the group's ``weight_decay``)."""
     return nn.AdamWeightDecay(params, learning_rate, beta1, beta2, eps)
 
 
 @OPTIMIZERS.register("RMSProp")
-def rmsprop(params, learning_rate, loss_scale: float = 1.0, decay: float = 0.9, momentum: float = 0.0,
-            epsilon: float = 1e-10, centered: bool = False):
+def rmsprop(params, learning_rate, loss_scale: float = 1.0, decay: Fraction = 0.9, momentum: Fraction = 0.0,
+            epsilon: Epsilon = 1e-10, centered: bool = False):
     return nn.RMSProp(params, learning_rate, decay, float(momentum), epsilon, centered=centered,
                       loss_scale=loss_scale)
 
@@ -111,7 +112,7 @@ class Lamb(nn.Lamb):
 
 
 @OPTIMIZERS.register("Lamb")
-def lamb(params, learning_rate, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-6):
+def lamb(params, learning_rate, beta1: Fraction = 0.9, beta2: Fraction = 0.999, eps: Epsilon = 1e-6):
     return Lamb(params, learning_rate, beta1, beta2, eps)
 
 
@@ -128,8 +129,8 @@ def _lars_update(epsilon: float, coefficient: float):
 
 
 @OPTIMIZERS.register("LARS")
-def lars(params, learning_rate, loss_scale: float = 1.0, momentum: float = 0.9, epsilon: float = 1e-5,
-         coefficient: float = 0.001, no_decay=DEFAULT_NO_DECAY):
+def lars(params, learning_rate, loss_scale: float = 1.0, momentum: Fraction = 0.9, epsilon: Epsilon = 1e-5,
+         coefficient: PositiveFloat = 0.001, no_decay=DEFAULT_NO_DECAY):
     """Momentum wrapped in LARS layer-wise rate scaling; ``no_decay`` parameters keep the plain rate."""
     inner = nn.Momentum(params, learning_rate, float(momentum), loss_scale=loss_scale)
     with warnings.catch_warnings():
