@@ -12,7 +12,9 @@ A tensor is a view of a storage (size, stride, offset): a 1.6 KB file can descri
 10**6 tensor with stride 0. Tensors are kept as bounds-checked layouts while unpickling and
 copied out only afterwards, once their total size is known to fit the budget: 4 x the bytes of
 the file's storages, at least 256 MiB (room for tied and transposed views); a file beyond it is
-a ConfigError naming the tensor and its size, never an allocation crash.
+a ConfigError naming the tensor and its size, never an allocation crash. A compressed zip entry
+(which ``torch.save`` never writes) is refused before it is inflated: its declared size could be
+anything (a zip bomb), a stored entry's is bounded by the file's size.
 """
 from __future__ import annotations
 
@@ -172,6 +174,20 @@ class RefusedGlobal(pickle.UnpicklingError):
     """The pickle names a global that does not rebuild tensors."""
 
 
+def refuse_compressed(archive: zipfile.ZipFile, path: Path, where: str) -> None:
+    """A ConfigError for the first compressed entry: its declared size is not bounded by the file's own size.
+
+    ``torch.save`` writes every entry stored (uncompressed), so the storages' sizes are at most the
+    file's size and the budget below holds; a deflated 9 MB entry may declare (and inflate to) gigabytes."""
+    for info in archive.infolist():
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ConfigError(where, f"{path}: the entry {info.filename} is compressed ({_size(info.compress_size)} "
+                              f"that would inflate to {_size(info.file_size)}); torch.save never compresses, so it "
+                              "is refused before anything is inflated",
+                              expected="a file written by torch.save (re-save it: torch.save(torch.load(path, "
+                              "map_location='cpu'), 'w.pth'))")
+
+
 def load_torch_file(path: str | Path, where: str = "init_from") -> dict[str, Any]:
     """The object saved in ``path`` (usually a state_dict) with numpy arrays for tensors."""
     path = Path(path)
@@ -185,6 +201,7 @@ def load_torch_file(path: str | Path, where: str = "init_from") -> dict[str, Any
                                    "map_location='cpu'); torch.save(sd, 'w.pth') (no other arguments), or export "
                                    "it as safetensors: safetensors.torch.save_file(sd, 'w.safetensors')")
     with zipfile.ZipFile(path) as archive:
+        refuse_compressed(archive, path, where)   # a zip bomb never inflates: torch.save stores, never compresses
         pickles = [n for n in archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
             raise ConfigError(where, f"{path} has no ARCHIVE/data.pkl record", expected="a torch.save file")
