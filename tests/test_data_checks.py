@@ -96,3 +96,26 @@ def test_exif_rotated_jpegs_are_named_once_per_folder(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("note: ") == 1 and f"2 of 4 JPEG images in {tmp_path / 'train'} carry an EXIF orientation" in out
     assert "NOT rotated" in out
+
+
+def test_mindspores_analyze_fail_ir_goes_into_the_run_directory(tmp_path, monkeypatch):
+    import os
+
+    import mindspore as ms
+    from mindspore import nn
+
+    from mm_train.runner import execute
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MS_OM_PATH", raising=False)
+    run_dir = tmp_path / "run"
+    with pytest.raises(ConfigError):
+        execute({"task": "train"}, run_dir, "quickstart")   # refused at validation; the setting is made first
+    assert os.environ["MS_OM_PATH"] == str(run_dir.resolve())
+    mode = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        with pytest.raises(TypeError):   # a graph that does not compile: MindSpore writes analyze_fail.ir
+            nn.Dense(3, 2)(ms.Tensor(np.zeros((2, 5), np.uint8)))
+    finally:
+        ms.set_context(mode=mode)
+    assert list(run_dir.rglob("analyze_fail.ir")) and not list((tmp_path).glob("rank_*"))

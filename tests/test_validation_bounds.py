@@ -48,3 +48,9 @@ def test_recipes_validate_names_a_momentum_and_a_misspelled_column(capsys):
     assert cli_main(["recipes", "validate", "cifar10_tfrecord", "--override", "dataset.columns.image=imaeg"]) == 1
     out = capsys.readouterr().out
     assert "dataset.columns.image: 'imaeg' is not a declared feature" in out and "Did you mean 'image'" in out
+
+
+def test_recipes_validate_with_data_checks_columns_against_the_files(capsys):
+    assert cli_main(["recipes", "validate", "quickstart", "--data", "--override", "dataset.columns.image=imaeg"]) == 1
+    out = capsys.readouterr().out
+    assert "dataset.columns.image: column 'imaeg' is not in" in out and "Did you mean 'image'" in out
