@@ -56,7 +56,29 @@ def test_a_second_sweep_into_the_same_folder_is_refused_without_touching_its_job
     monkeypatch.chdir(tmp_path)
     sweep = tmp_path / "sweep"
     record = _finished(sweep / "0", 1)
+    (sweep / "multirun.yaml").write_text("the first sweep's\n")
     code, out = _run(["-m", *FAST, "seed=3", f"hydra.sweep.dir={sweep}"], capsys)
+    assert code == 2 and f"hydra.sweep.dir: {sweep} already holds the results of a sweep (jobs 0)" in out.err
+    assert "Traceback" not in out.err
+    assert {p.name: p.read_text() for p in (sweep / "0" / ".hydra").iterdir()} == record
+    assert (sweep / "multirun.yaml").read_text() == "the first sweep's\n" and not (sweep / ".lock").exists()
+
+
+def test_a_sweep_into_a_folder_another_sweep_holds_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / ".lock").write_text('{"pid": 1, "host": "elsewhere", "started": "today"}')
+    code, out = _run(["-m", *FAST, "seed=3", f"hydra.sweep.dir={sweep}"], capsys)
+    assert code == 2 and "hydra.sweep.dir: " in out.err and "is in use by another run (pid 1 on elsewhere" in out.err
+    assert sorted(p.name for p in sweep.iterdir()) == [".lock"]
+
+
+def test_a_job_of_a_sweep_refused_by_its_results_leaves_its_record(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "sweep"
+    record = _finished(sweep / "0", 1)
+    code, out = _run(["-m", *FAST, "seed=3", "resume=null,null", f"hydra.sweep.dir={sweep}"], capsys)
     assert code == 2 and "already holds the results of a run" in out.err and "Traceback" not in out.err
     assert {p.name: p.read_text() for p in (sweep / "0" / ".hydra").iterdir()} == record
 
