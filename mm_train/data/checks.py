@@ -36,7 +36,12 @@ def _label_problem(value, num_classes: int) -> Optional[str]:
 
 def _pixel_problem(values) -> Optional[str]:
     array = np.asarray(values)
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
+    # one sum (fast): finite unless a value is NaN or Inf, or the sum overflows, which the exact test rules out
+    if array.dtype.kind != "f" or not array.size:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(array.sum())
+    if not math.isfinite(total) and not np.isfinite(array).all():
         bad = array[~np.isfinite(array)].ravel()[0]
         return f"the image holds {'NaN' if math.isnan(bad) else 'Inf'} values"
     return None
