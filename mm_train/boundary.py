@@ -56,7 +56,7 @@ def hydra_errors(hydra: Any, file: str) -> list[ConfigError]:
     from mm_train.sweep_params import settings_errors
     errors = []
     if isinstance(hydra, Mapping) and "sweeper" in hydra:
-        errors += settings_errors(hydra["sweeper"], file)
+        errors += settings_errors(hydra["sweeper"], file, check_name)
     for path, value in _leaves(hydra, "hydra"):
         rel = path[len("hydra."):] if path != "hydra" else ""
         allowed = any(rel == a or rel.startswith(a + ".") for a in HYDRA_ALLOWED)

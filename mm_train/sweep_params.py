@@ -16,7 +16,7 @@ Hydra's instantiate blocklist.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from mm_train.errors import ConfigError, closest
 
@@ -59,8 +59,8 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float))
 
 
-def value_problem(key: str, value: Any) -> str | None:
-    """What is wrong with the sweep value ``value`` of ``key``, or None."""
+def value_problem(key: str, value: Any, check_name: Callable[[str, str], Any] | None = None) -> str | None:
+    """What is wrong with the sweep value ``value`` of ``key``, or None (``check_name``: recipe names)."""
     if not isinstance(value, str):
         return None if _plain(value) else f"got {value!r}"
     if len(value) > 10_000:
@@ -86,15 +86,14 @@ def value_problem(key: str, value: Any) -> str | None:
         return f"got {bad[0]!r} in {value!r}"
     if getattr(parsed, "tags", None):
         return f"tags in {value!r}"
-    if key == "recipe":
-        from mm_train.boundary import check_name
+    if key == "recipe" and check_name is not None:
         for item in items:
             check_name(str(item), "hydra.sweeper.params.recipe")
     return None
 
 
-def params_errors(params: Any, file: str) -> list[ConfigError]:
-    """Every problem of a recipe file's ``hydra.sweeper.params``."""
+def params_errors(params: Any, file: str, check_name: Callable[[str, str], Any] | None = None) -> list[ConfigError]:
+    """Every problem of a recipe file's ``hydra.sweeper.params`` (``check_name`` checks swept recipe names)."""
     where = f"(in recipe file {file})"
     if params is None:
         return []
@@ -110,7 +109,7 @@ def params_errors(params: Any, file: str) -> list[ConfigError]:
             errors.append(ConfigError(path, f"{problem} {where}", expected=expected, suggestions=near))
             continue
         try:
-            problem = value_problem(key, value)
+            problem = value_problem(key, value, check_name)
         except ConfigError as err:
             problem = err.problem
         if problem is not None:
@@ -118,12 +117,12 @@ def params_errors(params: Any, file: str) -> list[ConfigError]:
     return errors
 
 
-def settings_errors(sweeper: Any, file: str) -> list[ConfigError]:
+def settings_errors(sweeper: Any, file: str, check_name: Callable[[str, str], Any] | None = None) -> list[ConfigError]:
     """``hydra.sweeper``: params (above), n_trials (a whole number), direction (minimize/maximize)."""
     if not isinstance(sweeper, Mapping):
         return [ConfigError("hydra.sweeper", f"got {sweeper!r} (in recipe file {file})",
                             expected="a mapping with params, n_trials, direction")]
-    errors = params_errors(sweeper.get("params"), file)
+    errors = params_errors(sweeper.get("params"), file, check_name)
     trials = sweeper.get("n_trials")
     if "n_trials" in sweeper and (not isinstance(trials, int) or isinstance(trials, bool)
                                   or not 1 <= trials <= 100_000):

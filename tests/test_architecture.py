@@ -18,17 +18,19 @@ PACKAGE = ROOT / "mm_train"
 # A registry's members are imported by name (Registry.locations), which is not an import edge.
 LAYERS = {
     "core": ["locations", "errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers", "rundir",
-             "fast_exit"],
+             "fast_exit", "run_paths", "hydra_record"],
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
               "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report", "ema", "curves_png",
               "compile_cache"],
-    "config": ["components", "config", "composition", "recipes", "boundary", "inheritance"],
+    "config": ["components", "config", "composition", "recipes", "boundary", "inheritance", "sweep_params",
+               "recipe_files", "interpolation_bounds"],
     "assembly": ["init_from", "assembly", "distributed", "run_settings"],
     "tasks": ["training", "inspection", "export", "predict"],
     "jobs": ["jobs", "runner"],
-    "front": ["entry", "cli", "launch", "__main__", "data.commands", "migrate.commands", "migrate.parity"],
+    "front": ["entry", "cli", "launch", "__main__", "data.commands", "migrate.commands", "migrate.parity",
+              "sweep_claim"],
 }
 
 

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from mm_train.__main__ import main as run_main
+from mm_train.boundary import check_name
 from mm_train.cli import main as cli_main
 from mm_train.sweep_params import params_errors
 
@@ -76,7 +77,7 @@ def test_sweeper_params_cannot_set_hydra_logging_or_the_job_dir(world, capsys):
     ("trian.epochs", "choice(1, 2)", "Did you mean 'train'"),
 ])
 def test_each_smuggled_sweep_parameter_is_named(key, value, fragment):
-    errors = params_errors({key: value}, "r.yaml")
+    errors = params_errors({key: value}, "r.yaml", check_name)
     assert len(errors) == 1, errors
     assert str(errors[0]).startswith(f"hydra.sweeper.params.{key}") and fragment in str(errors[0]), str(errors[0])
 
@@ -85,7 +86,7 @@ def test_plain_sweep_spaces_are_allowed():
     assert params_errors({"optimizer.lr": "choice(0.1, 0.05)", "train.epochs": "range(1, 4)",
                           "lr_schedule.lr_max": "interval(0.01, 0.3)", "seed": "1,2,3", "train.amp_level": "O2",
                           "dataset.train.batch_size": 16, "callbacks.2.keep_checkpoint_max": "choice(1, 2)",
-                          "recipe": "choice(quickstart, lenet_digits)"}, "r.yaml") == []
+                          "recipe": "choice(quickstart, lenet_digits)"}, "r.yaml", check_name) == []
 
 
 def test_sweep_settings_are_typed(world, capsys):
