@@ -67,6 +67,8 @@ def task(cfg: DictConfig):
         except TrainingVerdict as verdict:   # diverged, cannot learn, check failed: exit 1, no traceback
             print(f"error: {verdict}", file=sys.stderr)
             sys.exit(verdict.exit_code)
+        finally:
+            hydra_record.clear()   # a record not written (a refused run) is never written by a later execute()
 
 
 class _Tee:

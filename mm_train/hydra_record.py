@@ -38,3 +38,9 @@ def write(run_dir: Path) -> Optional[Path]:
         write_text(folder / name, text)
     _staged = None
     return folder
+
+
+def clear() -> None:
+    """Forget a staged record (the task ended, written or not)."""
+    global _staged
+    _staged = None
