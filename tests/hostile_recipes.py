@@ -42,8 +42,10 @@ def node_bomb(levels: int = 8) -> str:
 
 
 def deep(depth: int = 5000, flow: str = "[]") -> str:
-    return HEAD + "x: " + flow[0] * depth + ("1" if flow == "{}" else "") + flow[1] * depth + "\n" \
-        if flow == "[]" else HEAD + "x: " + "{a: " * depth + "1" + "}" * depth + "\n"
+    """``x: [[[...]]]`` (flow "[]") or ``x: {a: {a: ...}}`` (flow "{}"), ``depth`` levels."""
+    if flow == "[]":
+        return HEAD + "x: " + "[" * depth + "]" * depth + "\n"
+    return HEAD + "x: " + "{a: " * depth + "1" + "}" * depth + "\n"
 
 
 def write_all(folder: Path) -> dict[str, tuple[str, str]]:
