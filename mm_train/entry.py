@@ -50,6 +50,17 @@ def task(cfg: DictConfig):
     hydra_cfg = HydraConfig.get()
     hydra_record.stage(cfg, HydraConfig.instance().cfg)   # written into .hydra/ under the run dir's lock
     recipe = hydra_cfg.runtime.choices.get("recipe")
+    if recipe is not None and cfg.get("task") is not None:   # a run dir in use or holding results: untouched,
+        try:                                                 # run.log included (its handler opens on first use)
+            from mm_train import ranks
+            from mm_train.rundir import check_free
+            launched = ranks.from_environment()   # under msrun: only rank 0 (the others share its directory)
+            if launched is None or launched.rank == 0:
+                check_free(hydra_cfg.runtime.output_dir, cfg)
+        except ConfigError as err:
+            hydra_record.clear()
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(ConfigError.exit_code)
     with console_copied_to_log():   # run.log holds what the console shows, the final error included
         try:
             if recipe is None:

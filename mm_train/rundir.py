@@ -116,6 +116,21 @@ def check_results(run_dir: Path, config: Mapping[str, Any]) -> None:
                       f"{Path(run_dir) / 'previous-TIMESTAMP'}/ first, or another hydra.run.dir")
 
 
+def check_free(run_dir: Path, config: Mapping[str, Any]) -> None:
+    """Refuse, before anything is written into ``run_dir`` (run.log included), what :func:`claim` would refuse:
+    a lock held by a running process, or results without ``resume``/``overwrite``. Nothing is taken."""
+    run_dir = Path(run_dir)
+    holder = _holder(run_dir / LOCK) if (run_dir / LOCK).exists() else {}
+    pid, host = holder.get("pid"), holder.get("host")
+    if holder and not (isinstance(pid, int) and host == socket.gethostname() and not _alive(pid)):
+        raise ConfigError("hydra.run.dir", f"{run_dir} is in use by another run (pid {pid} on {host}, "
+                          f"started {holder.get('started')})",
+                          expected=f"another hydra.run.dir, or wait for that run to end (if it is gone, "
+                          f"remove {run_dir / LOCK})")
+    if config.get("overwrite") is not True:
+        check_results(run_dir, config)
+
+
 @contextlib.contextmanager
 def claim(run_dir: Path, config: Mapping[str, Any], rank: Rank) -> Iterator[None]:
     """Hold ``run_dir`` for this run (rank 0 locks; every rank checks for earlier results)."""

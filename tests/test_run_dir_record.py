@@ -46,6 +46,7 @@ def test_a_refused_run_leaves_the_owners_hydra_record(tmp_path, monkeypatch, cap
     code, out = _run([*FAST, "seed=7", f"hydra.run.dir={run_dir}"], capsys)
     assert code == 2 and "already holds the results of a run" in out.err
     assert {p.name: p.read_text() for p in (run_dir / ".hydra").iterdir()} == record
+    assert sorted(p.name for p in run_dir.iterdir()) == [".hydra", "metrics.json"]   # no run.log either
     (run_dir / ".lock").write_text('{"pid": 1, "host": "elsewhere", "started": "today"}')
     code, out = _run([*FAST, "seed=9", "resume=auto", f"hydra.run.dir={run_dir}"], capsys)
     assert code == 2 and "is in use by another run" in out.err
