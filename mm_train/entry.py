@@ -51,12 +51,18 @@ def task(cfg: DictConfig):
     hydra_record.stage(cfg, HydraConfig.instance().cfg)   # written into .hydra/ under the run dir's lock
     recipe = hydra_cfg.runtime.choices.get("recipe")
     if recipe is not None and cfg.get("task") is not None:   # a run dir in use or holding results: untouched,
+        from omegaconf import OmegaConf
+        from omegaconf.errors import OmegaConfBaseException
+
+        from mm_train import interpolation_bounds, ranks
+        from mm_train.rundir import check_free
         try:                                                 # run.log included (its handler opens on first use)
-            from mm_train import ranks
-            from mm_train.rundir import check_free
+            interpolation_bounds.check(OmegaConf.to_container(cfg, resolve=False))   # before any value resolves
             launched = ranks.from_environment()   # under msrun: only rank 0 (the others share its directory)
             if launched is None or launched.rank == 0:
                 check_free(hydra_cfg.runtime.output_dir, cfg)
+        except OmegaConfBaseException:
+            pass   # a value that does not resolve: validation names it, after the log opens
         except ConfigError as err:
             hydra_record.clear()
             print(f"error: {err}", file=sys.stderr)
