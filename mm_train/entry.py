@@ -190,9 +190,10 @@ def reported_errors():
         print(f"error: {err}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
     except OSError as err:   # Hydra creating the run dir or its log: read-only, a file, no permission
-        if not _in_hydra_setup(err):
+        message = hydra_message(err)   # Hydra's MissingConfigException is an OSError too
+        if message is None and not _in_hydra_setup(err):
             raise
-        print(f"error: {run_dir_message(err)}", file=sys.stderr)
+        print(f"error: {message or run_dir_message(err)}", file=sys.stderr)
         sys.exit(ConfigError.exit_code)
     except Exception as err:  # noqa: BLE001 - only Hydra's composition errors are handled here
         message = hydra_message(err)

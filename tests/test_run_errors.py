@@ -60,7 +60,7 @@ ISSUE_13 = [
     ("run", ["+recipe=quickstart", "lr_schedule.lr_max=abc"], 2, ["lr_schedule.lr_max: got 'abc' (expected a finite number)"]),
     ("run", ["+recipe=quickstart", "lr_schedule.warmup_epochs=abc"], 2,
      ["lr_schedule.warmup_epochs: got 'abc' (expected a finite number)"]),
-    ("run", ["+recipe=quickstart", "optimizer.momentum=fast"], 2, ["optimizer.momentum: got 'fast' (expected a finite number)"]),
+    ("run", ["+recipe=quickstart", "optimizer.momentum=fast"], 2, ["optimizer.momentum: got 'fast' (expected a number in [0, 1))"]),
     # 6. garbage is not accepted
     ("run", ["+recipe=quickstart", "loss.sparse=maybe"], 2, ["loss.sparse: got 'maybe' (expected true or false)"]),
     ("run", ["+recipe=quickstart", "dataset.train.shuffle=maybe"], 2,
