@@ -58,7 +58,13 @@ def call_main(main, argv: list[str], cwd: Path, env: dict | None = None) -> Resu
     its output captured, SystemExit turned into the exit code and any other exception into a
     traceback on stderr with code 1. Everything it changes in this process is put back."""
     out, err = io.StringIO(), io.StringIO()
-    with process_state_restored(cwd, env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.ExitStack() as stack:
+        if "MM_TRAIN_COMPILE_CACHE_DIR" not in (env or {}):   # MindSpore numbers cached graphs per process:
+            cache = stack.enter_context(tempfile.TemporaryDirectory(prefix="mm_train_cc_"))   # no hit from
+            env = {**(env or {}), "MM_TRAIN_COMPILE_CACHE_DIR": cache}                        # an earlier call
+        stack.enter_context(process_state_restored(cwd, env))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
         try:
             code = main(argv)
         except SystemExit as exit_:
