@@ -1,13 +1,31 @@
-"""pytest fixtures shared by the tests (plain helpers are in helpers.py)."""
+"""pytest fixtures shared by the tests, and the environment every test runs in (plain helpers are in helpers.py).
+
+MindSpore reads its environment variables (oneDNN's ISA, log level) when it loads, and refuses
+``set_device`` once a kernel has run: both are set here, before any test module is imported or runs.
+"""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from helpers import ROOT  # noqa: F401  (sets MindSpore's environment before any test imports it)
 from mm_train.data.synthetic import write_cifar10
+
+
+def pytest_configure(config):
+    """Before test modules are collected (some import MindSpore at the top)."""
+    from mm_train.device import set_environment
+    set_environment()
+    os.environ.setdefault("MM_TRAIN_CACHE_DIR", tempfile.mkdtemp(prefix="mm_train_cache_"))   # verified-file markers
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cpu_device():
+    """The device for every test that runs a kernel in this process (and for in-process runs)."""
+    import mindspore as ms
+    ms.set_device("CPU")
 
 
 @pytest.fixture(autouse=True, scope="session")

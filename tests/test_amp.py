@@ -5,14 +5,14 @@ import json
 
 import pytest
 
-from helpers import assert_user_error, run_py
+from helpers import assert_user_error, run_main
 from mm_train.errors import ConfigError
 from training_helpers import train
 
 
 def test_dynamic_loss_scale_on_cpu_is_a_clear_error_before_compilation(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_py("+recipe=quickstart", "device=cpu", "loss_scale.type=dynamic", f"hydra.run.dir={run_dir}")
+    result = run_main("+recipe=quickstart", "device=cpu", "loss_scale.type=dynamic", f"hydra.run.dir={run_dir}")
     assert_user_error(result, "loss_scale.type: dynamic loss scale is not supported by MindSpore on CPU",
                       "loss_scale.cpu_fallback=fixed")
     assert "epoch" not in result.stdout                                   # no step ran
@@ -48,5 +48,5 @@ def test_amp_levels_train_on_cpu(level, tmp_path):
 
 
 def test_unknown_amp_level_is_a_user_error(tmp_path):
-    result = run_py("+recipe=quickstart", "train.amp_level=O4", f"hydra.run.dir={tmp_path}")
+    result = run_main("+recipe=quickstart", "train.amp_level=O4", f"hydra.run.dir={tmp_path}")
     assert_user_error(result, "train.amp_level: got 'O4'")

@@ -76,8 +76,8 @@ def test_callback_errors_name_the_key(tmp_path):
 def test_a_diverging_run_stops_at_the_first_nan_or_inf_loss_with_one_message(tmp_path):
     import re
 
-    from helpers import run_py
-    result = run_py("+recipe=quickstart", "lr_schedule.lr_max=1e4", "train.epochs=2", f"hydra.run.dir={tmp_path}")
+    from helpers import run_main
+    result = run_main("+recipe=quickstart", "lr_schedule.lr_max=1e4", "train.epochs=2", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Traceback" not in result.stderr and "loss is NAN or INF" not in result.stderr   # not MindSpore's
     message = result.stderr.strip().splitlines()[-1]

@@ -1,6 +1,8 @@
 """device.compile_cache: MindSpore's graph compile cache, one folder per graph-defining config."""
 import json
 
+import pytest
+
 from helpers import read_metrics, run_py
 
 from mm_train.compile_cache import cache_key, graph_config
@@ -33,6 +35,7 @@ def test_the_key_ignores_what_is_not_in_the_graph_and_keeps_what_is():
     assert "callbacks" not in graph_config(BASE) and "compile_cache" not in graph_config(BASE)["device"]
 
 
+@pytest.mark.slow   # MindSpore numbers cached graphs in compile order per process: a rerun is a new process
 def test_a_rerun_hits_the_cache_with_the_same_results(tmp_path, compile_cache_dir):
     runs = {}
     for name, extra in (("cold", []), ("warm", []), ("other lr", ["lr_schedule.lr_max=0.05"]),

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from helpers import mm_train_cli
+from helpers import cli_main
 from mm_train.data.synthetic import write_image_folder
 
 TF_FEATURES = {"image": {"type": "bytes"}, "label": {"type": "int64"}}
@@ -45,11 +45,11 @@ def test_cifar10_to_mindrecord_and_tfrecord_and_back_is_identical(cifar_dir, tmp
 def test_image_folder_converts_through_the_cli_image_for_image(tmp_path):
     write_image_folder(tmp_path / "folder", 12, usage="val", classes=3)
     source = read_all({"type": "image_folder", "path": str(tmp_path / "folder"), "usage": "val"})
-    done = mm_train_cli("data", "convert", "image_folder", str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"),
+    done = cli_main("data", "convert", "image_folder", str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"),
                         "--usage", "val", "--shards", "2")
     assert done.returncode == 0, done.stderr
     assert "wrote 12 samples to 2 mindrecord file(s)" in done.stdout
-    done = mm_train_cli("data", "convert", "image_folder", str(tmp_path / "folder"), str(tmp_path / "f.tfrecord"),
+    done = cli_main("data", "convert", "image_folder", str(tmp_path / "folder"), str(tmp_path / "f.tfrecord"),
                         "--usage", "val", "--to", "tfrecord")
     assert done.returncode == 0, done.stderr
     assert read_all({"type": "mindrecord", "path": str(tmp_path / "f.mindrecord0")}) == source
@@ -58,7 +58,7 @@ def test_image_folder_converts_through_the_cli_image_for_image(tmp_path):
 
 
 def test_convert_bad_source_says_so_and_writes_nothing(tmp_path):
-    done = mm_train_cli("data", "convert", "tfrecord", str(tmp_path / "missing.tfrecord"),
+    done = cli_main("data", "convert", "tfrecord", str(tmp_path / "missing.tfrecord"),
                         str(tmp_path / "o.mindrecord"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"file not found: {tmp_path / 'missing.tfrecord'}" in done.stderr
@@ -120,7 +120,7 @@ def test_download_verifies_unpacks_and_reads(server, tmp_path):
 
 def test_download_cli_with_md5(server, tmp_path):
     base, _, md5 = server
-    done = mm_train_cli("data", "download", "cifar10", "--dest", str(tmp_path), "--url",
+    done = cli_main("data", "download", "cifar10", "--dest", str(tmp_path), "--url",
                         f"{base}/cifar-10-binary.tar.gz", "--md5", md5)
     assert done.returncode == 0, done.stderr
     assert f"cifar10 is in {tmp_path / 'cifar-10-batches-bin'}" in done.stdout
@@ -128,12 +128,12 @@ def test_download_cli_with_md5(server, tmp_path):
 
 def test_download_with_a_wrong_checksum_leaves_nothing(server, tmp_path):
     base, _, _ = server
-    done = mm_train_cli("data", "download", "cifar10", "--dest", str(tmp_path / "data"), "--url",
+    done = cli_main("data", "download", "cifar10", "--dest", str(tmp_path / "data"), "--url",
                         f"{base}/cifar-10-binary.tar.gz", "--sha256", "0" * 64)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"checksum mismatch for {base}/cifar-10-binary.tar.gz" in done.stderr
     assert f"expected sha256 {'0' * 64}; nothing was unpacked" in done.stderr
-    assert not (tmp_path / "data").exists()     # the folder the download made is gone again (issue 13)
+    assert not (tmp_path / "data").exists()     # the folder the download made is gone again
 
 
 def test_download_broken_transfer_leaves_nothing(server, tmp_path):

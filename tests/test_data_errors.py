@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from helpers import assert_user_error, run_py
+from helpers import assert_user_error, run_main
 from mm_train.data.synthetic import write_image_folder, write_mindrecord, write_tfrecord
 from mm_train.errors import ConfigError
 
@@ -23,7 +23,7 @@ def raises(message):
 
 
 def test_missing_cifar_folder_through_run_py(tmp_path):
-    done = run_py("+recipe=resnet50_cifar", f"dataset.path={tmp_path}/nowhere")
+    done = run_main("+recipe=resnet50_cifar", f"dataset.path={tmp_path}/nowhere")
     assert_user_error(done, f"error: dataset.path: folder not found: {tmp_path}/nowhere (expected the "
                             "cifar-10-batches-bin folder (mm-train data download cifar10 --dest DIR))")
 
@@ -33,7 +33,7 @@ def test_truncated_cifar_bin_through_run_py(cifar_dir, tmp_path):
     shutil.copytree(cifar_dir, folder)
     data = (folder / "data_batch_1.bin").read_bytes()
     (folder / "data_batch_1.bin").write_bytes(data[:-1000])
-    done = run_py("+recipe=resnet50_cifar", f"dataset.path={folder}")
+    done = run_main("+recipe=resnet50_cifar", f"dataset.path={folder}")
     assert_user_error(done, f"dataset.path: {folder}/data_batch_1.bin has {len(data) - 1000} bytes (expected 10000 "
                             "records of 3073 bytes (30730000 bytes): the file is truncated or not the binary "
                             "version of CIFAR-10)")
@@ -45,7 +45,7 @@ def test_corrupt_tfrecord_header_through_run_py(tmp_path):
     data = bytearray((tmp_path / "train.tfrecord").read_bytes())
     data[3] ^= 0xFF                                  # the length no longer matches its checksum
     (tmp_path / "train.tfrecord").write_bytes(bytes(data))
-    done = run_py("+recipe=cifar10_tfrecord", f"dataset.train.path={tmp_path}/train.tfrecord",
+    done = run_main("+recipe=cifar10_tfrecord", f"dataset.train.path={tmp_path}/train.tfrecord",
                   f"dataset.eval.path={tmp_path}/test.tfrecord")
     assert_user_error(done, f"dataset.train.path: {tmp_path}/train.tfrecord is not a valid TFRecord file: record 0: "
                             "length checksum mismatch (corrupt header, not a TFRecord file?)")

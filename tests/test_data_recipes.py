@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import helpers
-from helpers import assert_user_error, read_metrics, run_py
+from helpers import assert_user_error, read_metrics, run_main
 from mm_train.data.synthetic import write_image_folder, write_mindrecord, write_tfrecord
 
 FAST = ["train.epochs=1", "dataset.train.batch_size=8", "dataset.eval.batch_size=8",
@@ -43,7 +43,7 @@ def test_mindrecord_recipe_trains_and_evaluates(data, tmp_path):
 
 
 def test_tfrecord_recipe_trains_and_evaluates_through_run_py(data, tmp_path):
-    done = run_py("+recipe=cifar10_tfrecord", *FAST, f"dataset.train.path={data}/train.tfrecord-*",
+    done = run_main("+recipe=cifar10_tfrecord", *FAST, f"dataset.train.path={data}/train.tfrecord-*",
                   f"dataset.eval.path={data}/test.tfrecord", f"hydra.run.dir={tmp_path}")
     assert done.returncode == 0, done.stderr[-3000:]
     assert 0.0 <= read_metrics(tmp_path)["final"]["acc"] <= 1.0
@@ -86,7 +86,7 @@ def test_mixup_batches_hold_mixed_soft_labels(data):
 
 
 def test_batch_transform_without_one_hot_is_a_user_error(data):
-    done = run_py("+recipe=cifar10_mindrecord", *FAST, f"dataset.train.path={data}/train.mindrecord0",
+    done = run_main("+recipe=cifar10_mindrecord", *FAST, f"dataset.train.path={data}/train.mindrecord0",
                   f"dataset.eval.path={data}/test.mindrecord", "+dataset.train.batch_transforms=[{type: MixUpBatch}]")
     assert_user_error(done, "dataset.train.batch_transforms: MixUpBatch / CutMixBatch need one-hot labels "
                             "(expected dataset.one_hot: true (and a loss with sparse: false))")

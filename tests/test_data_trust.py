@@ -1,4 +1,4 @@
-"""Issue 12: bad data is named, never trained on. Image-folder class lists, every TFRecord record
+"""Bad data is named, never trained on. Image-folder class lists, every TFRecord record
 verified, failures inside the pipeline as one message naming the file, stride-0 torch tensors."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from helpers import assert_user_error, run_py
+from helpers import assert_user_error, run_main
 from mm_train.data.synthetic import write_image_folder, write_tfrecord
 from mm_train.errors import ConfigError
 
@@ -128,7 +128,7 @@ def test_corrupt_record_in_the_second_file_through_run_py(tmp_path):
     files = write_tfrecord(tmp_path / "train.tfrecord", 40, shards=2, size=32)
     write_tfrecord(tmp_path / "test.tfrecord", 8, size=32, seed=1)
     change_byte(files[1], record_offsets(files[1])[11] + 100)
-    done = run_py("+recipe=cifar10_tfrecord", *FAST, "train.epochs=1",
+    done = run_main("+recipe=cifar10_tfrecord", *FAST, "train.epochs=1",
                   f"dataset.train.path={tmp_path}/train.tfrecord-*", f"dataset.eval.path={tmp_path}/test.tfrecord",
                   f"hydra.run.dir={tmp_path / 'run'}")
     assert_user_error(done, f"error: dataset.train.path: {files[1]} is not a valid TFRecord file: record 11: "
@@ -166,7 +166,7 @@ IMAGES = ["+recipe=image_folder_small", *FAST, "train.epochs=1", "dataset.num_cl
 def test_a_text_file_named_png_is_named_before_training(tmp_path):
     images = image_data(tmp_path)
     (images / "train" / "class_1" / "notes.png").write_text("not an image")
-    done = run_py(*IMAGES, f"dataset.path={images}", f"hydra.run.dir={tmp_path / 'run'}")
+    done = run_main(*IMAGES, f"dataset.path={images}", f"hydra.run.dir={tmp_path / 'run'}")
     assert_user_error(done, f"error: dataset.path: {images}/train/class_1/notes.png does not start like a JPEG or "
                             "PNG file (its first bytes: b'not an i') (expected JPEG or PNG images")
 
@@ -175,7 +175,7 @@ def test_a_truncated_png_in_train_is_named_through_run_py(tmp_path):
     images = image_data(tmp_path)
     bad = images / "train" / "class_0" / "00004.png"
     bad.write_bytes(bad.read_bytes()[:60])            # the signature survives: found while decoding
-    done = run_py(*IMAGES, f"dataset.path={images}", f"hydra.run.dir={tmp_path / 'run'}")
+    done = run_main(*IMAGES, f"dataset.path={images}", f"hydra.run.dir={tmp_path / 'run'}")
     assert_user_error(done, f"error: {bad}: the image cannot be decoded (a truncated or damaged image, or not an "
                             "image) (expected a valid JPEG or PNG file: replace or remove it)")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import ROOT, run_py
+from helpers import ROOT, cli_main, run_main
 from mm_train import distributed, launch, ranks, resolvers
 from mm_train.ranks import Rank
 from mm_train.errors import ConfigError
@@ -210,7 +210,7 @@ def dp_run(tmp_path_factory, recipes):
     single = tmp_path_factory.mktemp("single")
     summed = tmp_path_factory.mktemp("summed")   # what summed (not averaged) gradients would give
     for folder, extra in ((single, []), (summed, ["lr_schedule.lr=1.0"])):
-        done = run_py("+recipe=dp_mlp", "dataset.train.batch_size=16", f"hydra.run.dir={folder}", *extra, env=env)
+        done = run_main("+recipe=dp_mlp", "dataset.train.batch_size=16", f"hydra.run.dir={folder}", *extra, env=env)
         assert done.returncode == 0, done.stderr[-3000:]
     return {"dir": runs[0], "out": out, "err": err, "single": single, "summed": summed, "cwd": cwd}
 
@@ -319,16 +319,17 @@ def _stopped(pid: int, wait: float = 10.0) -> bool:
 
 
 def test_a_config_error_is_reported_once_before_any_worker_starts(tmp_path, recipes):
-    """The launcher validates the job first (issue 13): one message, exit 2, no worker started."""
-    proc = _launch("--nproc", "2", "--", "+recipe=dp_mlp", f"hydra.run.dir={tmp_path / 'run'}",
-                   "optimizer.momentun=0.1", cwd=tmp_path, recipes=recipes)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2, out[-2000:] + err[-2000:]
+    """The launcher validates the job first: one message, exit 2, no worker started."""
+    result = cli_main("launch", "--nproc", "2", "--", "+recipe=dp_mlp", f"hydra.run.dir={tmp_path / 'run'}",
+                      "optimizer.momentun=0.1", cwd=tmp_path, env={"MM_TRAIN_RECIPE_PATH": str(recipes)})
+    out, err = result.stdout, result.stderr
+    assert result.returncode == 2, out[-2000:] + err[-2000:]
     assert "error: optimizer.momentun: unknown key" in err and "Did you mean 'momentum'?" in err
     assert err.count("error:") == 1 and "died" not in err and "Traceback" not in out + err
     assert not (tmp_path / "run" / "msrun").exists()
 
 
+@pytest.mark.slow   # msrun starts the script as a process of its own
 def test_workers_of_a_wheel_install_start_through_mm_train_main(tmp_path, monkeypatch):
     """msrun takes a script path: without a checkout's run.py the launcher writes one into RUN_DIR/msrun."""
     assert launch.worker_script(tmp_path) == launch.PROJECT_DIR / "run.py"      # a checkout

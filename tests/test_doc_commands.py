@@ -1,7 +1,9 @@
 """Every shell command in README.md and docs/*.md runs as written (epochs shrunk), or is skipped here with a reason.
 
-A command added to the docs fails ``test_every_doc_command_is_in_the_table`` until it is listed below. The
-commands run in order in one shared folder, so later ones see what earlier ones wrote (runs/q, x.ckpt, data/).
+A command added to the docs fails ``test_every_doc_command_is_in_the_table`` until it is listed below (to run,
+or to skip with a reason; skipped commands are not test cases). Each
+command runs in a folder of its own, after the commands it builds on (NEEDS: what the docs run before it, such
+as the conversion a recipe reads); ``x.ckpt`` is the checkpoint of the README's first run, trained once.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +43,7 @@ TABLE = {
     "mm-train run +recipe=quickstart train.epochs=1": run("hydra.run.dir=runs/first"),
     "python -m mm_train +recipe=quickstart train.epochs=1": run(FAST),
     "python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" && .venv/bin/python -m pytest": skip(SELF),
+    ".venv/bin/python -m pytest -m \"not slow\"": skip(SELF + " (its part without the slow tests)"),
     "python run.py": ("fails", ()),                     # lists the recipes, exit 2 by design
     "mm-train run +recipe=quickstart train.epochs=3": run(FAST),
     "python run.py +recipe=quickstart train.epochs=3 lr_schedule.lr_max=0.05": run(FAST),
@@ -132,20 +136,54 @@ TABLE = {
              "git checkout (--mindcv-repo)"),
 }
 
+FIRST_RUN = "mm-train run +recipe=quickstart train.epochs=1"   # its checkpoint is the docs' x.ckpt
+CONVERT = "mm-train data convert cifar10 data/cifar-10-batches-bin data/cifar10_mindrecord/"
+TEAM_RECIPES = ["mm-train recipes cp resnet18_torchvision team_recipes/", "export MM_TRAIN_RECIPE_PATH=team_recipes"]
+
+# What a command reads that commands before it in the docs wrote.
+NEEDS = {
+    "python run.py +recipe=quickstart resume=runs/q/checkpoints/quickstart-3_44.ckpt train.epochs=20":
+        ["python run.py +recipe=quickstart hydra.run.dir=runs/q resume=auto"],
+    "python run.py +recipe=cifar10_mindrecord": [CONVERT + "train.mindrecord --usage train --shards 4",
+                                                 CONVERT + "test.mindrecord --usage test"],
+    "mm-train sweep report multirun/2026-11-26/10-00-00": ["python run.py -m +recipe=quickstart lr_schedule.lr_max=0.1,0.05"],
+    "mm-train recipes show resnet18_torchvision": TEAM_RECIPES,
+    "python run.py +recipe=resnet18_torchvision task=summary": TEAM_RECIPES,
+}
+
 ALL = list(dict.fromkeys(c for doc in DOCS for c in commands(doc)))
+RUN = [c for c in ALL if TABLE.get(c, ("run",))[0] != "skip"]
 
 
 def test_every_doc_command_is_in_the_table():
     assert [c for c in ALL if c not in TABLE] == [], "add these doc commands to TABLE (run or skip with a reason)"
     assert [c for c in TABLE if c not in ALL] == [], "these TABLE entries are no longer in the docs"
+    assert [c for c in [FIRST_RUN, *NEEDS, *(n for needs in NEEDS.values() for n in needs)] if c not in ALL] == []
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory, cifar_dir):
-    folder = tmp_path_factory.mktemp("docs")
+def test_each_skipped_doc_command_says_why():
+    skipped = {c: TABLE[c][1] for c in ALL if TABLE.get(c, ("run",))[0] == "skip"}
+    assert skipped and all(isinstance(reason, str) and len(reason) > 10 for reason in skipped.values()), skipped
+
+
+def new_workspace(folder: Path, cifar_dir: Path) -> dict:
     (folder / "data").mkdir()
     os.symlink(cifar_dir, folder / "data" / "cifar-10-batches-bin")   # stands in for mm-train data download
     return {"dir": folder, "env": {**os.environ, "PYTHONPATH": str(ROOT), "MM_TRAIN_DATA": str(folder / "data")}}
+
+
+@pytest.fixture(scope="module")
+def first_checkpoint(tmp_path_factory, cifar_dir) -> Path:
+    """The checkpoint of the README's first run, as the docs' x.ckpt."""
+    workspace = new_workspace(tmp_path_factory.mktemp("first"), cifar_dir)
+    result = run_command(FIRST_RUN, workspace)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return next((workspace["dir"] / "runs" / "first" / "checkpoints").glob("*.ckpt"))
+
+
+@pytest.fixture
+def workspace(tmp_path, cifar_dir):
+    return new_workspace(tmp_path, cifar_dir)
 
 
 def argv(command: str, extra) -> list[str]:
@@ -159,31 +197,37 @@ def argv(command: str, extra) -> list[str]:
     return words + list(extra)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("command", ALL)
-def test_doc_command_runs(command, workspace):
+def run_command(command: str, workspace: dict) -> subprocess.CompletedProcess | None:
+    """Run one table row in ``workspace`` (None for a skipped row; an ``export`` row sets the workspace's variable)."""
     kind, extra = TABLE[command]
     if kind == "skip":
-        pytest.skip(extra)
+        return None
     if kind == "env":
         name, value = command.removeprefix("export ").split("=", 1)
         workspace["env"][name] = str(workspace["dir"] / value)
-        return
+        return subprocess.CompletedProcess(command, 0, "", "")
     words = argv(command, extra)
     if kind == "edit":   # replace the keys the doc gives with smaller values
         keys = {e.split("=", 1)[0] for e in extra}
         words = [w for w in argv(command, ()) if w.split("=", 1)[0] not in keys] + list(extra)
     if words[1:2] == [str(ROOT / "run.py")] and kind != "fails" and not any(w.startswith("hydra.") for w in words):
         words.append(f"hydra.run.dir=runs/{abs(hash(command))}")
-    if command == "python run.py +recipe=quickstart task=eval init_from=x.ckpt" or "x.ckpt" in command:
-        ckpt = workspace["dir"] / "x.ckpt"
-        if not ckpt.exists():
-            source = next((workspace["dir"] / "runs" / "first" / "checkpoints").glob("*.ckpt"))
-            ckpt.write_bytes(source.read_bytes())
-    if "predict.input=photos/" in command and not (workspace["dir"] / "photos").exists():
+    return subprocess.run(words, cwd=workspace["dir"], env=workspace["env"], capture_output=True, text=True,
+                          timeout=900)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", RUN)
+def test_doc_command_runs(command, workspace, request):
+    kind, extra = TABLE[command]
+    for needed in NEEDS.get(command, []):
+        done = run_command(needed, workspace)
+        assert done.returncode == 0, f"{needed}: " + done.stdout[-3000:] + done.stderr[-3000:]
+    if "x.ckpt" in command:
+        (workspace["dir"] / "x.ckpt").write_bytes(request.getfixturevalue("first_checkpoint").read_bytes())
+    if "predict.input=photos/" in command:
         write_digit_pngs(workspace["dir"] / "photos", limit=20)
-    result = subprocess.run(words, cwd=workspace["dir"], env=workspace["env"], capture_output=True, text=True,
-                            timeout=900)
+    result = run_command(command, workspace)
     output = result.stdout[-3000:] + result.stderr[-3000:]
     if kind == "fails":
         assert result.returncode == 2 and "Traceback" not in output, output

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import assert_user_error, read_metrics, run_py
+from helpers import assert_user_error, read_metrics, run_main
 from test_resume import RUN
 from training_helpers import compose, run_killed_at, train, weights
 
@@ -41,13 +41,13 @@ def test_ema_of_a_constant_gradient_equals_the_closed_form():
 def test_killed_and_resumed_ema_run_equals_the_uninterrupted_one(tmp_path):
     run = RUN + ("train.ema_decay=0.9",)
     whole = tmp_path / "whole"
-    done = run_py(*run, f"hydra.run.dir={whole}")
+    done = run_main(*run, f"hydra.run.dir={whole}")
     assert done.returncode == 0, done.stderr[-3000:]
 
     broken = tmp_path / "broken"
     killed = run_killed_at(7, *run, f"hydra.run.dir={broken}")
     assert killed.returncode == -9, killed.stderr[-3000:]
-    resumed = run_py(*run, f"hydra.run.dir={broken}", "resume=auto")
+    resumed = run_main(*run, f"hydra.run.dir={broken}", "resume=auto")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "quickstart-2_2.ckpt (epoch 1, step 6)" in resumed.stdout
 
@@ -67,7 +67,7 @@ def test_quickstart_with_ema_reaches_95_percent_and_init_from_uses_the_average(t
     from mm_train.nn.builder import build_network
     from mm_train.runner import execute
 
-    result = run_py("+recipe=quickstart", "train.ema_decay=0.99", f"hydra.run.dir={tmp_path}")
+    result = run_main("+recipe=quickstart", "train.ema_decay=0.99", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     metrics = read_metrics(tmp_path)
     assert metrics["final"]["acc"] >= 0.95
@@ -94,9 +94,9 @@ def test_quickstart_with_ema_reaches_95_percent_and_init_from_uses_the_average(t
 
 
 def test_ema_decay_out_of_range_and_a_wrong_ema_choice_are_user_errors(tmp_path):
-    result = run_py("+recipe=quickstart", "train.ema_decay=1.0", f"hydra.run.dir={tmp_path}/a")
+    result = run_main("+recipe=quickstart", "train.ema_decay=1.0", f"hydra.run.dir={tmp_path}/a")
     assert_user_error(result, "train.ema_decay: got 1.0 (expected a number in [0, 1))")
-    result = run_py("+recipe=quickstart", "task=eval", "init_from={path: x.ckpt, ema: maybe}",
+    result = run_main("+recipe=quickstart", "task=eval", "init_from={path: x.ckpt, ema: maybe}",
                     f"hydra.run.dir={tmp_path}/b")
     assert_user_error(result, "init_from.ema: got 'maybe'")
 

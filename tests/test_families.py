@@ -174,8 +174,8 @@ def test_default_tolerance_passes_a_correct_resnet50_import_and_fails_a_perturbe
 @pytest.mark.slow
 def test_vit_digits_trains_to_90_percent(tmp_path):
     """The small ViT written in YAML only (recipes/vit_digits.yaml), seed 42: >= 0.90 test accuracy."""
-    from helpers import read_metrics, run_py
+    from helpers import read_metrics, run_main
 
-    result = run_py("+recipe=vit_digits", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    result = run_main("+recipe=vit_digits", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert read_metrics(tmp_path / "run")["final"]["acc"] >= 0.90

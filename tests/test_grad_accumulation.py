@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import assert_user_error, run_py
+from helpers import assert_user_error, run_main
 from training_helpers import train, weights
 
 # a BatchNorm-free MLP on 64 unshuffled digits; the quickstart's per-step warmup-cosine schedule
@@ -41,9 +41,9 @@ def test_four_micro_batches_equal_one_batch_of_four_times_the_size(tmp_path, cli
 
 
 def test_grad_accumulation_must_be_a_whole_number_from_1(tmp_path):
-    result = run_py("+recipe=quickstart", "train.grad_accumulation=0", f"hydra.run.dir={tmp_path}")
+    result = run_main("+recipe=quickstart", "train.grad_accumulation=0", f"hydra.run.dir={tmp_path}")
     assert_user_error(result, "train.grad_accumulation: got 0 (expected a number >= 1)")
-    result = run_py("+recipe=quickstart", "train.grad_acumulation=2", f"hydra.run.dir={tmp_path}")
+    result = run_main("+recipe=quickstart", "train.grad_acumulation=2", f"hydra.run.dir={tmp_path}")
     assert_user_error(result, "train.grad_acumulation", "Did you mean 'grad_accumulation'?")
 
 
@@ -56,7 +56,7 @@ def test_two_workers_with_accumulation_equal_one_process(tmp_path, recipes):
                    f"hydra.run.dir={tmp_path / 'dp'}", cwd=tmp_path, recipes=recipes)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, out[-3000:] + err[-3000:]
-    single = run_py("+recipe=dp_mlp", "train.grad_accumulation=2", "dataset.train.batch_size=16",
+    single = run_main("+recipe=dp_mlp", "train.grad_accumulation=2", "dataset.train.batch_size=16",
                     f"hydra.run.dir={tmp_path / 'single'}", env={"MM_TRAIN_RECIPE_PATH": str(recipes)})
     assert single.returncode == 0, single.stderr[-3000:]
     name = "dp_mlp-2_2.ckpt"   # 64 samples, 32 per optimizer step: 2 steps an epoch

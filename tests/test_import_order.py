@@ -3,10 +3,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 FRONT = ["mm_train.entry", "mm_train.runner", "mm_train.config", "mm_train.debug", "mm_train.recipes",
          "mm_train.cli", "mm_train.device", "mm_train.registry", "mm_train.sweep_report", "hydra_plugins.mm_train_recipes"]
 
 
+@pytest.mark.slow   # needs a fresh interpreter
 def test_front_modules_do_not_import_mindspore():
     code = f"import sys; import {', '.join(FRONT)}; print('mindspore' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -14,6 +17,7 @@ def test_front_modules_do_not_import_mindspore():
     assert result.stdout.strip() == "False"
 
 
+@pytest.mark.slow   # needs a process whose MindSpore is not loaded yet
 def test_a_run_applies_the_cpu_isa_before_mindspore_loads(tmp_path):
     from helpers import run_py
     result = run_py("+recipe=quickstart", "debug=fast", f"hydra.run.dir={tmp_path}", env={"ONEDNN_MAX_CPU_ISA": ""})

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from helpers import assert_user_error, run_py
+from helpers import assert_user_error, run_main
 
 
 def _table_row(output: str, name: str) -> list[str]:
@@ -24,7 +24,7 @@ def _table_row(output: str, name: str) -> list[str]:
 ])
 def test_summary_prints_layers_and_total_without_data(recipe, rows, total, tmp_path):
     missing = tmp_path / "no-data-here"
-    result = run_py(f"+recipe={recipe}", "task=summary", f"paths.data={missing}",
+    result = run_main(f"+recipe={recipe}", "task=summary", f"paths.data={missing}",
                     f"paths.bundled={missing}", f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.rstrip().splitlines()[-1] == f"Total params: {total}"
@@ -42,7 +42,7 @@ def test_summary_prints_layers_and_total_without_data(recipe, rows, total, tmp_p
                                                    "layer4", "pool", "end_point", "network", "train step"]),
 ])
 def test_check_passes_on_cpu(recipe, overrides, parts, tmp_path):
-    result = run_py(f"+recipe={recipe}", "task=check", *overrides, f"paths.data={tmp_path / 'none'}",
+    result = run_main(f"+recipe={recipe}", "task=check", *overrides, f"paths.data={tmp_path / 'none'}",
                     f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for part in parts:
@@ -67,7 +67,7 @@ network:
 def test_check_names_the_failing_block_with_mindspores_message(tmp_path):
     (tmp_path / "recipes").mkdir()
     (tmp_path / "recipes" / "broken_lenet.yaml").write_text(BROKEN)
-    result = run_py("+recipe=broken_lenet", "task=check", f"hydra.run.dir={tmp_path / 'run'}",
+    result = run_main("+recipe=broken_lenet", "task=check", f"hydra.run.dir={tmp_path / 'run'}",
                     env={"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")})
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Traceback" not in result.stdout + result.stderr
@@ -109,7 +109,7 @@ def test_training_a_layer_the_device_lacks_is_one_message_naming_the_check(tmp_p
     """Not MindSpore's traceback: the first step's compile failure, with the command that names the layer."""
     (tmp_path / "recipes").mkdir()
     (tmp_path / "recipes" / "broken_lenet.yaml").write_text(BROKEN)
-    result = run_py("+recipe=broken_lenet", "debug=fast", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
+    result = run_main("+recipe=broken_lenet", "debug=fast", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
                     env={"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")})
     assert_user_error(result, "network: MindSpore could not compile or run the training step on CPU (graph mode)",
                       "Unsupported op [InstanceNorm] on CPU",

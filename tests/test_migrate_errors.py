@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import mm_train_cli
+from helpers import cli_main
 
 from mm_train.errors import ConfigError
 from mm_train.migrate.rules import builtin_rules, convert, load_rules
@@ -68,14 +68,14 @@ def test_damaged_and_missing_files_are_one_message(tmp_path):
 
 
 def test_commands_have_help_with_an_example_and_run_py_reports_a_bad_init_from(tmp_path):
-    from helpers import assert_user_error, run_py
+    from helpers import assert_user_error, run_main
 
     for command in (("weights", "convert"), ("parity",)):
-        result = mm_train_cli(*command, "--help")
+        result = cli_main(*command, "--help")
         assert result.returncode == 0 and "example:" in result.stdout and "mm-train" in result.stdout
-    result = mm_train_cli("weights", "convert", "--list-rules")
+    result = cli_main("weights", "convert", "--list-rules")
     assert result.returncode == 0 and "keras_resnet50" in result.stdout
-    result = run_py("+recipe=quickstart", "task=eval", "init_from={path: missing.pth, rules: torchvison_resnet}",
+    result = run_main("+recipe=quickstart", "task=eval", "init_from={path: missing.pth, rules: torchvison_resnet}",
                     cwd=tmp_path)
     assert_user_error(result, "init_from.rules", "Did you mean 'torchvision_resnet'")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import mm_train_cli
+from helpers import cli_main
 from migrate_helpers import write_recipe
 
 EPS = 1.001e-5
@@ -148,14 +148,14 @@ def test_target_with_conv_bias_keeps_it_and_parity_command_takes_nhwc(tmp_path):
     # conv1 with a bias in the target: the bias loads into it instead of being folded
     write_recipe(tmp_path / "recipes", "small_keras", NETWORK.replace("pad_mode: same}", "pad_mode: same, "
                                                                         "has_bias: true}", 1))
-    result = mm_train_cli("parity", "+recipe=small_keras",
+    result = cli_main("parity", "+recipe=small_keras",
                           f"init_from={{path: {tmp_path / 'keras.npz'}, rules: keras_resnet50}}",
                           "--input", str(tmp_path / "x.npy"), "--expected", str(tmp_path / "y.npy"), "--nhwc",
                           env={"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASSED" in result.stdout and "output shape [3, 5]" in result.stdout
     # without --nhwc the input does not fit the network: one message, exit 2
-    result = mm_train_cli("parity", "+recipe=small_keras",
+    result = cli_main("parity", "+recipe=small_keras",
                           f"init_from={{path: {tmp_path / 'keras.npz'}, rules: keras_resnet50}}",
                           "--input", str(tmp_path / "x.npy"), "--expected", str(tmp_path / "y.npy"),
                           env={"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")})
@@ -248,7 +248,7 @@ def test_keras3_weights_h5_and_keras_archive_import_and_pass_parity(tmp_path):
     np.save(tmp_path / "y.npy", reference(variables, x).astype(np.float32))
     write_recipe(tmp_path / "recipes", "small_keras", NETWORK)
     for name in ("model.weights.h5", "model.keras"):
-        result = mm_train_cli("parity", "+recipe=small_keras",
+        result = cli_main("parity", "+recipe=small_keras",
                               f"init_from={{path: {tmp_path / name}, rules: keras_resnet50}}",
                               "--input", str(tmp_path / "x.npy"), "--expected", str(tmp_path / "y.npy"), "--nhwc",
                               env={"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")})

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import mm_train_cli
+from helpers import cli_main
 from migrate_helpers import mindspore_name, random_state_dict, torchvision_resnet18_shapes, write_recipe
 
 from mm_train.errors import ConfigError
@@ -61,7 +61,7 @@ def test_torchvision_resnet18_safetensors_converts_with_every_key(tmp_path):
 
     source = random_state_dict(torchvision_resnet18_shapes())
     save_file(source, str(tmp_path / "resnet18.safetensors"))
-    result = mm_train_cli("weights", "convert", str(tmp_path / "resnet18.safetensors"), str(tmp_path / "r18.ckpt"),
+    result = cli_main("weights", "convert", str(tmp_path / "resnet18.safetensors"), str(tmp_path / "r18.ckpt"),
                           "--rules", "torchvision_resnet", "--recipe", "resnet18_torchvision",
                           "--override", "dataset.image_size=64")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -93,14 +93,14 @@ def test_parity_with_torch_output(tmp_path):
     write_recipe(tmp_path / "recipes", "small_torch", SMALL_NETWORK)
     env = {"MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")}
     common = ("parity", "+recipe=small_torch", f"init_from={FIXTURE / 'small.pth'}", "--input", str(FIXTURE / "x.npy"))
-    result = mm_train_cli(*common, "--expected", str(FIXTURE / "y.npy"), env=env)
+    result = cli_main(*common, "--expected", str(FIXTURE / "y.npy"), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "max absolute difference" in result.stdout and "PASSED" in result.stdout
     max_abs = float(result.stdout.split("max absolute difference ")[1].split()[0])
     assert max_abs < 1e-5
     wrong = np.load(FIXTURE / "y.npy") + np.array([0, 0, 0.01, 0, 0], np.float32)
     np.save(tmp_path / "wrong.npy", wrong)
-    result = mm_train_cli(*common, "--expected", str(tmp_path / "wrong.npy"), env=env)
+    result = cli_main(*common, "--expected", str(tmp_path / "wrong.npy"), env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAILED" in result.stdout and "at [0, 2]" in result.stdout
 
@@ -138,7 +138,7 @@ def test_malicious_pth_is_refused_before_anything_runs(tmp_path):
     assert "nothing in the file was run" in str(err.value)
     assert not marker.exists()
     # the same through the command a user types: exit 2, one message, still nothing created
-    result = mm_train_cli("weights", "convert", str(evil), str(tmp_path / "out.ckpt"))
+    result = cli_main("weights", "convert", str(evil), str(tmp_path / "out.ckpt"))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "refused to load" in result.stderr and "system" in result.stderr
     assert not marker.exists() and not (tmp_path / "out.ckpt").exists()
@@ -205,7 +205,7 @@ def test_mindspore_checkpoint_with_optimizer_state_through_a_mapping(tmp_path):
 def test_convert_without_a_recipe_writes_a_checkpoint_that_loads_strictly(tmp_path):
     from mm_train.init_from import load as load_weights
 
-    result = mm_train_cli("weights", "convert", str(FIXTURE / "small.pth"), str(tmp_path / "small.ckpt"),
+    result = cli_main("weights", "convert", str(FIXTURE / "small.pth"), str(tmp_path / "small.ckpt"),
                           "--rules", "torch")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bn1.gamma" in result.stdout and "<- bn1.weight" in result.stdout

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import assert_user_error, compose, read_metrics, run_py
+from helpers import assert_user_error, compose, read_metrics, run_main
 from mm_train.errors import ConfigError
 
 CONV_STAGES = {"resnet50": [3, 4, 6, 3], "resnet101": [3, 4, 23, 3], "resnet152": [3, 8, 36, 3]}
@@ -281,7 +281,7 @@ def test_residual_and_init_mistakes():
 
 
 def test_bad_network_through_run_py_exits_2():
-    result = run_py("+recipe=lenet_digits", "task=summary", "~network.layers.flatten")
+    result = run_main("+recipe=lenet_digits", "task=summary", "~network.layers.flatten")
     assert_user_error(result, "network.layers.fc1: Dense needs a flat (features,) input but gets shape (16, 5, 5)")
 
 
@@ -290,7 +290,7 @@ def test_bad_network_through_run_py_exits_2():
 @pytest.mark.slow
 def test_resnet18_trains_a_few_steps_on_cpu(cifar_dir, tmp_path):
     run_dir = tmp_path / "run"
-    result = run_py("+recipe=resnet18_cifar", f"paths.data={cifar_dir.parent}", "dataset.image_size=32",
+    result = run_main("+recipe=resnet18_cifar", f"paths.data={cifar_dir.parent}", "dataset.image_size=32",
                     "dataset.train.batch_size=8", "+dataset.train.limit=32", "dataset.eval.batch_size=16",
                     "+dataset.eval.limit=32", "train.epochs=2", "train.eval_interval=1",
                     "callbacks=[{type: LossMonitor, per_print_times: 1}]",
@@ -306,7 +306,7 @@ def test_resnet18_trains_a_few_steps_on_cpu(cifar_dir, tmp_path):
 
 @pytest.mark.slow
 def test_lenet_recipe_learns_the_bundled_digits(tmp_path):
-    result = run_py("+recipe=lenet_digits", "callbacks=[]", f"hydra.run.dir={tmp_path / 'run'}")
+    result = run_main("+recipe=lenet_digits", "callbacks=[]", f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_metrics(tmp_path / "run")["final"]["acc"] >= 0.95
 

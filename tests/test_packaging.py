@@ -11,6 +11,7 @@ import pytest
 
 from helpers import ROOT, read_metrics
 
+pytestmark = pytest.mark.slow   # builds and installs a wheel, starts the installed commands
 
 def _run(cmd, cwd, env=None, timeout=600):
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

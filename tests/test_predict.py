@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import assert_user_error, run_py, write_digit_pngs
+from helpers import assert_user_error, run_main, write_digit_pngs
 from training_helpers import compose
 
 def read_csv(path: Path) -> list[dict]:
@@ -31,7 +31,7 @@ def trained(tmp_path_factory):
 
 @pytest.mark.slow
 def test_predict_a_folder_of_class_folders_agrees_with_the_folder_names(trained, tmp_path):
-    result = run_py("+recipe=quickstart", "task=predict", f"init_from={trained['ckpt']}",
+    result = run_main("+recipe=quickstart", "task=predict", f"init_from={trained['ckpt']}",
                     f"predict.input={trained['digits']}", "predict.top_k=3", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_csv(tmp_path / "predictions.csv")
@@ -49,7 +49,7 @@ def test_predict_a_folder_of_class_folders_agrees_with_the_folder_names(trained,
 
     # the exported MINDIR (batch 8) gives the same labels
     deployed = tmp_path / "mindir"
-    result = run_py("+recipe=quickstart", "task=predict", f"predict.model={trained['mindir']}",
+    result = run_main("+recipe=quickstart", "task=predict", f"predict.model={trained['mindir']}",
                     f"predict.input={trained['digits']}", f"hydra.run.dir={deployed}")
     assert result.returncode == 0, result.stderr[-3000:]
     from_mindir = {r["file"]: r["label"] for r in read_csv(deployed / "predictions.csv")}
@@ -73,26 +73,26 @@ def test_bad_predict_inputs_are_one_message_naming_the_file(trained, tmp_path):
     ckpt = f"init_from={trained['ckpt']}"
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = run_py("+recipe=quickstart", "task=predict", ckpt, f"predict.input={empty}", f"hydra.run.dir={tmp_path}/a")
+    result = run_main("+recipe=quickstart", "task=predict", ckpt, f"predict.input={empty}", f"hydra.run.dir={tmp_path}/a")
     assert_user_error(result, "predict.input: no JPEG or PNG images in", str(empty))
 
     broken = tmp_path / "broken"
     write_digit_pngs(broken, limit=5)
     bad = sorted(broken.iterdir())[0] / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
-    result = run_py("+recipe=quickstart", "task=predict", ckpt, f"predict.input={broken}", f"hydra.run.dir={tmp_path}/b")
+    result = run_main("+recipe=quickstart", "task=predict", ckpt, f"predict.input={broken}", f"hydra.run.dir={tmp_path}/b")
     assert_user_error(result, f"predict.input: cannot decode {bad}")
 
     from PIL import Image
     big = tmp_path / "big.png"
     Image.fromarray(np.zeros((16, 16), np.uint8)).save(big)
-    result = run_py("+recipe=quickstart", "task=predict", ckpt, f"predict.input={big}", f"hydra.run.dir={tmp_path}/c")
+    result = run_main("+recipe=quickstart", "task=predict", ckpt, f"predict.input={big}", f"hydra.run.dir={tmp_path}/c")
     assert_user_error(result, f"predict.input: {big}: shape (3, 16, 16) after the eval transforms; "
                       "the network takes (3, 8, 8)")
 
-    result = run_py("+recipe=quickstart", "task=predict", f"predict.input={big}", f"hydra.run.dir={tmp_path}/d")
+    result = run_main("+recipe=quickstart", "task=predict", f"predict.input={big}", f"hydra.run.dir={tmp_path}/d")
     assert_user_error(result, "init_from: task=predict needs weights")
-    result = run_py("+recipe=quickstart", "task=predict", ckpt, "predict.top_k=0", f"hydra.run.dir={tmp_path}/e")
+    result = run_main("+recipe=quickstart", "task=predict", ckpt, "predict.top_k=0", f"hydra.run.dir={tmp_path}/e")
     assert_user_error(result, "predict.top_k: got 0")
 
 

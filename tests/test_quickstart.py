@@ -1,9 +1,9 @@
 """The README's main job: the quickstart recipe trains on the bundled digits to >= 95%."""
-from helpers import read_metrics, run_py
+from helpers import read_metrics, run_main
 
 
 def test_quickstart_reaches_95_percent(tmp_path):
-    result = run_py("+recipe=quickstart", f"hydra.run.dir={tmp_path}")
+    result = run_main("+recipe=quickstart", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stdout + result.stderr
     metrics = read_metrics(tmp_path)
     assert metrics["final"]["acc"] >= 0.95

@@ -1,10 +1,10 @@
-"""Issue 12 (1, 2): a recipe file cannot reach Hydra's callables, loggers or paths, nor load YAML
+"""A recipe file cannot reach Hydra's callables, loggers or paths, nor load YAML
 from outside the recipe folders; a defaults cycle is named with its chain."""
 from __future__ import annotations
 
 import pytest
 
-from helpers import assert_user_error, mm_train_cli, run_py
+from helpers import assert_user_error, cli_main, run_main
 
 HEAD = "# @package _global_\ndefaults:\n  - quickstart\n  - _self_\n"
 
@@ -39,9 +39,9 @@ def test_a_recipe_cannot_set_hydra_callbacks_logging_or_paths(folder, kind):
     recipes, victim, marker = folder
     _write(recipes, victim, marker, "hostile", HOSTILE[kind])
     env = {"MM_TRAIN_RECIPE_PATH": str(recipes)}
-    result = run_py("+recipe=hostile", f"hydra.run.dir={recipes.parent / 'run'}", env=env)
+    result = run_main("+recipe=hostile", f"hydra.run.dir={recipes.parent / 'run'}", env=env)
     assert_user_error(result, "a recipe cannot set Hydra's settings", str(recipes / "hostile.yaml"), "hydra.")
-    validated = mm_train_cli("recipes", "validate", "hostile", env=env)
+    validated = cli_main("recipes", "validate", "hostile", env=env)
     assert validated.returncode != 0 and "Traceback" not in validated.stdout + validated.stderr
     assert "a recipe cannot set Hydra's settings" in validated.stdout + validated.stderr
     assert victim.read_text() == "precious\n"
@@ -55,8 +55,8 @@ def test_a_recipe_cannot_put_itself_into_hydra_by_package_or_defaults(folder):
     _write(recipes, victim, marker, "ovr", "", head="# @package _global_\ndefaults:\n  - quickstart\n"
            "  - override /hydra/job_logging: disabled\n  - _self_\n")
     env = {"MM_TRAIN_RECIPE_PATH": str(recipes)}
-    assert_user_error(run_py("+recipe=pkg", env=env), "# @package hydra", str(recipes / "pkg.yaml"))
-    assert_user_error(run_py("+recipe=ovr", env=env), "override /hydra/job_logging", str(recipes / "ovr.yaml"))
+    assert_user_error(run_main("+recipe=pkg", env=env), "# @package hydra", str(recipes / "pkg.yaml"))
+    assert_user_error(run_main("+recipe=ovr", env=env), "override /hydra/job_logging", str(recipes / "ovr.yaml"))
     assert victim.read_text() == "precious\n"
 
 
@@ -80,10 +80,10 @@ def test_recipe_names_and_defaults_stay_inside_the_recipe_folders(folder):
     _write(recipes, victim, marker, "climb", "", head="# @package _global_\ndefaults:\n  - quickstart\n"
            "  - ../outside/x\n  - _self_\n")
     env = {"MM_TRAIN_RECIPE_PATH": str(recipes)}
-    assert_user_error(run_py("+recipe=climb", env=env), "'../outside/x' leaves the recipe folders",
+    assert_user_error(run_main("+recipe=climb", env=env), "'../outside/x' leaves the recipe folders",
                       str(recipes / "climb.yaml"))
-    assert_user_error(run_py("+recipe=../outside/x", env=env), "+recipe=../outside/x", "leaves the recipe folders")
-    assert_user_error(run_py(f"+recipe={outside}/x", env=env), "leaves the recipe folders")
+    assert_user_error(run_main("+recipe=../outside/x", env=env), "+recipe=../outside/x", "leaves the recipe folders")
+    assert_user_error(run_main(f"+recipe={outside}/x", env=env), "leaves the recipe folders")
 
 
 def test_a_defaults_cycle_is_named_with_its_chain(folder):
@@ -92,5 +92,5 @@ def test_a_defaults_cycle_is_named_with_its_chain(folder):
     (recipes / "b.yaml").write_text("# @package _global_\ndefaults:\n  - quickstart\n  - a\n  - _self_\n")
     (recipes / "me.yaml").write_text("# @package _global_\ndefaults:\n  - me\n  - _self_\n")
     env = {"MM_TRAIN_RECIPE_PATH": str(recipes)}
-    assert_user_error(run_py("+recipe=a", env=env), "recipes include each other: a -> b -> a")
-    assert_user_error(run_py("+recipe=me", env=env), "recipes include each other: me -> me")
+    assert_user_error(run_main("+recipe=a", env=env), "recipes include each other: a -> b -> a")
+    assert_user_error(run_main("+recipe=me", env=env), "recipes include each other: me -> me")

@@ -39,6 +39,7 @@ def team_b_installed(tmp_path_factory):
     yield from install_package(tmp_path_factory.mktemp("team_b_src"), FILES, PACKAGE)
 
 
+@pytest.mark.slow   # pip-installs a package: entry points are read once per process
 def test_installed_package_recipes_are_listed_and_run_namespaced(team_b_installed, tmp_path):
     listing = mm_train_cli("recipes", "ls")
     line = next(line for line in listing.stdout.splitlines() if line.startswith("team_b/quick_narrow"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import assert_user_error, run_py
+from helpers import assert_user_error, run_main
 from training_helpers import run_killed_at, weights
 
 # quickstart on 64 shuffled digits, batch 16: 4 steps an epoch, 3 epochs; a checkpoint every 3 steps
@@ -23,7 +23,7 @@ RUN = ("+recipe=quickstart", "+dataset.train.limit=64", "dataset.train.batch_siz
 @pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_auto_matches_uninterrupted_run(tmp_path):
     whole = tmp_path / "whole"
-    done = run_py(*RUN, f"hydra.run.dir={whole}")
+    done = run_main(*RUN, f"hydra.run.dir={whole}")
     assert done.returncode == 0, done.stderr[-3000:]
 
     broken = tmp_path / "broken"
@@ -33,7 +33,7 @@ def test_sigkill_mid_epoch_then_resume_auto_matches_uninterrupted_run(tmp_path):
     names = sorted(p.name for p in (broken / "checkpoints").glob("*.ckpt"))
     assert names == ["quickstart-1_3.ckpt", "quickstart-2_2.ckpt"], names
 
-    resumed = run_py(*RUN, f"hydra.run.dir={broken}", "resume=auto")
+    resumed = run_main(*RUN, f"hydra.run.dir={broken}", "resume=auto")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "quickstart-2_2.ckpt (epoch 1, step 6)" in resumed.stdout
 
@@ -44,7 +44,7 @@ def test_sigkill_mid_epoch_then_resume_auto_matches_uninterrupted_run(tmp_path):
         np.testing.assert_allclose(final_resumed[key], value, rtol=0, atol=1e-6, err_msg=key)
     assert int(final_resumed["step_num"]) == 12 and int(final_resumed["global_step"]) == 12
     # train longer: resume=auto from the end, with a schedule for 4 epochs
-    longer = run_py(*(a.replace("epochs=3", "epochs=4") for a in RUN), f"hydra.run.dir={broken}", "resume=auto")
+    longer = run_main(*(a.replace("epochs=3", "epochs=4") for a in RUN), f"hydra.run.dir={broken}", "resume=auto")
     assert longer.returncode == 0, longer.stderr[-3000:]
     assert "quickstart-3_4.ckpt (epoch 3, step 12)" in longer.stdout
     assert int(weights(broken / "checkpoints" / "quickstart-4_4.ckpt")["step_num"]) == 16
@@ -54,7 +54,7 @@ def test_sigkill_mid_epoch_then_resume_auto_matches_uninterrupted_run(tmp_path):
 
 
 def test_resume_from_a_missing_file_is_a_user_error(tmp_path):
-    result = run_py("+recipe=quickstart", f"resume={tmp_path}/nope.ckpt", f"hydra.run.dir={tmp_path}/run")
+    result = run_main("+recipe=quickstart", f"resume={tmp_path}/nope.ckpt", f"hydra.run.dir={tmp_path}/run")
     assert_user_error(result, "resume: checkpoint not found", "nope.ckpt")
 
 

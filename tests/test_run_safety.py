@@ -1,4 +1,4 @@
-"""Issue 12 (6, 7, 8, 10, 11): sizes are bounded before anything is allocated, missing transforms
+"""Sizes are bounded before anything is allocated, missing transforms
 are caught before compiling, a run directory belongs to one run, and a failed write is one message."""
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-from helpers import ROOT, assert_user_error, mm_train_cli, run_py
+from helpers import assert_user_error, cli_main, run_main
 
 FAST = ("+recipe=quickstart", "debug=fast")
 
@@ -22,18 +21,18 @@ def _recipe(folder, name, body):
     return {"MM_TRAIN_RECIPE_PATH": str(folder)}
 
 
-# -- 6: transforms removed -------------------------------------------------------------------
+# -- transforms removed -------------------------------------------------------------------
 
 def test_removed_transforms_are_caught_before_compiling(tmp_path):
     env = _recipe(tmp_path / "recipes", "raw", "dataset:\n  train: {transforms: []}\n")
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    result = run_py("+recipe=raw", "debug=fast", f"hydra.run.dir={tmp_path / 'run'}", env=env, cwd=cwd)
+    result = run_main("+recipe=raw", "debug=fast", f"hydra.run.dir={tmp_path / 'run'}", env=env, cwd=cwd)
     assert_user_error(result, "dataset.train.transforms", "uint8 of shape (8, 8, 3)", "(3, 8, 8)", "HWC2CHW")
     assert list(cwd.iterdir()) == []     # nothing (rank_0/om/analyze_fail.ir) outside the run directory
 
 
-# -- 7: unbounded sizes ----------------------------------------------------------------------
+# -- unbounded sizes ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("override, fragments", [
     ("network.layers.conv1.out_channels=9223372036854775808",
@@ -46,17 +45,17 @@ def test_removed_transforms_are_caught_before_compiling(tmp_path):
      ["network.layers.fc: the network would have about 2,201,170,757,855 parameters", "limits.max_params"]),
 ])
 def test_huge_sizes_are_refused_before_anything_is_allocated(tmp_path, override, fragments):
-    assert_user_error(run_py(*FAST, override, f"hydra.run.dir={tmp_path}"), *fragments)
+    assert_user_error(run_main(*FAST, override, f"hydra.run.dir={tmp_path}"), *fragments)
 
 
 @pytest.mark.parametrize("task", ["train", "summary", "check"])
 def test_max_params_is_a_config_key(task, tmp_path):
-    result = run_py(*FAST, f"task={task}", "limits.max_params=1000", f"hydra.run.dir={tmp_path}")
+    result = run_main(*FAST, f"task={task}", "limits.max_params=1000", f"hydra.run.dir={tmp_path}")
     assert_user_error(result, "network.layers.conv2: the network would have about 19,680 parameters",
                       "limits.max_params=1,000")
 
 
-# -- 8: recipes validate -------------------------------------------------------------------
+# -- recipes validate -------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, fragment", [
     ("dataset:\n  train: {num_parallel_workers: 0}\n", "dataset.train.num_parallel_workers: got 0"),
@@ -72,13 +71,13 @@ def test_max_params_is_a_config_key(task, tmp_path):
 ])
 def test_recipes_validate_names_the_key(tmp_path, body, fragment):
     env = _recipe(tmp_path / "recipes", "bad", body)
-    result = mm_train_cli("recipes", "validate", "bad", env=env)
+    result = cli_main("recipes", "validate", "bad", env=env)
     output = result.stdout + result.stderr
     assert result.returncode == 1 and "Traceback" not in output, output
     assert fragment in output, output
 
 
-# -- 10: a run directory has one owner -------------------------------------------------------
+# -- a run directory has one owner -------------------------------------------------------
 
 def test_a_second_run_into_a_locked_run_dir_is_refused(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
@@ -86,27 +85,27 @@ def test_a_second_run_into_a_locked_run_dir_is_refused(tmp_path):
         tmp_path.mkdir(exist_ok=True)
         (tmp_path / ".lock").write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname(),
                                                     "started": "2026-01-01 10:00:00"}))
-        result = run_py(*FAST, f"hydra.run.dir={tmp_path}")
+        result = run_main(*FAST, f"hydra.run.dir={tmp_path}")
         assert_user_error(result, f"{tmp_path} is in use by another run (pid {holder.pid}")
         assert not (tmp_path / "metrics.json").exists()
     finally:
         holder.kill()
         holder.wait()
     # the holder is gone now: its lock is taken over
-    result = run_py(*FAST, f"hydra.run.dir={tmp_path}")
+    result = run_main(*FAST, f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
     assert f"left by pid {holder.pid}" in result.stdout and not (tmp_path / ".lock").exists()
 
 
 def test_rerunning_into_a_finished_run_dir_needs_resume_or_overwrite(tmp_path):
-    first = run_py(*FAST, "callbacks=[{type: ModelCheckpoint, keep_checkpoint_max: 3}]", f"hydra.run.dir={tmp_path}")
+    first = run_main(*FAST, "callbacks=[{type: ModelCheckpoint, keep_checkpoint_max: 3}]", f"hydra.run.dir={tmp_path}")
     assert first.returncode == 0, first.stderr
     metrics = (tmp_path / "metrics.json").read_text()
     old = sorted(p.name for p in (tmp_path / "checkpoints").glob("*.ckpt"))
-    again = run_py(*FAST, f"hydra.run.dir={tmp_path}")
+    again = run_main(*FAST, f"hydra.run.dir={tmp_path}")
     assert_user_error(again, "already holds the results of a run", "resume=auto", "overwrite=true")
     assert (tmp_path / "metrics.json").read_text() == metrics
-    over = run_py(*FAST, "overwrite=true", f"hydra.run.dir={tmp_path}")
+    over = run_main(*FAST, "overwrite=true", f"hydra.run.dir={tmp_path}")
     assert over.returncode == 0, over.stderr
     previous = [p for p in tmp_path.iterdir() if p.name.startswith("previous-")]
     assert len(previous) == 1 and (previous[0] / "metrics.json").read_text() == metrics
@@ -132,14 +131,16 @@ def test_pruning_keeps_the_checkpoints_of_other_runs(tmp_path):
                                                          "quickstart-4_1.ckpt", "quickstart-9_1.ckpt"]
 
 
-# -- 11: a failed write ---------------------------------------------------------------------
+# -- a failed write ---------------------------------------------------------------------
 
-# run.py with mindspore.save_checkpoint failing as a full disk would, from its second call on
-# (simulated: this machine has no small file system to fill, and root ignores chmod)
-DISK_FULL = textwrap.dedent("""
-    import errno, os, runpy, sys
+def test_disk_full_while_saving_a_checkpoint_is_one_message(tmp_path, monkeypatch):
+    """mindspore.save_checkpoint fails as a full disk would, from its second call on
+    (simulated: this machine has no small file system to fill, and root ignores chmod)."""
+    import errno
+
     import mindspore as ms
     real, calls = ms.save_checkpoint, []
+
     def full(cell, path, *args, **kwargs):
         calls.append(path)
         if len(calls) > 1:
@@ -147,20 +148,11 @@ DISK_FULL = textwrap.dedent("""
                 f.write(b"half a checkpoint")
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(cell, path, *args, **kwargs)
-    ms.save_checkpoint = full
-    sys.argv = sys.argv[1:]
-    runpy.run_path(sys.argv[0], run_name="__main__")
-""")
 
-
-def test_disk_full_while_saving_a_checkpoint_is_one_message(tmp_path):
-    script = tmp_path / "disk_full.py"
-    script.write_text(DISK_FULL)
+    monkeypatch.setattr(ms, "save_checkpoint", full)
     run = tmp_path / "run"
-    result = subprocess.run([sys.executable, str(script), str(ROOT / "run.py"), *FAST, "debug.epochs=2",
-                             "callbacks=[{type: ModelCheckpoint, save_checkpoint_epochs: 1}]", f"hydra.run.dir={run}"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = run_main(*FAST, "debug.epochs=2", "callbacks=[{type: ModelCheckpoint, save_checkpoint_epochs: 1}]",
+                      f"hydra.run.dir={run}", cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 1 and "Traceback" not in output, output
     assert f"cannot write {run / 'checkpoints' / 'quickstart-2_4.ckpt'}: No space left on device" in result.stderr

@@ -5,7 +5,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from helpers import read_metrics, run_py
+from helpers import read_metrics, run_main
 
 SMALL_CNN = """# @package _global_
 # A small CNN on CIFAR-10 for the tests.
@@ -38,7 +38,7 @@ def test_cifar10_trains_and_evaluates(tmp_path, cifar_dir):
     recipes = tmp_path / "recipes"
     recipes.mkdir()
     (recipes / "small_cifar.yaml").write_text(SMALL_CNN.format(path=cifar_dir))
-    result = run_py("+recipe=small_cifar", f"hydra.run.dir={tmp_path / 'run'}",
+    result = run_main("+recipe=small_cifar", f"hydra.run.dir={tmp_path / 'run'}",
                     env={"MM_TRAIN_RECIPE_PATH": str(recipes)})
     assert result.returncode == 0, result.stdout + result.stderr
     metrics = read_metrics(tmp_path / "run")
@@ -68,7 +68,7 @@ def write_digits_like_mindrecord(path, count, seed):
 def test_mindrecord_trains_and_evaluates(tmp_path):
     train = write_digits_like_mindrecord(tmp_path / "train.mindrecord", 96, 0)
     test = write_digits_like_mindrecord(tmp_path / "test.mindrecord", 40, 1)
-    result = run_py("+recipe=quickstart", f"dataset.train.path={train}", f"dataset.eval.path={test}",
+    result = run_main("+recipe=quickstart", f"dataset.train.path={train}", f"dataset.eval.path={test}",
                     "train.epochs=2", "dataset.eval.batch_size=20", f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 0, result.stdout + result.stderr
     metrics = read_metrics(tmp_path / "run")
@@ -78,7 +78,7 @@ def test_mindrecord_trains_and_evaluates(tmp_path):
 
 def test_resnet50_cifar_runs_two_steps(tmp_path, cifar_dir):
     run_dir = tmp_path / "run"
-    result = run_py("+recipe=resnet50_cifar", f"paths.data={cifar_dir.parent}", "dataset.image_size=32",
+    result = run_main("+recipe=resnet50_cifar", f"paths.data={cifar_dir.parent}", "dataset.image_size=32",
                     "dataset.train.batch_size=2", "+dataset.train.limit=4", "dataset.eval.batch_size=2",
                     "+dataset.eval.limit=2", "train.epochs=1", f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from helpers import assert_user_error, run_py
+from helpers import assert_user_error, run_main
 from mm_train.errors import ConfigError
 from training_helpers import SMALL, compose, train
 
@@ -21,12 +21,12 @@ def trained(tmp_path_factory):
 
 
 def test_init_from_a_missing_file_fails_with_the_path(tmp_path):
-    result = run_py("+recipe=quickstart", f"init_from={tmp_path}/missing.ckpt", f"hydra.run.dir={tmp_path}/r")
+    result = run_main("+recipe=quickstart", f"init_from={tmp_path}/missing.ckpt", f"hydra.run.dir={tmp_path}/r")
     assert_user_error(result, "init_from: checkpoint not found", "missing.ckpt")
 
 
 def test_init_from_a_mismatched_checkpoint_lists_the_problems(trained, tmp_path):
-    result = run_py("+recipe=quickstart", f"init_from={trained}", "dataset.num_classes=5",
+    result = run_main("+recipe=quickstart", f"init_from={trained}", "dataset.num_classes=5",
                     "network.layers.conv2.out_channels=32", f"hydra.run.dir={tmp_path}/r")
     assert_user_error(result, f"init_from: {trained} does not fit the network",
                       "shape of fc.weight: checkpoint (10, 1024), network (5, 512)", "shape of fc.bias",
@@ -95,13 +95,13 @@ def test_export_mindir_loads_with_graphcell_and_gives_the_network_outputs(traine
 
 
 def test_export_formats_the_device_cannot_write_are_user_errors(trained, tmp_path):
-    result = run_py("+recipe=quickstart", "task=export", f"init_from={trained}", "export.format=AIR",
+    result = run_main("+recipe=quickstart", "task=export", f"init_from={trained}", "export.format=AIR",
                     f"hydra.run.dir={tmp_path}/r")
     assert_user_error(result, "export.format: AIR files are written only on Ascend")
-    result = run_py("+recipe=quickstart", "task=export", f"init_from={trained}", "export.format=TFLITE",
+    result = run_main("+recipe=quickstart", "task=export", f"init_from={trained}", "export.format=TFLITE",
                     f"hydra.run.dir={tmp_path}/r")
     assert_user_error(result, "export.format: unknown format 'TFLITE'")
-    result = run_py("+recipe=quickstart", "task=export", f"hydra.run.dir={tmp_path}/r")
+    result = run_main("+recipe=quickstart", "task=export", f"hydra.run.dir={tmp_path}/r")
     assert_user_error(result, "init_from: task=export needs weights")
 
 
@@ -115,7 +115,7 @@ def test_onnx_export_writes_a_file(trained, tmp_path):
 
 def test_run_directory_records_config_overrides_commit_and_versions(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_py("+recipe=quickstart", "seed=123", "train.epochs=1", "+dataset.train.limit=32",
+    result = run_main("+recipe=quickstart", "seed=123", "train.epochs=1", "+dataset.train.limit=32",
                     "+dataset.eval.limit=32", "callbacks=[]", f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stderr[-2000:]
     info = json.loads((run_dir / "run_info.json").read_text())

@@ -11,18 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-import helpers  # sets ONEDNN_MAX_CPU_ISA before MindSpore loads
+import helpers
 
 ROOT = helpers.ROOT
-
-
-def _claim_cpu() -> None:
-    """Set the device before any test runs a kernel: MindSpore refuses set_device after that."""
-    import mindspore as ms
-    ms.set_device("CPU")
-
-
-_claim_cpu()
 SMALL = ("+dataset.train.limit=64", "dataset.train.batch_size=16", "+dataset.eval.limit=64",
          "dataset.eval.batch_size=32", "train.epochs=2", "callbacks=[]")
 
