@@ -215,19 +215,23 @@ def test_summary_of_a_graph_network_shows_each_layers_inputs():
     assert lines[-1] == "Total params: 33,122"
 
 
-def test_check_runs_every_graph_layer_on_its_own_inputs(tmp_path, capsys):
+@pytest.mark.parametrize("recipe", ["inception_digits", "branchy"])
+def test_check_runs_every_graph_layer_on_its_own_inputs(recipe, tmp_path, capsys):
     import mindspore as ms
     from mm_train.inspection import check
     config = compose("inception_digits", "device.mode=pynative")
+    if recipe == "branchy":   # with a Parameter that has no batch axis
+        config["network"] = branchy()
     old = ms.get_context("mode")
     ms.set_context(mode=ms.PYNATIVE_MODE)   # GRAPH mode is covered above; this is about the per-layer inputs
     try:
-        results = check(config, tmp_path, "inception_digits")
+        results = check(config, tmp_path, recipe)
     finally:
         ms.set_context(mode=old)
     assert all(r.ok for r in results)
-    assert [r.part for r in results][-3:] == ["fc", "network", "train step"]
-    assert "check passed: all 15 parts" in capsys.readouterr().out
+    assert [r.part for r in results][-3:] == ["fc" if recipe != "branchy" else "classifier.fc", "network",
+                                              "train step"]
+    assert f"check passed: all {len(config['network']['layers']) + 2} parts" in capsys.readouterr().out
 
 
 def test_the_vit_token_stem_in_the_docs_builds_with_parameters_named_by_their_layers():
