@@ -244,3 +244,37 @@ def test_the_vit_token_stem_in_the_docs_builds_with_parameters_named_by_their_la
     assert [p.name for p in net.get_parameters()] == ["patches.weight", "patches.bias", "class_token",
                                                       "pos_embedding"]
     assert net(ms.Tensor(np.ones((2, 3, 8, 8), np.float32))).shape == (2, 17, 64)
+
+
+def _linear_graph():
+    """``x @ proj.w`` as a graph: a Parameter layer (named exactly 'proj.w') and a MatMul."""
+    return build({"input_shape": [4], "layers": {
+        "proj.w": {"type": "Parameter", "shape": [4, 1], "init": "ones", "inputs": []},
+        "out": {"type": "MatMul", "inputs": ["input", "proj.w"]}}})[0]
+
+
+def test_graph_network_in_the_train_step_with_ema_and_accumulation_follows_the_closed_form():
+    """SGD on sum(x @ w): w_t = 1 - lr*g*t and its EMA as in tests/test_ema.py; 2 micro-batches of the same
+    sample give the gradient of one (the mean), so the weights match the plain run."""
+    import mindspore as ms
+    from mindspore import nn
+    from mm_train.amp import LossScale
+    from mm_train.train_step import build_train_network
+
+    class Sum(nn.Cell):
+        def construct(self, logits, label):
+            return logits.sum()
+
+    lr, decay, steps = 0.01, 0.9, 12
+    x = np.array([[0.5, -1.0, 2.0, 0.25]], np.float32)
+    g = x[0].astype(np.float64)
+    for micro in (1, 2):
+        network = _linear_graph()
+        step = build_train_network(network, Sum(), nn.SGD(network.trainable_params(), lr), LossScale(),
+                                   micro_batches=micro, ema_decay=decay)
+        for _ in range(steps):
+            step(ms.Tensor(np.repeat(x, micro, 0)), ms.Tensor(np.zeros(micro, np.int32)))
+        saved = {p.name: p.asnumpy() for p in step.get_parameters()}
+        np.testing.assert_allclose(saved["proj.w"][:, 0], 1 - lr * g * steps, rtol=0, atol=1e-5)
+        expected = 1 - lr * g * (steps - decay * (1 - decay ** steps) / (1 - decay))
+        np.testing.assert_allclose(saved["ema.proj.w"][:, 0], expected, rtol=0, atol=1e-5)
