@@ -278,3 +278,31 @@ def test_graph_network_in_the_train_step_with_ema_and_accumulation_follows_the_c
         np.testing.assert_allclose(saved["proj.w"][:, 0], 1 - lr * g * steps, rtol=0, atol=1e-5)
         expected = 1 - lr * g * (steps - decay * (1 - decay ** steps) / (1 - decay))
         np.testing.assert_allclose(saved["ema.proj.w"][:, 0], expected, rtol=0, atol=1e-5)
+
+
+def dense_block(layers_in_block: int = 4) -> dict:
+    """A DenseNet block: each layer sees the concatenation of the stem and every layer before it."""
+    layers, features = {"stem": {"type": "Conv2d", "out_channels": 4, "kernel_size": 3}}, ["stem"]
+    for i in range(layers_in_block):
+        p = f"features.denseblock1.denselayer{i + 1}"
+        layers[f"{p}.cat"] = {"type": "Concat", "axis": 1, "inputs": list(features)} if len(features) > 1 else \
+            {"type": "Identity", "inputs": features[0]}
+        layers[f"{p}.norm1"] = {"type": "BatchNorm2d"}
+        layers[f"{p}.relu1"] = {"type": "ReLU"}
+        layers[f"{p}.conv1"] = {"type": "Conv2d", "out_channels": 2, "kernel_size": 3}
+        features.append(f"{p}.conv1")
+    layers["all"] = {"type": "Concat", "axis": 1, "inputs": features}
+    layers["pool"] = {"type": "GlobalAvgPool"}
+    layers["fc"] = {"type": "Dense", "out_channels": 3}
+    return {"input_shape": [3, 6, 6], "layers": layers}
+
+
+def test_a_dense_block_concatenating_many_earlier_layers_runs_alike_in_graph_and_pynative_mode():
+    import mindspore as ms
+    x = np.random.default_rng(1).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    graph = _forward(dense_block(), ms.GRAPH_MODE, x)
+    eager = _forward(dense_block(), ms.PYNATIVE_MODE, x)
+    np.testing.assert_allclose(graph, eager, rtol=1e-5, atol=1e-5)
+    net, infos = build(dense_block())
+    assert {i.name: i.output_shape for i in infos}["all"] == (12, 6, 6)   # 4 + 4 layers x 2 channels
+    assert "features.denseblock1.denselayer4.conv1.weight" in {p.name for p in net.get_parameters()}
