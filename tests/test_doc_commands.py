@@ -130,6 +130,10 @@ TABLE = {
     "python run.py +recipe=vit_digits network.layers.encoder.layers.layers.block.num_heads=5 task=summary":
         ("fails", ()),   # docs/networks.md: a head count that does not divide the width
     "python run.py +recipe=vit_b_16_torchvision task=summary": run(),
+    "python run.py +recipe=inception_digits task=summary": run(),
+    "python run.py +recipe=inception_digits": run(FAST),
+    "python run.py +recipe=inception_digits network.layers.residual.inputs=[inception.concat,stme] task=summary":
+        ("fails", ()),   # docs/networks.md: an unknown input, with "did you mean"
     "mm-train weights convert --list-rules": run(),
     "python bench/peer_mindcv.py --steps 8 --repeats 2 --default-steps 4 --default-repeats 1":
         skip("a benchmark of several minutes that installs mindcv from PyPI into its own venv and needs a mindcv "

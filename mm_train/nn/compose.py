@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from mm_train.errors import ConfigError
 from mm_train.nn import budget
-from mm_train.nn.shapes import ShapeMismatch
+from mm_train.nn.shapes import ShapeMismatch, Unbatched, is_unbatched
 from mm_train.registry import BLOCKS
 
 
@@ -26,7 +26,8 @@ class LayerInfo:
     type: str
     output_shape: tuple
     params: int
-    input_shape: tuple = ()
+    input_shape: tuple = ()     # a graph layer with several inputs: a tuple of their shapes
+    inputs: tuple = ()          # a graph layer: the names of the layers it takes ('input': the network's)
 
 
 def relative(err: ConfigError, path: str) -> ConfigError:
@@ -61,13 +62,17 @@ def build_one(spec: Any, path: str, shape: tuple):
         raise ConfigError(path, f"{spec.get('type')}: {' '.join(str(err).split())}") from None
     if not estimated:
         budget.charge_built(cell, path)
-    return cell, tuple(int(s) for s in out)
+    shape = tuple(int(s) for s in out)
+    return cell, (Unbatched(shape) if is_unbatched(out) else shape)
 
 
 def build_layers(specs: Any, shape: Sequence[int], where: str):
     """``(OrderedDict name -> cell, output shape, [LayerInfo])`` for a sequence of block specs."""
     cells, infos, shape = OrderedDict(), [], tuple(shape)
     for name, path, spec in named_specs(specs, where):
+        if isinstance(spec, Mapping) and "inputs" in spec:
+            raise ConfigError(f"{path}.inputs", "a layer inside a block takes the previous one",
+                              expected="inputs only on the layers of network.layers")
         cell, out = build_one(spec, path, shape)
         cells[name] = cell
         infos.append(LayerInfo(name, spec["type"], out, sum(p.size for p in cell.trainable_params()), shape))
