@@ -1,0 +1,70 @@
+"""The operator assessment: every op type of the source graph, its count, how it maps to mm_train blocks,
+and whether MindSpore runs it on the chosen device.
+
+    print(assessment_text(translation, device="cpu", cpu_check="yes (the converted network ran)"))
+"""
+from __future__ import annotations
+
+from mm_train.migrate.onnx.translate import Translation
+
+EXPORT_FOR_TRAINING = (
+    "torch.onnx.export(model.eval(), x, 'model.onnx', dynamo=False, opset_version=17, "
+    "training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)")
+
+
+def device_column(device: str, cpu_check: str) -> str:
+    if device == "cpu":
+        return cpu_check
+    return f"not verified here (no {device.upper()} on this machine)"
+
+
+def rows(translation: Translation, device: str, cpu_check: str) -> list[tuple[str, str, str, str]]:
+    out = []
+    for op_type, row in sorted(translation.ops.items(), key=lambda item: (-item[1].count, item[0])):
+        if row.unsupported:
+            reasons = sorted({reason for _, reason, _ in row.unsupported})
+            nearest = sorted({n for _, _, n in row.unsupported if n})
+            mapping = f"UNSUPPORTED: {'; '.join(reasons)}" + (f" (nearest: {'; '.join(nearest)})" if nearest else "")
+            runs = "-"
+        else:
+            mapping = ", ".join(sorted(row.mapped)) or "-"
+            runs = device_column(device, cpu_check)
+        out.append((op_type, str(row.count), mapping, runs))
+    return out
+
+
+def notes(translation: Translation) -> list[str]:
+    """What the exporter did that matters for training."""
+    found = list(translation.notes)
+    has_conv = "Conv" in translation.ops
+    if has_conv and translation.batch_norms == 0:
+        found.append("no BatchNormalization node: the exporter folded BatchNorm into the convolutions (torch's "
+                     "default exporter, dynamo=True, does). The converted network computes the same outputs, but "
+                     "trains without BatchNorm. To train with BatchNorm, export with the legacy exporter: "
+                     + EXPORT_FOR_TRAINING)
+    if "Dropout" not in translation.ops:
+        found.append("no Dropout node: an eval-mode export drops dropout; if the source network has dropout, "
+                     "add a Dropout layer to the recipe before fine-tuning, or export as above (the legacy "
+                     "exporter with TrainingMode.TRAINING keeps it)")
+    return found
+
+
+def assessment_text(translation: Translation, device: str, cpu_check: str, markdown: bool = False,
+                    title: str = "") -> str:
+    header = ("op type", "count", "maps to", f"runs on {device.upper()}")
+    table = [header] + rows(translation, device, cpu_check)
+    lines = []
+    if markdown:
+        lines += [f"# Operator assessment: {title}", "", f"ONNX opset {translation.opset}, "
+                  f"{sum(r.count for r in translation.ops.values())} nodes, {len(translation.ops)} op types.", ""]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        lines += ["| " + " | ".join(r) + " |" for r in table[1:]]
+    else:
+        widths = [max(len(r[i]) for r in table) for i in range(3)]
+        lines += ["  ".join(f"{c:<{w}}" for c, w in zip(r[:3], widths)) + "  " + r[3] for r in table]
+    found = notes(translation)
+    if found:
+        lines += ["", "## Notes", ""] if markdown else ["", "notes:"]
+        lines += [f"- {n}" for n in found]
+    return "\n".join(lines) + "\n"

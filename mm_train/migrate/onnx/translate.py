@@ -1,0 +1,317 @@
+"""Walk an ONNX graph once and turn it into a recipe's ``network`` section and a checkpoint's weights.
+
+    result = translate(model)        # model: a checked onnx.ModelProto (see .load)
+    result.network                   # {"input_shape": [3, 224, 224], "layers": {...}, ("output": ...)}
+    result.weights                   # {"features.0.weight": ndarray, ...}  (checkpoint names)
+    result.ops                       # {"Conv": OpRow(count=53, mapped={"Conv2d"}, ...)}
+
+Each node goes to the converter registered for its op type (:mod:`.ops`). Tensors are either layer outputs
+or constants: a node whose inputs are all constants (shape arithmetic: Shape, Gather, Concat, ...) is
+evaluated here with onnx's reference evaluator and never becomes a layer. Static shapes come from onnx's
+shape inference with the batch axis fixed (2 when the model leaves it open), and every layer keeps the
+batch as axis 0 (the recipe's shapes are per sample).
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mm_train.errors import ConfigError
+
+INPUT = "input"
+MISSING = "<unsupported>"
+SOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+GENERATED = re.compile(r"^(onnx::|val_|_val|const|scalar|_v_|p_|b_|c_|_onnx|/)|::")
+PARAM_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "gamma", "beta", "moving_mean",
+                  "moving_variance", "scale")
+
+
+class Unsupported(Exception):
+    """A node the converter cannot map; ``nearest``: what to use instead."""
+
+    def __init__(self, reason: str, nearest: str = ""):
+        super().__init__(reason)
+        self.reason, self.nearest = reason, nearest
+
+
+@dataclass
+class OpRow:
+    count: int = 0
+    mapped: set = field(default_factory=set)
+    unsupported: list = field(default_factory=list)    # [(node name, reason, nearest)]
+
+
+@dataclass
+class Translation:
+    network: dict
+    weights: dict
+    ops: dict                     # op type -> OpRow
+    notes: list                   # what the exporter did that the user should know
+    opset: int
+    batch_norms: int              # BatchNormalization nodes in the source
+
+
+def source_name(name: str) -> bool:
+    """A ``state_dict``-like name (``features.0.weight``), not one an exporter made up (``onnx::Mul_12``)."""
+    return bool(SOURCE_NAME.match(name)) and not GENERATED.search(name)
+
+
+def module_path(name: str) -> str | None:
+    """``features.0.weight`` -> ``features.0``; None when the name is not a source parameter name."""
+    if not source_name(name):
+        return None
+    parts = name.split(".")
+    if len(parts) > 1 and parts[-1] in PARAM_SUFFIXES:
+        return ".".join(parts[:-1])
+    return None
+
+
+def node_path(node) -> str | None:
+    """The module path in a legacy-exporter node name: ``/layer1/layer1.0/relu/Relu`` -> ``layer1.0.relu``."""
+    parts = [p for p in node.name.split("/") if p]
+    if len(parts) >= 2:
+        candidate = re.sub(r"[^A-Za-z0-9_.]", "_", parts[-2])
+        if SOURCE_NAME.match(candidate):
+            return candidate
+    return None
+
+
+class Context:
+    """The state of one graph walk; the converters in :mod:`.ops` call its methods."""
+
+    def __init__(self, model):
+        import onnx
+        from onnx import numpy_helper
+
+        from mm_train.migrate.onnx.load import opset
+
+        self.onnx, self.model, self.graph, self.opset = onnx, model, model.graph, opset(model)
+        self.init = {t.name: t for t in self.graph.initializer}
+        self.arrays: dict[str, np.ndarray] = {}
+        self._numpy = numpy_helper
+        self.const: dict[str, np.ndarray] = {}
+        self.source: dict[str, str] = {}
+        self.layers: OrderedDict[str, dict] = OrderedDict()
+        self.weights: dict[str, np.ndarray] = {}
+        self.ops: dict[str, OpRow] = {}
+        self.notes: list[str] = []
+        self.param_layers: dict[str, str] = {}     # initializer -> its Parameter layer
+        self.consumers: dict[str, list] = {}
+        for node in self.graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+        for out in self.graph.output:
+            self.consumers.setdefault(out.name, []).append(None)
+        self.absorbed: dict[int, str] = {}            # id(node) -> the fused layer's description
+        self._counter = 0
+        inputs = [i for i in self.graph.input if i.name not in self.init]
+        if len(inputs) != 1:
+            raise ConfigError("model", f"{len(inputs)} graph inputs ({[i.name for i in inputs]})",
+                              expected="a classifier with one input, an image batch")
+        self.input = inputs[0]
+        dims = self.input.type.tensor_type.shape.dim
+        shape = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+        if len(shape) < 2 or any(s is None for s in shape[1:]):
+            raise ConfigError(f"model input '{self.input.name}'", f"shape {shape}",
+                              expected="a batch of fixed-size samples, e.g. [N, 3, 224, 224] (export with a "
+                                       "fixed image size; only the batch axis may be dynamic)")
+        self.batch = shape[0] or 2
+        self.input_shape = [int(s) for s in shape[1:]]
+        self.source[self.input.name] = INPUT
+        self.shapes = self._infer_shapes()
+
+    # -- shapes and values ------------------------------------------------------------------------------
+    def _infer_shapes(self) -> dict[str, tuple]:
+        onnx = self.onnx
+        model = onnx.ModelProto()
+        model.CopyFrom(self.model)
+        del model.graph.initializer[:]           # shapes do not need the float weights: keep small ones only
+        for t in self.graph.initializer:
+            if t.data_type != onnx.TensorProto.FLOAT or int(np.prod(t.dims)) <= 64:
+                model.graph.initializer.append(t)
+            else:
+                model.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+        dim = model.graph.input[[i.name for i in model.graph.input].index(self.input.name)].type.tensor_type.shape.dim[0]
+        dim.Clear()
+        dim.dim_value = self.batch
+        try:
+            inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        except Exception as err:
+            raise ConfigError("model", f"onnx shape inference failed: {' '.join(str(err).split())[:300]}") from None
+        shapes = {}
+        for info in list(inferred.graph.value_info) + list(inferred.graph.output) + list(inferred.graph.input):
+            dims = info.type.tensor_type.shape.dim
+            if info.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+                shapes[info.name] = tuple(int(d.dim_value) for d in dims)
+        return shapes
+
+    def shape(self, name: str) -> tuple:
+        if name in self.const:
+            return tuple(self.const[name].shape)
+        if name in self.init:
+            return tuple(self.init[name].dims)
+        if name == self.input.name:
+            return (self.batch, *self.input_shape)
+        if name not in self.shapes:
+            raise Unsupported(f"the shape of '{name}' is not static", "export with fixed input sizes")
+        return self.shapes[name]
+
+    def is_const(self, name: str) -> bool:
+        return name == "" or name in self.const or name in self.init
+
+    def array(self, name: str) -> np.ndarray:
+        if name in self.const:
+            return self.const[name]
+        if name not in self.arrays:
+            self.arrays[name] = self._numpy.to_array(self.init[name])
+        return self.arrays[name]
+
+    def ints(self, name: str) -> list[int]:
+        return [int(v) for v in np.asarray(self.array(name)).reshape(-1)]
+
+    def attrs(self, node) -> dict[str, Any]:
+        return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    def fold(self, node) -> None:
+        """Evaluate a node whose inputs are all constants."""
+        from onnx.reference import ReferenceEvaluator
+        helper = self.onnx.helper
+        names = [n for n in node.input if n]
+        inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(self.array(n).dtype), None)
+                  for n in names]
+        outputs = [helper.make_tensor_value_info(n, 0, None) for n in node.output if n]
+        graph = helper.make_graph([node], "fold", inputs, outputs)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+        values = ReferenceEvaluator(model).run(None, {n: self.array(n) for n in names})
+        for name, value in zip([n for n in node.output if n], values):
+            self.const[name] = np.asarray(value)
+
+    # -- layers -----------------------------------------------------------------------------------------
+    def layer_of(self, name: str) -> str:
+        """The layer that computes tensor ``name``; a constant becomes a Parameter layer."""
+        if name in self.source:
+            return self.source[name]
+        if self.is_const(name):
+            return self.parameter(name)
+        raise Unsupported(f"tensor '{name}' has no producer")
+
+    def parameter(self, name: str, trainable: bool | None = None) -> str:
+        """A Parameter layer holding initializer or constant ``name`` (its name, when it is a source name)."""
+        if name in self.param_layers:
+            return self.param_layers[name]
+        value = np.asarray(self.array(name))
+        if value.dtype.kind != "f":
+            raise Unsupported(f"integer tensor '{name}' used as data")
+        from_source = name in self.init and source_name(name)
+        layer = self.unique(name if from_source else f"const_{self._next()}")
+        self.layers[layer] = {"type": "Parameter", "shape": [int(s) for s in value.shape],
+                              "requires_grad": bool(from_source if trainable is None else trainable), "inputs": []}
+        self.weights[layer] = value.astype(np.float32)
+        self.param_layers[name] = layer
+        return layer
+
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def unique(self, name: str) -> str:
+        base, i = name, 1
+        while name in self.layers or name == INPUT:
+            name, i = f"{base}_{i}", i + 1
+        return name
+
+    def name_for(self, node, weight: str | None = None) -> str:
+        path = (module_path(weight) if weight else None) or node_path(node)
+        return self.unique(path or f"{node.op_type.lower()}_{self._next()}")
+
+    def add(self, node, spec: dict, inputs: list[str], params: dict[str, np.ndarray] | None = None,
+            weight: str | None = None, output: str | None = None, name: str | None = None) -> str:
+        """Add layer ``spec`` taking the layers ``inputs``; it computes ``output`` (default: the node's first)."""
+        name = self.unique(name) if name else self.name_for(node, weight)
+        previous = next(reversed(self.layers), INPUT) if self.layers else INPUT
+        spec = dict(spec)
+        if inputs != [previous]:
+            spec["inputs"] = inputs[0] if len(inputs) == 1 else list(inputs)
+        self.layers[name] = spec
+        for suffix, value in (params or {}).items():
+            self.weights[f"{name}.{suffix}"] = np.ascontiguousarray(value, np.float32)
+        self.source[output or node.output[0]] = name
+        self.record(node, spec["type"])
+        return name
+
+    def alias(self, node, tensor: str, how: str = "removed (no-op)") -> None:
+        """The node's output is ``tensor`` (Identity, Dropout in inference, Cast to float)."""
+        if tensor in self.source:
+            self.source[node.output[0]] = self.source[tensor]
+        else:
+            self.const[node.output[0]] = self.array(tensor)
+        self.record(node, how)
+
+    def record(self, node, how: str) -> None:
+        row = self.ops.setdefault(node.op_type, OpRow())
+        row.mapped.add(how)
+
+    def only_consumer(self, tensor: str, op_types: tuple) -> Any:
+        """The one node reading ``tensor``, if it is of one of ``op_types`` (for fusing)."""
+        users = self.consumers.get(tensor, [])
+        if len(users) == 1 and users[0] is not None and users[0].op_type in op_types:
+            return users[0]
+        return None
+
+
+def translate(model) -> Translation:
+    from mm_train.migrate.onnx import ops
+
+    ctx = Context(model)
+    batch_norms = 0
+    for node in ctx.graph.node:
+        row = ctx.ops.setdefault(node.op_type, OpRow())
+        row.count += 1
+        batch_norms += node.op_type == "BatchNormalization"
+        if id(node) in ctx.absorbed:
+            row.mapped.add(ctx.absorbed[id(node)])
+            continue
+        if node.domain not in ("", "ai.onnx"):
+            row.unsupported.append((node.name, f"custom domain '{node.domain}'", "export with standard ops"))
+            _mark_missing(ctx, node)
+            continue
+        if any(ctx.source.get(i) == MISSING for i in node.input if i):
+            _mark_missing(ctx, node)
+            row.mapped.add("(after an unsupported op)")
+            continue
+        try:
+            if node.op_type not in ("Constant", "Shape", "Size") and all(ctx.is_const(i) for i in node.input) \
+                    and node.op_type not in ops.NEVER_FOLD:
+                ctx.fold(node)
+                row.mapped.add("computed here (constant)")
+                continue
+            convert = ops.converter_for(node.op_type, ctx.opset)
+            if convert is None:
+                raise Unsupported(f"no converter for {node.op_type}", ops.nearest(node.op_type))
+            convert(ctx, node)
+        except Unsupported as err:
+            row.unsupported.append((node.name or node.output[0], err.reason, err.nearest))
+            _mark_missing(ctx, node)
+    output = model.graph.output[0].name
+    network: dict[str, Any] = {"input_shape": list(ctx.input_shape), "layers": dict(ctx.layers)}
+    unsupported = any(r.unsupported for r in ctx.ops.values())
+    if not unsupported:
+        last = ctx.source.get(output)
+        if last is None:
+            raise ConfigError("model", f"the output '{output}' is a constant", expected="a network")
+        if last != next(reversed(ctx.layers)):
+            network["output"] = last
+        if len(model.graph.output) > 1:
+            ctx.notes.append(f"the model has {len(model.graph.output)} outputs: the recipe's network gives the "
+                             f"first, '{output}'")
+    return Translation(network, ctx.weights, ctx.ops, ctx.notes, ctx.opset, batch_norms)
+
+
+def _mark_missing(ctx: Context, node) -> None:
+    for out in node.output:
+        if out:
+            ctx.source[out] = MISSING
