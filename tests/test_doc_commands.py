@@ -127,12 +127,30 @@ TABLE = {
         ("fails", ()),   # docs/networks.md: a head count that does not divide the width
     "python run.py +recipe=vit_b_16_torchvision task=summary": run(),
     "mm-train weights convert --list-rules": run(),
+    "mm-train migrate onnx model.onnx --name my_net --out my_recipes": run(),
+    "export MM_TRAIN_RECIPE_PATH=my_recipes": ("env", ()),
+    "mm-train parity +recipe=my_net --input x.npy --expected y.npy": run(),
+    "python run.py +recipe=my_net train.epochs=1": run(FAST),
     "python bench/peer_mindcv.py --steps 8 --repeats 2 --default-steps 4 --default-repeats 1":
         skip("a benchmark of several minutes that installs mindcv from PyPI into its own venv and needs a mindcv "
              "git checkout (--mindcv-repo)"),
 }
 
 ALL = list(dict.fromkeys(c for doc in DOCS for c in commands(doc)))
+
+
+def write_onnx_example(folder) -> None:
+    """model.onnx (a small branching graph, built with onnx.helper), x.npy and onnxruntime's y.npy."""
+    if (folder / "model.onnx").exists():
+        return
+    import numpy as np
+    import onnxruntime as ort
+
+    import onnx_graphs
+    path = onnx_graphs.save(onnx_graphs.inception(), folder)
+    x = np.random.default_rng(0).standard_normal((2, *onnx_graphs.X_SHAPE)).astype(np.float32)
+    np.save(folder / "x.npy", x)
+    np.save(folder / "y.npy", ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0])
 
 
 def test_every_doc_command_is_in_the_table():
@@ -182,6 +200,8 @@ def test_doc_command_runs(command, workspace):
             ckpt.write_bytes(source.read_bytes())
     if "predict.input=photos/" in command and not (workspace["dir"] / "photos").exists():
         write_digit_pngs(workspace["dir"] / "photos", limit=20)
+    if "model.onnx" in command or "+recipe=my_net --input" in command:
+        write_onnx_example(workspace["dir"])   # stands in for the torch export of docs/migration.md
     result = subprocess.run(words, cwd=workspace["dir"], env=workspace["env"], capture_output=True, text=True,
                             timeout=900)
     output = result.stdout[-3000:] + result.stderr[-3000:]

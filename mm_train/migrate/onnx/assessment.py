@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from mm_train.migrate.onnx.translate import Translation
 
+# Verified with torch 2.14 (bench/onnx_zoo.py): the legacy exporter keeps BatchNormalization nodes (and
+# the state_dict names) when constant folding is off; TrainingMode.TRAINING also keeps Dropout.
 EXPORT_FOR_TRAINING = (
-    "torch.onnx.export(model.eval(), x, 'model.onnx', dynamo=False, opset_version=17, "
-    "training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)")
+    "torch.onnx.export(model.eval(), x, 'model.onnx', dynamo=False, do_constant_folding=False, "
+    "opset_version=17, input_names=['x'], dynamic_axes={'x': {0: 'N'}})")
 
 
 def device_column(device: str, cpu_check: str) -> str:
@@ -44,8 +46,9 @@ def notes(translation: Translation) -> list[str]:
                      + EXPORT_FOR_TRAINING)
     if "Dropout" not in translation.ops:
         found.append("no Dropout node: an eval-mode export drops dropout; if the source network has dropout, "
-                     "add a Dropout layer to the recipe before fine-tuning, or export as above (the legacy "
-                     "exporter with TrainingMode.TRAINING keeps it)")
+                     "add a Dropout layer to the recipe before fine-tuning (torch's legacy exporter with "
+                     "training=torch.onnx.TrainingMode.TRAINING keeps Dropout, but then onnxruntime computes "
+                     "training-mode outputs: check parity with an eval-mode export)")
     return found
 
 

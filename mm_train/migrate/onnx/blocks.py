@@ -106,6 +106,23 @@ def pool2d(in_shape, mode: str, kernel_size: Size, stride: Size = 1, padding: Se
                       (dh, dw)), out
 
 
+class GeluCell(nn.Cell):
+    def __init__(self, approximate: str):
+        super().__init__()
+        self.approximate = approximate
+
+    def construct(self, x):
+        return ops.gelu(x, approximate=self.approximate)
+
+
+@BLOCKS.register("Gelu")
+def gelu(in_shape, approximate: str = "none"):
+    """ONNX Gelu: exact (``none``, with erf) or the ``tanh`` approximation (MindSpore's nn.GELU default)."""
+    if approximate not in ("none", "tanh"):
+        raise ShapeMismatch(f"Gelu approximate '{approximate}': expected none or tanh")
+    return GeluCell(approximate), tuple(in_shape)
+
+
 ACTIVATIONS = {"ReLU": nn.ReLU, "ReLU6": nn.ReLU6, "SiLU": nn.SiLU, "HSwish": nn.HSwish, "Sigmoid": nn.Sigmoid}
 
 

@@ -140,6 +140,8 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
         raise ConfigError(str(model_path), f"unsupported operators {bad}; nothing written",
                           expected="the operators in the table above marked UNSUPPORTED replaced (see 'nearest')")
     del model
+    if translation.training_export:
+        check_parity = False
     network_spec = translation.network
     sections = base_sections(base, network_spec["input_shape"])
     network = build_and_load(network_spec, translation.weights, limit)
@@ -157,7 +159,7 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
         raise ConfigError(str(model_path), f"the converted network does not run on CPU: {cpu}")
     result = None
     if check_parity:
-        expected = onnxruntime_output(model_path, x)
+        expected = onnxruntime_output(model_path, np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if translation.nhwc else x)
         if expected is None:
             verbose_print("parity: onnxruntime is not installed (pip install onnxruntime): not checked")
         else:

@@ -105,7 +105,7 @@ def load_model(path: str | Path, max_params: int):
         raise ConfigError(str(path), f"{total:,} parameters in the initializers, more than limits.max_params "
                           f"{max_params:,}", expected="a smaller model, or a larger limits.max_params in the base")
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(str(path) if external else model)   # a path: external files checked from its folder
     except Exception as err:
         raise ConfigError(str(path), f"the ONNX checker rejects it: {' '.join(str(err).split())[:300]}",
                           expected=EXPECTED) from None

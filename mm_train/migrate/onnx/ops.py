@@ -154,7 +154,7 @@ def _conv_args(ctx, node) -> tuple[dict, dict]:
         spec["pad_mode"] = "valid"
     elif auto_pad == "NOTSET":
         t, l, b, r = (int(p) for p in attrs.get("pads", [0, 0, 0, 0]))
-        spec["pad_mode"], spec["padding"] = "pad", [t, b, l, r]
+        spec["pad_mode"], spec["padding"] = ("pad", [t, b, l, r]) if any((t, l, b, r)) else ("valid", [0, 0, 0, 0])
     else:
         raise Unsupported(f"auto_pad {auto_pad}", "explicit pads (re-export)")
     params = {"weight": weight}
@@ -208,17 +208,15 @@ def conv(ctx, node):
         raise Unsupported("a convolution whose weights are computed", "weights stored as initializers")
     spec, params = _conv_args(ctx, node)
     bn = ctx.only_consumer(node.output[0], ("BatchNormalization",))
-    if bn is not None and all(ctx.is_const(i) for i in bn.input[1:5]) and not ctx.attrs(bn).get("training_mode"):
+    if bn is not None and all(ctx.is_const(i) for i in bn.input[1:5]):
         act = ctx.only_consumer(bn.output[0], ("Relu", "Clip", "Sigmoid", "HardSwish"))
         activation = _activation(ctx, act) if act is not None else None
-        fused = _fusable(ctx, node, bn, act)
+        fused = _fusable(ctx, node, bn, act) if spec["pad_mode"] != "same" else None
         if fused is not None:
             layer, conv_child, bn_child = fused
             bn_spec, bn_params = _bn_params(ctx, bn)
             fused_spec = {"type": "ConvBNAct", "conv": conv_child, "bn": bn_child,
                           **{k: v for k, v in spec.items() if k != "pad_mode"}, **bn_spec}
-            if spec["pad_mode"] != "pad":
-                raise Unsupported("never")   # pragma: no cover  (torch always writes pads)
             if activation:
                 fused_spec["activation"] = activation
             params = {f"{conv_child}.{k}": v for k, v in params.items()}
@@ -232,6 +230,8 @@ def conv(ctx, node):
             ctx.ops["Conv"].mapped.discard("ConvBNAct")
             del name
             return
+    if spec["pad_mode"] == "valid":
+        del spec["padding"]
     ctx.add(node, {"type": "Conv2d", **spec}, [_data(ctx, node)], params, weight=node.input[1])
 
 
@@ -334,7 +334,7 @@ def hard_sigmoid(ctx, node):
 def gelu(ctx, node):
     approximate = ctx.attrs(node).get("approximate", b"none")
     approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
-    ctx.add(node, {"type": "GELU", **({} if approximate == "tanh" else {"approximate": False})}, [_data(ctx, node)])
+    ctx.add(node, {"type": "Gelu", "approximate": approximate}, [_data(ctx, node)])
 
 
 @converter("LeakyRelu")
@@ -554,4 +554,7 @@ def pad(ctx, node):
         raise Unsupported("Pad with axes", "Pad of every axis")
     if pads[0] or pads[rank]:
         raise Unsupported("Pad of the batch axis")
-    ctx.add(node, {"type": "Pad", "pads": pads, "mode": mode, "value": value}, [_data(ctx, node)])
+    if mode not in ("constant", "reflect") or value != 0.0:
+        raise Unsupported(f"Pad mode {mode} with value {value}", "Pad with zeros (constant) or reflect")
+    paddings = [[pads[i], pads[rank + i]] for i in range(1, rank)]
+    ctx.add(node, {"type": "Pad", "paddings": paddings, "mode": mode.upper()}, [_data(ctx, node)])

@@ -53,6 +53,8 @@ class Translation:
     notes: list                   # what the exporter did that the user should know
     opset: int
     batch_norms: int              # BatchNormalization nodes in the source
+    nhwc: bool = False            # the source takes channels-last input; the recipe takes channels-first
+    training_export: bool = False  # exported in training mode: onnxruntime's outputs are not inference outputs
 
 
 def source_name(name: str) -> bool:
@@ -71,13 +73,28 @@ def module_path(name: str) -> str | None:
 
 
 def node_path(node) -> str | None:
-    """The module path in a legacy-exporter node name: ``/layer1/layer1.0/relu/Relu`` -> ``layer1.0.relu``."""
-    parts = [p for p in node.name.split("/") if p]
-    if len(parts) >= 2:
-        candidate = re.sub(r"[^A-Za-z0-9_.]", "_", parts[-2])
-        if SOURCE_NAME.match(candidate):
-            return candidate
-    return None
+    """The source module of a node: from the legacy exporter's node name (``/layer1/layer1.0/relu/Relu`` ->
+    ``layer1.0.relu``) or the dynamo exporter's name scopes (``['', 'layer1', 'layer1.0', 'layer1.0.relu',
+    'relu_1']`` -> ``layer1.0.relu``)."""
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            import ast
+            try:
+                scopes = [s for s in ast.literal_eval(prop.value) if s]
+            except (ValueError, SyntaxError):
+                break
+            if len(scopes) >= 2 and SOURCE_NAME.match(scopes[-2]):
+                return scopes[-2]
+    parts = [p for p in node.name.split("/") if p][:-1]      # the last part is the op
+    full, local = "", ""
+    for part in parts:   # scopes repeat their parent's local name: features, features.1, conv, conv.0 ...
+        if local and part.startswith(local + "."):
+            full += part[len(local):]
+        else:
+            full = f"{full}.{part}" if full else part
+        local = part
+    full = re.sub(r"[^A-Za-z0-9_.]", "_", full)
+    return full if full and SOURCE_NAME.match(full) else None
 
 
 class Context:
@@ -123,6 +140,21 @@ class Context:
         self.input_shape = [int(s) for s in shape[1:]]
         self.source[self.input.name] = INPUT
         self.shapes = self._infer_shapes()
+        self.nhwc = self._channels_last_input()
+
+    def _channels_last_input(self) -> bool:
+        """A Keras model (tf2onnx) starts with Transpose NHWC -> NCHW: the recipe takes NCHW instead."""
+        users = self.consumers.get(self.input.name, [])
+        if len(self.input_shape) == 3 and len(users) == 1 and users[0] is not None and \
+                users[0].op_type == "Transpose" and list(self.attrs(users[0]).get("perm", [])) == [0, 3, 1, 2]:
+            h, w, c = self.input_shape
+            self.input_shape = [c, h, w]
+            self.source[users[0].output[0]] = INPUT
+            self.absorbed[id(users[0])] = "the channels-last input: the recipe takes NCHW (mm-train parity --nhwc)"
+            self.notes.append("the model takes channels-last (NHWC) images; the recipe's network takes NCHW: "
+                              "give mm-train parity --nhwc for NHWC inputs")
+            return True
+        return False
 
     # -- shapes and values ------------------------------------------------------------------------------
     def _infer_shapes(self) -> dict[str, tuple]:
@@ -208,6 +240,8 @@ class Context:
             raise Unsupported(f"integer tensor '{name}' used as data")
         from_source = name in self.init and source_name(name)
         layer = self.unique(name if from_source else f"const_{self._next()}")
+        if value.ndim == 0:
+            value = value.reshape(1)
         self.layers[layer] = {"type": "Parameter", "shape": [int(s) for s in value.shape],
                               "requires_grad": bool(from_source if trainable is None else trainable), "inputs": []}
         self.weights[layer] = value.astype(np.float32)
@@ -268,10 +302,15 @@ def translate(model) -> Translation:
 
     ctx = Context(model)
     batch_norms = 0
+    for node in ctx.graph.node:   # constants first: converters look ahead at the nodes they fuse
+        if node.op_type == "Constant":
+            ops.constant(ctx, node)
     for node in ctx.graph.node:
         row = ctx.ops.setdefault(node.op_type, OpRow())
         row.count += 1
         batch_norms += node.op_type == "BatchNormalization"
+        if node.op_type == "Constant":
+            continue
         if id(node) in ctx.absorbed:
             row.mapped.add(ctx.absorbed[id(node)])
             continue
@@ -308,7 +347,11 @@ def translate(model) -> Translation:
         if len(model.graph.output) > 1:
             ctx.notes.append(f"the model has {len(model.graph.output)} outputs: the recipe's network gives the "
                              f"first, '{output}'")
-    return Translation(network, ctx.weights, ctx.ops, ctx.notes, ctx.opset, batch_norms)
+    training = any(n.op_type == "BatchNormalization" and ctx.attrs(n).get("training_mode") for n in ctx.graph.node)
+    if training:
+        ctx.notes.append("exported in training mode (TrainingMode.TRAINING): onnxruntime normalises with batch "
+                         "statistics, so the parity check here is skipped; check parity against an eval-mode export")
+    return Translation(network, ctx.weights, ctx.ops, ctx.notes, ctx.opset, batch_norms, ctx.nhwc, training)
 
 
 def _mark_missing(ctx: Context, node) -> None:
