@@ -127,6 +127,8 @@ def network_errors(network: Any) -> list[ConfigError]:
     if not isinstance(layers, Mapping) or not layers:
         return errors + [ConfigError("network.layers", f"got {layers!r}",
                                      expected="a mapping of layer name -> {type: BLOCK, ...}")]
+    from mm_train.nn.wiring import wiring_errors
+    errors += wiring_errors(network)
     for name, spec in layers.items():
         where = f"network.layers.{name}"
         if isinstance(spec, Mapping) and isinstance(spec.get("block"), str) and spec.get("type") in BLOCKS:

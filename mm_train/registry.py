@@ -212,7 +212,9 @@ DATASETS = Registry("dataset", ("mm_train.data.cifar10", "mm_train.data.image_fo
 TRANSFORMS = Registry("transform", ("mm_train.data.transforms",), build_func="mm_train.data.transforms:instantiate")
 BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks", "mm_train.nn.activations", "mm_train.nn.norms",
                             "mm_train.nn.sequential", "mm_train.nn.stochastic_depth", "mm_train.nn.mobile",
-                            "mm_train.nn.convnext", "mm_train.nn.transformer"), takes=("in_shape",),
+                            "mm_train.nn.convnext", "mm_train.nn.transformer", "mm_train.nn.merge",
+                            "mm_train.nn.elementwise", "mm_train.nn.tensor_shape", "mm_train.nn.source"),
+                  takes=("in_shape",), reserved=("inputs",),
                   plugins="mm_train.nn.plugins:load_plugins")
 LOSSES = Registry("loss", ("mm_train.losses",))
 OPTIMIZERS = Registry("optimizer", ("mm_train.optim",), takes=("params", "learning_rate"), given=("loss_scale",),

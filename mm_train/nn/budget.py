@@ -64,10 +64,15 @@ ESTIMATES: dict[str, Callable[..., int]] = {
     "InstanceNorm2d": lambda s, a: 4 * s[0], "GroupNorm": lambda s, a: 2 * s[0],
     "ResidualBlock": lambda s, a: _bottleneck(s[0], a["out_channels"], a.get("expansion", 4)),
     "BasicBlock": lambda s, a: _basic(s[0], a["out_channels"]),
+    "Parameter": lambda s, a: math.prod(a["shape"]),
 }
 COMPOSITE = {"Residual", "Repeat"}   # their parts are charged one by one as they are built
 FREE = {"MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU",
-        "HSwish", "Softmax", "Identity", "LeakyReLU", "Pad", "AdaptiveAvgPool2d", "GlobalAvgPool"}
+        "HSwish", "Softmax", "Identity", "LeakyReLU", "Pad", "AdaptiveAvgPool2d", "GlobalAvgPool",
+        # graph blocks (mm_train.nn.merge, elementwise, tensor_shape): several input shapes, no parameters
+        "Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Concat", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs",
+        "Reciprocal", "Clip", "HSigmoid", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Gather",
+        "BroadcastBatch", "Expand", "ReduceMean", "ReduceSum"}
 
 
 def estimate(spec: Mapping[str, Any], in_shape: tuple) -> Optional[int]:

@@ -12,6 +12,8 @@
 ``in_channels`` / ``in_features`` are never written: each layer's factory gets
 the output shape of the previous one. Blocks come from mm_train and from other
 packages' ``mm_train.blocks`` entry points (see :mod:`mm_train.nn.plugins`).
+A layer may name its ``inputs`` (earlier layers or ``input``) and ``output`` may name the
+layer the network returns: then the network is a graph (see :mod:`mm_train.nn.wiring`).
 """
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ from mm_train.nn import budget
 from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
+from mm_train.nn.wiring import wiring
 
-NETWORK_KEYS = ("input_shape", "layers", "init", "weight_rules")   # weight_rules: see mm_train.init_from
+NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules")   # output: see mm_train.nn.wiring   # weight_rules: see mm_train.init_from
 _relative = relative   # the skeleton's name
 
 
@@ -60,9 +63,14 @@ def build_network(network: Mapping[str, Any], where: str = "network", max_params
     layers = network.get("layers")
     if not isinstance(layers, Mapping) or not layers:
         raise ConfigError(f"{where}.layers", "no layers", expected="a mapping of layer name -> {type: BLOCK, ...}")
+    links = wiring(layers, network.get("output"), where)
     with budget.limit(max_params):
-        cells, _, infos = build_layers(layers, shape, f"{where}.layers")
-    cell = nn.SequentialCell(cells)
+        if links.is_graph:   # layers with inputs: see mm_train.nn.graph
+            from mm_train.nn.graph import build_graph
+            cell, infos, _ = build_graph(layers, shape, links, f"{where}.layers")
+        else:
+            cells, _, infos = build_layers(layers, shape, f"{where}.layers")
+            cell = nn.SequentialCell(cells)
     init.apply(cell, plan)
     cell.weight_rules = network.get("weight_rules")   # the rule set init_from=W.pth|.safetensors|.h5 uses
     return cell, infos

@@ -26,7 +26,8 @@ class LayerInfo:
     type: str
     output_shape: tuple
     params: int
-    input_shape: tuple = ()
+    input_shape: tuple = ()     # a graph layer with several inputs: a tuple of their shapes
+    inputs: tuple = ()          # a graph layer: the names of the layers it takes ('input': the network's)
 
 
 def relative(err: ConfigError, path: str) -> ConfigError:
@@ -68,6 +69,9 @@ def build_layers(specs: Any, shape: Sequence[int], where: str):
     """``(OrderedDict name -> cell, output shape, [LayerInfo])`` for a sequence of block specs."""
     cells, infos, shape = OrderedDict(), [], tuple(shape)
     for name, path, spec in named_specs(specs, where):
+        if isinstance(spec, Mapping) and "inputs" in spec:
+            raise ConfigError(f"{path}.inputs", "a layer inside a block takes the previous one",
+                              expected="inputs only on the layers of network.layers")
         cell, out = build_one(spec, path, shape)
         cells[name] = cell
         infos.append(LayerInfo(name, spec["type"], out, sum(p.size for p in cell.trainable_params()), shape))

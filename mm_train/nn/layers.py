@@ -70,8 +70,15 @@ BLOCKS.register("AvgPool2d", _pool(nn.AvgPool2d, "AvgPool2d"))
 
 
 @BLOCKS.register("Flatten")
-def flatten(in_shape):
-    return nn.Flatten(), (math.prod(in_shape),)
+def flatten(in_shape, start_dim: int = 1):
+    """Axes ``start_dim`` .. last joined into one (torch's ``start_dim``; the batch axis is 0)."""
+    if start_dim == 1:
+        return nn.Flatten(), (math.prod(in_shape),)
+    from mm_train.nn.merge import sample_axis
+    from mm_train.nn.tensor_shape import ReshapeCell
+    i = sample_axis(start_dim, len(in_shape), "Flatten", "start_dim")
+    out = (*in_shape[:i], math.prod(in_shape[i:]))
+    return ReshapeCell(out), out
 
 
 @BLOCKS.register("Dropout")
@@ -86,8 +93,17 @@ def _elementwise(cls, name):
     return factory
 
 
-for _name in ("ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU", "HSwish", "Softmax"):
+for _name in ("ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU", "HSwish"):
     BLOCKS.register(_name, _elementwise(getattr(nn, _name), _name))
+
+
+@BLOCKS.register("Softmax")
+def softmax(in_shape, axis: int = -1):
+    """Softmax along ``axis`` (the last by default; the batch axis is 0)."""
+    if axis != -1:
+        from mm_train.nn.merge import sample_axis
+        axis = sample_axis(axis, len(in_shape), "Softmax") + 1
+    return nn.Softmax(axis=axis), tuple(in_shape)
 
 
 @BLOCKS.register("Identity")

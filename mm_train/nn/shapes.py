@@ -50,3 +50,12 @@ def spatial_out(hw: tuple[int, int], kernel, stride, pad_mode: str, padding=0, d
         raise ShapeMismatch(f"{layer} shrinks the {hw[0]}x{hw[1]} map below 1x1 (kernel {kernel}, "
                             f"stride {stride}, pad_mode {pad_mode}): use a larger input or fewer strides")
     return out
+
+
+class Unbatched(tuple):
+    """The whole shape of a tensor without a batch axis (a ``Parameter`` whose shape does not start with 1,
+    e.g. a ``[C, 1, 1]`` scale): it broadcasts against a batched tensor right-aligned, as in ONNX."""
+
+
+def is_unbatched(shape) -> bool:
+    return isinstance(shape, Unbatched)

@@ -1,0 +1,54 @@
+"""``Parameter``: a learned tensor as a layer of its own (a class token, a position embedding, a scale).
+
+    class_token: {type: Parameter, shape: [1, 1, 768], inputs: []}      # parameter 'class_token'
+    tokens: {type: Concat, axis: 1, inputs: [cls, patches]}             # after a BroadcastBatch
+
+``shape`` is the tensor's whole shape. A leading 1 is the batch axis (it broadcasts over the batch);
+without it the tensor has no batch axis and broadcasts right-aligned (a ``[C, 1, 1]`` scale).
+Its one parameter is named exactly the layer name; its value comes from a checkpoint (``init_from``).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import math
+
+from mindspore import Parameter, nn
+from mindspore.common.initializer import initializer
+
+from mm_train.argtypes import Initializer, MAX_INT
+from mm_train.errors import ConfigError
+from mm_train.nn.shapes import Unbatched
+from mm_train.registry import BLOCKS
+
+
+class ParameterCell(nn.Cell):
+    """Returns its one parameter; ``parameter_name`` tells the graph builder to name it after the layer."""
+
+    parameter_name = True
+
+    def __init__(self, shape: tuple, init, requires_grad: bool):
+        super().__init__()
+        self.value = Parameter(initializer(init, shape), name="value", requires_grad=requires_grad)
+
+
+    def construct(self):
+        return self.value
+
+
+@BLOCKS.register("Parameter", inputs=0)
+def parameter(in_shape, shape: Sequence[int], requires_grad: bool = True, init: Initializer = "zeros"):
+    """A learned tensor of ``shape`` (its whole shape), initialised by ``init``; takes ``inputs: []``."""
+    if (not isinstance(shape, (list, tuple)) or not shape or not all(isinstance(s, int) and s > 0 for s in shape)
+            or math.prod(shape) > MAX_INT):
+        raise ConfigError(".shape", f"got {shape!r}", expected="the tensor's shape, e.g. [1, 1, 768]")
+    shape = tuple(int(s) for s in shape)
+    if not isinstance(init, str) or "(" in init:
+        from mm_train.nn.init import make_initializer
+        init = make_initializer(init, ".init")
+    try:
+        cell = ParameterCell(shape, init, requires_grad)
+    except (TypeError, ValueError, KeyError) as err:
+        raise ConfigError(".init", f"got {init!r}: {err}", expected="an initializer such as zeros, ones, "
+                          "normal, truncatedNormal, or {type: Normal, sigma: 0.02}") from None
+    return cell, (shape[1:] if shape[0] == 1 else Unbatched(shape))
