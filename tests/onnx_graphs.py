@@ -33,7 +33,7 @@ def floats(name: str, values) -> object:
 
 def node(op: str, inputs, outputs, name: str | None = None, **attrs):
     from onnx import helper
-    return helper.make_node(op, list(inputs), list(outputs), name=name or f"/{op}", **attrs)
+    return helper.make_node(op, list(inputs), list(outputs), name=name or f"/{op}_{outputs[0]}", **attrs)
 
 
 def model(nodes, inits=(), x_shape=X_SHAPE, opset: int = 17, batch="N"):
@@ -226,8 +226,10 @@ OP_GRAPHS = {
                            [ints("sizes", [3, 3])]),
     "Gather": lambda: model([node("Gather", ["x", "i"], ["y"], axis=1)], [ints("i", 0)], x_shape=[4, 6]),
     "Expand": class_token,
-    "Pad": lambda: model([node("Pad", ["x", "pads", "v"], ["y"], mode="constant")],
-                         [ints("pads", [0, 0, 1, 2, 0, 0, 2, 1]), floats("v", 0.25)]),
+    "Pad": lambda: model([node("Pad", ["x", "pads"], ["y"], mode="constant")],
+                         [ints("pads", [0, 0, 1, 2, 0, 0, 2, 1])]),
+    "Pad reflect": lambda: model([node("Pad", ["x", "pads"], ["y"], mode="reflect")],
+                                 [ints("pads", [0, 0, 1, 2, 0, 0, 2, 1])]),
     "Identity": lambda: model([node("Identity", ["x"], ["i"]), node("Relu", ["i"], ["y"])]),
     "Dropout": lambda: model([node("Dropout", ["x"], ["d"]), node("Relu", ["d"], ["y"])]),
     "Cast": lambda: model([node("Cast", ["x"], ["c"], to=1), node("Relu", ["c"], ["y"])]),

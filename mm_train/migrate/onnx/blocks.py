@@ -68,6 +68,8 @@ class Pool2dCell(nn.Cell):
         self.symmetric = top == bottom and left == right
         self.pads = (left, right, top, bottom)
         self.fill = float("-inf") if mode == "max" else 0.0
+        # asymmetric padding is explicit; an average then divides by the real elements of each window
+        self.divide = mode == "avg" and not self.symmetric and not count_include_pad
         inner = (top, left) if self.symmetric else 0
         if mode == "max":
             self.pool = nn.MaxPool2d(kernel, stride, pad_mode="pad", padding=inner, dilation=dilation,
@@ -77,9 +79,12 @@ class Pool2dCell(nn.Cell):
                                      count_include_pad=count_include_pad or not self.symmetric)
 
     def construct(self, x):
-        if not self.symmetric:
-            x = ops.pad(x, self.pads, value=self.fill)
-        return self.pool(x)
+        if self.symmetric:
+            return self.pool(x)
+        out = self.pool(ops.pad(x, self.pads, value=self.fill))
+        if self.divide:
+            out = out / self.pool(ops.pad(ops.ones_like(x[:1, :1]), self.pads, value=0.0))
+        return out
 
 
 def _pool_out(size, kernel, stride, before, after, dilation, ceil_mode):

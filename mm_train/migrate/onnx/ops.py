@@ -66,6 +66,12 @@ def f32(value) -> float:
     return float(str(np.float32(value)))
 
 
+def _size(values) -> int | list[int]:
+    """[3, 3] -> 3 (as a recipe writes it); [1, 7] stays a list."""
+    values = [int(v) for v in values]
+    return values[0] if len(set(values)) == 1 else values
+
+
 def _data(ctx: Context, node, i: int = 0) -> str:
     return ctx.layer_of(node.input[i])
 
@@ -137,14 +143,14 @@ def _conv_args(ctx, node) -> tuple[dict, dict]:
     weight = np.asarray(ctx.array(node.input[1]))
     if weight.ndim != 4:
         raise Unsupported(f"{weight.ndim - 2}-d convolution", "Conv2d (only 2-d convolutions have a block)")
-    spec = {"out_channels": int(weight.shape[0]), "kernel_size": [int(weight.shape[2]), int(weight.shape[3])]}
-    strides = [int(s) for s in attrs.get("strides", [1, 1])]
-    dilations = [int(d) for d in attrs.get("dilations", [1, 1])]
+    spec = {"out_channels": int(weight.shape[0]), "kernel_size": _size(weight.shape[2:])}
+    strides = _size(attrs.get("strides", [1, 1]))
+    dilations = _size(attrs.get("dilations", [1, 1]))
     auto_pad = attrs.get("auto_pad", b"NOTSET")
     auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
-    if strides != [1, 1]:
+    if strides != 1:
         spec["stride"] = strides
-    if dilations != [1, 1]:
+    if dilations != 1:
         spec["dilation"] = dilations
     if int(attrs.get("group", 1)) != 1:
         spec["group"] = int(attrs["group"])
@@ -372,7 +378,7 @@ def _binary(op):
         for const, data, reverse in ((b, a, False), (a, b, True)):
             if ctx.is_const(const) and not ctx.is_const(data):
                 value = np.asarray(ctx.array(const))
-                if value.dtype.kind == "f" and const in ctx.init and (source_name(const) or value.size > 1):
+                if const in ctx.learned:
                     break   # a parameter of the source stays a parameter
                 if value.size <= 4096:
                     if value.ndim > len(ctx.shape(data)):
@@ -381,7 +387,9 @@ def _binary(op):
                     ctx.add(node, {"type": "ConstantOp", "op": op, "value": plain,
                                    **({"reverse": True} if reverse else {})}, [ctx.layer_of(data)])
                     return
-        ctx.add(node, {"type": op}, [ctx.layer_of(a), ctx.layer_of(b)])
+        rank = max(len(ctx.shape(a)), len(ctx.shape(b)))
+        ctx.add(node, {"type": op}, [ctx.parameter(n, rank=rank) if ctx.is_const(n) and n not in ctx.source
+                                     else ctx.layer_of(n) for n in (a, b)])
     return convert
 
 
@@ -410,7 +418,7 @@ def _pool(mode):
         else:
             t, l, b, r = (int(p) for p in attrs.get("pads", [0, 0, 0, 0]))
             padding = [t, b, l, r]
-        spec = {"type": "Pool2d", "mode": mode, "kernel_size": kernel, "stride": strides}
+        spec = {"type": "Pool2d", "mode": mode, "kernel_size": _size(kernel), "stride": _size(strides)}
         if any(padding):
             spec["padding"] = padding
         if attrs.get("ceil_mode", 0):
@@ -422,8 +430,8 @@ def _pool(mode):
                 raise Unsupported("MaxPool's indices output is used")
             if attrs.get("storage_order", 0):
                 raise Unsupported("MaxPool storage_order 1")
-            dilations = [int(d) for d in attrs.get("dilations", [1, 1])]
-            if dilations != [1, 1]:
+            dilations = _size(attrs.get("dilations", [1, 1]))
+            if dilations != 1:
                 spec["dilation"] = dilations
         ctx.add(node, spec, [_data(ctx, node)])
     return convert

@@ -117,6 +117,7 @@ class Context:
         self.ops: dict[str, OpRow] = {}
         self.notes: list[str] = []
         self.param_layers: dict[str, str] = {}     # initializer -> its Parameter layer
+        self.learned: set[str] = {n for n, t in self.init.items() if self._learned(n, t)}   # never folded
         self.consumers: dict[str, list] = {}
         for node in self.graph.node:
             for name in node.input:
@@ -155,6 +156,13 @@ class Context:
                               "give mm-train parity --nhwc for NHWC inputs")
             return True
         return False
+
+    def _learned(self, name: str, tensor) -> bool:
+        """A float initializer the source learned (``class_token``, ``encoder.pos_embedding``): it stays a
+        parameter, so nothing computed from it is folded into a constant."""
+        onnx = self.onnx
+        return tensor.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16) \
+            and source_name(name) and ("." in name or int(np.prod(tensor.dims)) > 1)
 
     # -- shapes and values ------------------------------------------------------------------------------
     def _infer_shapes(self) -> dict[str, tuple]:
@@ -231,11 +239,15 @@ class Context:
             return self.parameter(name)
         raise Unsupported(f"tensor '{name}' has no producer")
 
-    def parameter(self, name: str, trainable: bool | None = None) -> str:
-        """A Parameter layer holding initializer or constant ``name`` (its name, when it is a source name)."""
+    def parameter(self, name: str, trainable: bool | None = None, rank: int = 0) -> str:
+        """A Parameter layer holding initializer or constant ``name`` (its name, when it is a source name);
+        ``rank``: the rank of the data it meets, its shape is padded with leading 1s to it (numpy's
+        broadcasting, and the Parameter block takes a leading 1 as the batch axis)."""
         if name in self.param_layers:
             return self.param_layers[name]
         value = np.asarray(self.array(name))
+        if value.ndim < rank:
+            value = value.reshape((1,) * (rank - value.ndim) + value.shape)
         if value.dtype.kind != "f":
             raise Unsupported(f"integer tensor '{name}' used as data")
         from_source = name in self.init and source_name(name)
@@ -323,8 +335,8 @@ def translate(model) -> Translation:
             row.mapped.add("(after an unsupported op)")
             continue
         try:
-            if node.op_type not in ("Constant", "Shape", "Size") and all(ctx.is_const(i) for i in node.input) \
-                    and node.op_type not in ops.NEVER_FOLD:
+            if node.op_type not in ("Shape", "Size") and all(ctx.is_const(i) for i in node.input) \
+                    and node.op_type not in ops.NEVER_FOLD and not any(i in ctx.learned for i in node.input):
                 ctx.fold(node)
                 row.mapped.add("computed here (constant)")
                 continue
