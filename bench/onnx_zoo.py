@@ -76,7 +76,9 @@ def measure(model: str, exporter: str, args) -> dict:
     folder = Path(args.out) / tag
     row = {"model": model, "exporter": exporter}
     python = args.tf_python if source == "keras" else args.torch_python
-    code, out, _, _ = run_capped([python, "bench/onnx_zoo_export.py", model, exporter, str(folder)], args.cap_gb)
+    code, out = 0, ""
+    if not (args.reuse and (folder / "info.json").is_file()):
+        code, out, _, _ = run_capped([python, "bench/onnx_zoo_export.py", model, exporter, str(folder)], args.cap_gb)
     if code != 0:
         row["error"] = "export failed: " + out.strip().splitlines()[-1][:200] if out.strip() else "export failed"
         return row
@@ -145,6 +147,7 @@ def main() -> int:
     parser.add_argument("--out", default="/tmp/onnx_zoo")
     parser.add_argument("--cap-gb", type=float, default=8.0)
     parser.add_argument("--train-images", type=int, default=32, help="images of the one training epoch (0: skip)")
+    parser.add_argument("--reuse", action="store_true", help="keep the exports already in --out")
     parser.add_argument("--table", action="store_true", help="print the table of --out/rows.jsonl and exit")
     args = parser.parse_args()
     log = Path(args.out) / "rows.jsonl"

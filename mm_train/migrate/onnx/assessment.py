@@ -39,11 +39,13 @@ def notes(translation: Translation) -> list[str]:
     """What the exporter did that matters for training."""
     found = list(translation.notes)
     has_conv = "Conv" in translation.ops
-    if has_conv and translation.batch_norms == 0:
-        found.append("no BatchNormalization node: the exporter folded BatchNorm into the convolutions (torch's "
-                     "default exporter, dynamo=True, does). The converted network computes the same outputs, but "
-                     "trains without BatchNorm. To train with BatchNorm, export with the legacy exporter: "
-                     + EXPORT_FOR_TRAINING)
+    folded = any("folded" in n and "BatchNorm" in n for n in found)
+    if has_conv and (translation.batch_norms == 0 or folded):
+        found.append(("no BatchNormalization node: the exporter may have folded BatchNorm into the convolutions "
+                      "(torch's default exporter, dynamo=True, does; so does the legacy one with "
+                      "do_constant_folding=True). " if not folded else "") +
+                     "The converted network computes the same outputs, but fine-tunes without those BatchNorm "
+                     "layers. To train with BatchNorm, export with the legacy exporter: " + EXPORT_FOR_TRAINING)
     if "Dropout" not in translation.ops:
         found.append("no Dropout node: an eval-mode export drops dropout; if the source network has dropout, "
                      "add a Dropout layer to the recipe before fine-tuning (torch's legacy exporter with "

@@ -145,7 +145,8 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
     network_spec = translation.network
     sections = base_sections(base, network_spec["input_shape"])
     network = build_and_load(network_spec, translation.weights, limit)
-    x = np.random.default_rng(0).standard_normal((2, *network_spec["input_shape"])).astype(np.float32)
+    batch = translation.batch if translation.static_batch else 1   # an open batch axis: 1 sample is enough
+    x = np.random.default_rng(0).standard_normal((batch, *network_spec["input_shape"])).astype(np.float32)
     try:
         out = forward(network, x)
         cpu = "yes (the converted network ran on CPU)"
@@ -165,7 +166,7 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
         else:
             from mm_train.migrate.parity import compare, weighted_layers
             result = compare(out, expected, layers=weighted_layers(network))
-            verbose_print("parity with onnxruntime on a seeded random batch of 2:\n" + result.text())
+            verbose_print(f"parity with onnxruntime on a seeded random batch of {batch}:\n" + result.text())
             markdown += "\n## Parity with onnxruntime\n\n```\n" + result.text() + "\n```\n"
     recipe = {**sections, "network": network_spec}
     return Converted(recipe, translation.weights, text, markdown, result), network

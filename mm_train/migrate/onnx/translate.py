@@ -55,6 +55,8 @@ class Translation:
     batch_norms: int              # BatchNormalization nodes in the source
     nhwc: bool = False            # the source takes channels-last input; the recipe takes channels-first
     training_export: bool = False  # exported in training mode: onnxruntime's outputs are not inference outputs
+    batch: int = 2                 # the batch size shapes were inferred with
+    static_batch: bool = False     # the model fixes its batch size (torch's dynamo exporter does)
 
 
 def source_name(name: str) -> bool:
@@ -137,10 +139,11 @@ class Context:
             raise ConfigError(f"model input '{self.input.name}'", f"shape {shape}",
                               expected="a batch of fixed-size samples, e.g. [N, 3, 224, 224] (export with a "
                                        "fixed image size; only the batch axis may be dynamic)")
-        self.batch = shape[0] or 2
+        self.batch, self.static_batch = shape[0] or 2, bool(shape[0])
         self.input_shape = [int(s) for s in shape[1:]]
         self.source[self.input.name] = INPUT
         self.shapes = self._infer_shapes()
+        self._propagate_constants()
         self.nhwc = self._channels_last_input()
 
     def _channels_last_input(self) -> bool:
@@ -165,14 +168,63 @@ class Context:
             and source_name(name) and ("." in name or int(np.prod(tensor.dims)) > 1)
 
     # -- shapes and values ------------------------------------------------------------------------------
-    def _infer_shapes(self) -> dict[str, tuple]:
+    def _propagate_constants(self, rounds: int = 64) -> None:
+        """Fold the shape arithmetic (Shape, Gather, Concat, ... of static shapes) and infer the shapes again
+        with its results as constants, until nothing new is known: the legacy exporter's ``x.view(x.size(0),
+        ...)`` leaves shape inference without the shapes after the Reshape otherwise."""
+        for _ in range(rounds):
+            before = len(self.const)
+            for node in self.graph.node:
+                outputs = [o for o in node.output if o]
+                if not outputs or all(o in self.const for o in outputs):
+                    continue
+                if node.op_type == "Constant":
+                    from onnx import numpy_helper
+                    attrs = self.attrs(node)
+                    if "value" in attrs:
+                        self.const[outputs[0]] = numpy_helper.to_array(attrs["value"])
+                elif node.op_type == "Shape" and self._known(node.input[0]):
+                    attrs = self.attrs(node)
+                    full = list(self.shape(node.input[0]))
+                    self.const[outputs[0]] = np.asarray(full[attrs.get("start", 0):attrs.get("end", len(full))],
+                                                        np.int64)
+                elif all(self.is_const(i) for i in node.input) and not any(i in self.learned for i in node.input) \
+                        and node.domain in ("", "ai.onnx") and node.op_type not in ("RandomNormal", "RandomUniform",
+                                                                                     "RandomNormalLike", "RandomUniformLike",
+                                                                                     "Dropout"):
+                    try:
+                        self.fold(node)
+                    except Exception:   # an op the reference evaluator lacks: the converters decide
+                        continue
+            if len(self.const) == before:
+                return
+            shapes = self._infer_shapes(self.const)
+            if all(k in self.shapes for k in shapes):
+                return
+            self.shapes.update(shapes)
+
+    def _known(self, name: str) -> bool:
+        try:
+            self.shape(name)
+            return True
+        except Unsupported:
+            return False
+
+    def _infer_shapes(self, constants: dict | None = None) -> dict[str, tuple]:
         onnx = self.onnx
         model = onnx.ModelProto()
         model.CopyFrom(self.model)
-        del model.graph.initializer[:]           # shapes do not need the float weights: keep small ones only
+        if constants:   # computed tensors become initializers, the nodes that computed them go
+            from onnx import numpy_helper
+            keep = [n for n in model.graph.node if not all(o in constants for o in n.output if o)]
+            del model.graph.node[:]
+            model.graph.node.extend(keep)
+            model.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in constants.items()
+                                           if k not in self.init)
+        del model.graph.initializer[:len(self.graph.initializer)]   # shapes need no float weights: small ones only
         for t in self.graph.initializer:
             if t.data_type != onnx.TensorProto.FLOAT or int(np.prod(t.dims)) <= 64:
-                model.graph.initializer.append(t)
+                model.graph.initializer.insert(0, t)
             else:
                 model.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
         dim = model.graph.input[[i.name for i in model.graph.input].index(self.input.name)].type.tensor_type.shape.dim[0]
@@ -334,6 +386,9 @@ def translate(model) -> Translation:
             _mark_missing(ctx, node)
             row.mapped.add("(after an unsupported op)")
             continue
+        if all(o in ctx.const for o in node.output if o):   # computed while propagating shapes
+            row.mapped.add("computed here (static shape)" if node.op_type == "Shape" else "computed here (constant)")
+            continue
         try:
             if node.op_type not in ("Shape", "Size") and all(ctx.is_const(i) for i in node.input) \
                     and node.op_type not in ops.NEVER_FOLD and not any(i in ctx.learned for i in node.input):
@@ -359,11 +414,17 @@ def translate(model) -> Translation:
         if len(model.graph.output) > 1:
             ctx.notes.append(f"the model has {len(model.graph.output)} outputs: the recipe's network gives the "
                              f"first, '{output}'")
+    folded = sum(1 for n in ctx.graph.node if n.op_type == "Conv" and any(
+        p.key == "pkg.onnxscript.rewriter.rule_name" and "FuseBatchNormIntoConv" in p.value for p in n.metadata_props))
+    if folded:
+        ctx.notes.append(f"the exporter folded {folded} BatchNorm layers into the convolutions before them "
+                         "(torch's default exporter, dynamo=True)")
     training = any(n.op_type == "BatchNormalization" and ctx.attrs(n).get("training_mode") for n in ctx.graph.node)
     if training:
         ctx.notes.append("exported in training mode (TrainingMode.TRAINING): onnxruntime normalises with batch "
                          "statistics, so the parity check here is skipped; check parity against an eval-mode export")
-    return Translation(network, ctx.weights, ctx.ops, ctx.notes, ctx.opset, batch_norms, ctx.nhwc, training)
+    return Translation(network, ctx.weights, ctx.ops, ctx.notes, ctx.opset, batch_norms, ctx.nhwc, training,
+                       ctx.batch, ctx.static_batch)
 
 
 def _mark_missing(ctx: Context, node) -> None:
