@@ -44,10 +44,14 @@ def summary_lines(network_cfg: Mapping[str, Any], title: str = "network", max_pa
 
     net, infos = build_network(network_cfg, **({"max_params": max_params} if max_params else {}))
     rows = [(info.name, info.type, str(tuple(info.output_shape)), _n(info.params)) for info in infos]
+    header, right = ("Layer", "Type", "Output shape", "Params"), (3,)
+    if hasattr(net, "layer_cells"):   # a graph network: which layers each layer takes
+        rows = [(*row[:2], ", ".join(info.inputs) or "-", *row[2:]) for row, info in zip(rows, infos)]
+        header, right = ("Layer", "Type", "Inputs", "Output shape", "Params"), (4,)
     trainable = sum(p.size for p in net.trainable_params())
     frozen = sum(p.size for p in net.get_parameters()) - trainable
     lines = [f"{title}: input {tuple(network_cfg['input_shape'])} (one sample, channels first)", ""]
-    lines += _table(rows, ("Layer", "Type", "Output shape", "Params"), right=(3,))
+    lines += _table(rows, header, right=right)
     lines += ["", f"Not trained (BatchNorm moving statistics and frozen values): {_n(frozen)}",
               f"Total params: {_n(trainable)}"]
     return lines
@@ -92,6 +96,15 @@ def _random_batch(shape: tuple, batch: int, classes: int | None = None):
     return images, labels
 
 
+def _graph_inputs(info, batch: int) -> list:
+    """Random inputs for a graph layer: one per name in ``info.inputs`` (none for a Parameter)."""
+    import numpy as np
+    from mm_train.nn.shapes import is_unbatched
+    shapes = [info.input_shape] if len(info.inputs) == 1 else list(info.input_shape)
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(tuple(s) if is_unbatched(s) else (batch, *s)).astype(np.float32) for s in shapes]
+
+
 def _try(part: str, kind: str, fn) -> Result:
     try:
         detail = fn()
@@ -103,9 +116,11 @@ def _try(part: str, kind: str, fn) -> Result:
 
 
 def _run_block(cell, x, expected: tuple):
+    """``cell`` on ``x`` (a list: the inputs of a graph layer); its per-sample output shape must be ``expected``."""
     import mindspore as ms
-    out = cell(ms.Tensor(x))
-    got = tuple(out.shape[1:])
+    from mm_train.nn.shapes import is_unbatched
+    out = cell(*[ms.Tensor(v) for v in x]) if isinstance(x, list) else cell(ms.Tensor(x))
+    got = tuple(out.shape if is_unbatched(expected) else out.shape[1:])
     if got != tuple(expected):
         raise ValueError(f"output shape {got} differs from the inferred {tuple(expected)}")
     return f"compiled and ran, output {tuple(out.shape)}"
@@ -123,17 +138,19 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
 
     network, infos = build_network(config["network"], max_params=max_params(config))
     batch = max(1, min(int((config["dataset"].get("train") or {}).get("batch_size", MAX_BATCH)), MAX_BATCH))
-    classes = math.prod(infos[-1].output_shape)
+    out_shape = getattr(network, "output_shape", infos[-1].output_shape)
+    classes = math.prod(out_shape)
     shape = tuple(config["network"]["input_shape"])
     images, labels = _random_batch(shape, batch, classes)
     results = []
     network.set_train(False)
-    cells = dict(network.name_cells())
+    graph = getattr(network, "layer_cells", None)   # a graph network (mm_train.nn.graph): inputs per layer
+    cells = graph or dict(network.name_cells())
     for info in infos:
-        x, _ = _random_batch(info.input_shape, batch)
+        x = _graph_inputs(info, batch) if graph else _random_batch(info.input_shape, batch)[0]
         results.append(_try(info.name, info.type, lambda c=cells[info.name], x=x, o=info.output_shape:
                             _run_block(c, x, o)))
-    results.append(_try("network", "forward", lambda: _run_block(network, images, infos[-1].output_shape)))
+    results.append(_try("network", "forward", lambda: _run_block(network, images, out_shape)))
 
     scale = parse_loss_scale(config.get("loss_scale"), config["device"].get("target", "CPU"), quiet=True)
     _, _, train_network = build_training(config, network, 1, 1, scale, config["train"].get("amp_level", "O0"))

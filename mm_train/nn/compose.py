@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from mm_train.errors import ConfigError
 from mm_train.nn import budget
-from mm_train.nn.shapes import ShapeMismatch
+from mm_train.nn.shapes import ShapeMismatch, Unbatched, is_unbatched
 from mm_train.registry import BLOCKS
 
 
@@ -62,7 +62,8 @@ def build_one(spec: Any, path: str, shape: tuple):
         raise ConfigError(path, f"{spec.get('type')}: {' '.join(str(err).split())}") from None
     if not estimated:
         budget.charge_built(cell, path)
-    return cell, tuple(int(s) for s in out)
+    shape = tuple(int(s) for s in out)
+    return cell, (Unbatched(shape) if is_unbatched(out) else shape)
 
 
 def build_layers(specs: Any, shape: Sequence[int], where: str):

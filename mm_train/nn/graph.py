@@ -131,6 +131,8 @@ def build_graph(layers: Mapping[str, Any], shape: tuple, w: Wiring, where: str):
                                ins[0] if len(ins) == 1 else tuple(ins), names))
     steps, output = plan(w)
     graph = GraphCell([Step(cell, *step) for cell, step in zip(cells, steps)], output)
+    graph.layer_cells = dict(zip(w.names, cells))   # for task=check: each layer run on its own
+    graph.output_shape = shapes[w.output]
     name_parameters(cells, w.names, where)
     return graph, infos, shapes[w.output]
 

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import math
 
-from mindspore import nn
+from mindspore import nn, ops
 
 from mm_train.nn.shapes import expect_chw, expect_flat, spatial_out
 from mm_train.argtypes import Initializer, NonNegativeInt, Padding, PadMode, PositiveInt, Size
@@ -118,14 +118,57 @@ def leaky_relu(in_shape, alpha: float = 0.2):
     return nn.LeakyReLU(alpha=alpha), tuple(in_shape)
 
 
+class PadCell(nn.Cell):
+    """``ops.pad`` with torch's padding order (last axis first) and a mode and fill value."""
+
+    def __init__(self, padding: tuple, mode: str, value: float):
+        super().__init__()
+        self.padding, self.mode, self.value = padding, mode, value
+
+    def construct(self, x):
+        if self.mode == "constant":
+            return ops.pad(x, self.padding, "constant", self.value)
+        return ops.pad(x, self.padding, self.mode)
+
+
+PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "replicate": "replicate",
+             "wrap": "circular", "circular": "circular"}
+
+
 @BLOCKS.register("Pad")
-def pad(in_shape, paddings: Sequence[Sequence[NonNegativeInt]], mode: str = "CONSTANT"):
-    """``paddings``: ``[before, after]`` per axis, with or without the batch axis first."""
+def pad(in_shape, paddings: Optional[Sequence[Sequence[NonNegativeInt]]] = None,
+        pads: Optional[Sequence[NonNegativeInt]] = None, mode: str = "CONSTANT", value: float = 0.0):
+    """``paddings``: ``[before, after]`` per axis, with or without the batch axis first (MindSpore's nn.Pad);
+    or ``pads`` as ONNX writes them, ``[begin of each axis..., end of each axis...]`` (with or without the batch
+    axis), ``mode`` constant / reflect / edge / wrap and the fill ``value``."""
+    from mm_train.nn.shapes import ShapeMismatch
+    if (paddings is None) == (pads is None):
+        from mm_train.errors import ConfigError
+        raise ConfigError(".pads", "give either paddings or pads", expected="one of the two")
+    if pads is not None:
+        rank = len(in_shape)
+        pads = [int(p) for p in pads]
+        if len(pads) == 2 * (rank + 1):
+            if pads[0] or pads[rank + 1]:
+                raise ShapeMismatch(f"Pad pads {pads} pad the batch axis")
+            pads = pads[1:rank + 1] + pads[rank + 2:]
+        if len(pads) != 2 * rank:
+            raise ShapeMismatch(f"Pad pads {pads} do not fit the input shape {tuple(in_shape)}: give the "
+                                "begins of every axis, then the ends")
+        kind = PAD_MODES.get(str(mode).lower())
+        if kind is None:
+            from mm_train.errors import ConfigError, closest
+            raise ConfigError(".mode", f"unknown mode {mode!r}", expected=f"one of {sorted(PAD_MODES)}",
+                              suggestions=closest(str(mode).lower(), PAD_MODES))
+        torch_order = [v for axis in reversed(range(rank)) for v in (pads[axis], pads[rank + axis])]
+        while len(torch_order) > 2 and torch_order[-2:] == [0, 0]:   # outer axes without padding
+            torch_order = torch_order[:-2]
+        out = tuple(s + pads[i] + pads[rank + i] for i, s in enumerate(in_shape))
+        return PadCell(tuple(torch_order), kind, float(value)), out
     paddings = [tuple(int(v) for v in p) for p in paddings]
     if len(paddings) == len(in_shape):
         paddings = [(0, 0)] + paddings
     if len(paddings) != len(in_shape) + 1 or any(len(p) != 2 for p in paddings):
-        from mm_train.nn.shapes import ShapeMismatch
         raise ShapeMismatch(f"Pad paddings {paddings} do not fit the input shape {tuple(in_shape)}: "
                             "give [before, after] for each axis")
     out = tuple(s + a + b for s, (a, b) in zip(in_shape, paddings[1:]))

@@ -40,7 +40,7 @@ def broadcast(shapes: Sequence, kind: str) -> list:
     for axis in range(-rank, 0):
         dims = {s[axis] for s in shapes if len(s) >= -axis} - {1}
         if len(dims) > 1:
-            shown = ", ".join(str(tuple("N" if d is BATCH else d for d in s)) for s in shapes)
+            shown = ", ".join("(" + ", ".join("N" if d is BATCH else str(d) for d in s) + ")" for s in shapes)
             raise ShapeMismatch(f"{kind} cannot broadcast the shapes {shown} (N: the batch): axis {rank + axis} "
                                 "differs and is not 1")
         out.append(dims.pop() if dims else 1)

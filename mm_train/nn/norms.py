@@ -25,9 +25,15 @@ class LayerNorm2dCell(nn.LayerNorm):
 
 
 @BLOCKS.register("LayerNorm")
-def layernorm(in_shape, eps: float = 1e-5):
-    """Normalise the last axis, with a learned scale and shift per feature."""
-    return layer_norm(int(in_shape[-1]), eps), tuple(in_shape)
+def layernorm(in_shape, eps: float = 1e-5, axis: int = -1):
+    """Normalise the last axis, with a learned scale and shift per feature; ``axis``: normalise the axes from
+    ``axis`` to the last together (ONNX LayerNormalization; the batch axis is 0)."""
+    if axis == -1:
+        return layer_norm(int(in_shape[-1]), eps), tuple(in_shape)
+    from mm_train.nn.merge import sample_axis
+    i = sample_axis(axis, len(in_shape), "LayerNorm")
+    return nn.LayerNorm(tuple(in_shape[i:]), begin_norm_axis=i + 1, begin_params_axis=i + 1,
+                        epsilon=eps), tuple(in_shape)
 
 
 @BLOCKS.register("LayerNorm2d")
