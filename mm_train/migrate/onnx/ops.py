@@ -562,7 +562,9 @@ def pad(ctx, node):
         raise Unsupported("Pad with axes", "Pad of every axis")
     if pads[0] or pads[rank]:
         raise Unsupported("Pad of the batch axis")
-    if mode not in ("constant", "reflect") or value != 0.0:
-        raise Unsupported(f"Pad mode {mode} with value {value}", "Pad with zeros (constant) or reflect")
-    paddings = [[pads[i], pads[rank + i]] for i in range(1, rank)]
-    ctx.add(node, {"type": "Pad", "paddings": paddings, "mode": mode.upper()}, [_data(ctx, node)])
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        raise Unsupported(f"Pad mode {mode}", "Pad constant, reflect, edge or wrap")
+    spec = {"type": "Pad", "pads": pads[1:rank] + pads[rank + 1:], "mode": mode}
+    if value:
+        spec["value"] = f32(value)
+    ctx.add(node, spec, [_data(ctx, node)])
