@@ -105,7 +105,7 @@ def measure(model: str, exporter: str, args) -> dict:
     row["max_diff"] = float(found.group(1)) if found else None
     row["bound"] = float(bound.group(1)) if bound else None
     row["parity"] = "PASSED" if code == 0 else ("FAILED" if found else "error: " + out.strip().splitlines()[-1][:200])
-    if args.train_images:
+    if args.train_images and (exporter in args.train_exporters.split(",") or source == "keras"):
         run_dir = folder / "run"
         code, out, seconds, peak = run_capped(
             [sys.executable, "run.py", f"+recipe={tag}", *mode, "train.epochs=1", f"+dataset.train.limit={args.train_images}",
@@ -147,6 +147,8 @@ def main() -> int:
     parser.add_argument("--out", default="/tmp/onnx_zoo")
     parser.add_argument("--cap-gb", type=float, default=8.0)
     parser.add_argument("--train-images", type=int, default=32, help="images of the one training epoch (0: skip)")
+    parser.add_argument("--train-exporters", default="legacy", help="exports that train (default: the legacy "
+                        "one, which keeps BatchNorm; the dynamo export folds it)")
     parser.add_argument("--reuse", action="store_true", help="keep the exports already in --out")
     parser.add_argument("--table", action="store_true", help="print the table of --out/rows.jsonl and exit")
     args = parser.parse_args()

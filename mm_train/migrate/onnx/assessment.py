@@ -40,7 +40,12 @@ def notes(translation: Translation) -> list[str]:
     found = list(translation.notes)
     has_conv = "Conv" in translation.ops
     folded = any("folded" in n and "BatchNorm" in n for n in found)
-    if has_conv and (translation.batch_norms == 0 or folded):
+    if has_conv and translation.batch_norms == 0 and translation.producer == "tf2onnx":
+        found.append("no BatchNormalization node: tf2onnx folds BatchNorm into the convolutions (an inference "
+                     "graph). The converted network computes the same outputs; to fine-tune with BatchNorm, "
+                     "import the Keras weights into a recipe that has it (mm-train weights convert, rules "
+                     "keras_resnet50) or export the model's BatchNorm layers as they are")
+    elif has_conv and (translation.batch_norms == 0 or folded):
         found.append(("no BatchNormalization node: the exporter may have folded BatchNorm into the convolutions "
                       "(torch's default exporter, dynamo=True, does; so does the legacy one with "
                       "do_constant_folding=True). " if not folded else "") +

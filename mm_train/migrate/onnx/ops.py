@@ -177,7 +177,9 @@ def _bn_params(ctx, node) -> tuple[dict, dict]:
     if not all(ctx.is_const(i) for i in node.input[1:5]):
         raise Unsupported("BatchNormalization with computed statistics")
     scale, bias, mean, var = (np.asarray(ctx.array(i)) for i in node.input[1:5])
-    spec = {"eps": f32(attrs.get("epsilon", 1e-5)), "momentum": f32(attrs.get("momentum", 0.9))}
+    spec = {"eps": f32(attrs.get("epsilon", 1e-5))}
+    if f32(attrs.get("momentum", 0.9)) != 0.9:   # the blocks' default
+        spec["momentum"] = f32(attrs["momentum"])
     return spec, {"gamma": scale, "beta": bias, "moving_mean": mean, "moving_variance": var}
 
 
@@ -222,7 +224,7 @@ def conv(ctx, node):
             layer, conv_child, bn_child = fused
             bn_spec, bn_params = _bn_params(ctx, bn)
             fused_spec = {"type": "ConvBNAct", "conv": conv_child, "bn": bn_child,
-                          **{k: v for k, v in spec.items() if k != "pad_mode"}, **bn_spec}
+                          **{k: v for k, v in spec.items() if k != "pad_mode" and v != [0, 0, 0, 0]}, **bn_spec}
             if activation:
                 fused_spec["activation"] = activation
             params = {f"{conv_child}.{k}": v for k, v in params.items()}

@@ -57,6 +57,7 @@ class Translation:
     training_export: bool = False  # exported in training mode: onnxruntime's outputs are not inference outputs
     batch: int = 2                 # the batch size shapes were inferred with
     static_batch: bool = False     # the model fixes its batch size (torch's dynamo exporter does)
+    producer: str = ""             # the exporter (model.producer_name: pytorch, tf2onnx, ...)
 
 
 def source_name(name: str) -> bool:
@@ -424,7 +425,7 @@ def translate(model) -> Translation:
         ctx.notes.append("exported in training mode (TrainingMode.TRAINING): onnxruntime normalises with batch "
                          "statistics, so the parity check here is skipped; check parity against an eval-mode export")
     return Translation(network, ctx.weights, ctx.ops, ctx.notes, ctx.opset, batch_norms, ctx.nhwc, training,
-                       ctx.batch, ctx.static_batch)
+                       ctx.batch, ctx.static_batch, model.producer_name)
 
 
 def _mark_missing(ctx: Context, node) -> None:
