@@ -184,6 +184,7 @@ OP_GRAPHS = {
     "LayerNormalization": layer_norm,
     "Relu": lambda: unary("Relu"),
     "Sigmoid": lambda: unary("Sigmoid"),
+    "Sigmoid+Mul (SiLU)": lambda: model([node("Sigmoid", ["x"], ["s"]), node("Mul", ["x", "s"], ["y"])]),
     "Tanh": lambda: unary("Tanh"),
     "HardSwish": lambda: unary("HardSwish"),
     "HardSigmoid": lambda: unary("HardSigmoid", alpha=1 / 6, beta=0.5),

@@ -186,6 +186,20 @@ def _bn_params(ctx, node) -> tuple[dict, dict]:
 ACTIVATION_OF = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "HardSwish": "HSwish"}
 
 
+def silu_pair(ctx, tensor: str):
+    """``(sigmoid, mul)`` when ``tensor`` feeds exactly ``Mul(tensor, Sigmoid(tensor))`` (SiLU, as torch exports it)."""
+    users = ctx.consumers.get(tensor, [])
+    if len(users) != 2 or None in users:
+        return None
+    sigmoid = next((u for u in users if u.op_type == "Sigmoid"), None)
+    mul = next((u for u in users if u.op_type == "Mul"), None)
+    if sigmoid is None or mul is None or sorted(mul.input) != sorted([tensor, sigmoid.output[0]]):
+        return None
+    if len(ctx.consumers.get(sigmoid.output[0], [])) != 1:
+        return None
+    return sigmoid, mul
+
+
 def _activation(ctx, node) -> str | None:
     if node.op_type in ACTIVATION_OF:
         return ACTIVATION_OF[node.op_type]
@@ -219,6 +233,9 @@ def conv(ctx, node):
     if bn is not None and all(ctx.is_const(i) for i in bn.input[1:5]):
         act = ctx.only_consumer(bn.output[0], ("Relu", "Clip", "Sigmoid", "HardSwish"))
         activation = _activation(ctx, act) if act is not None else None
+        silu = silu_pair(ctx, bn.output[0]) if act is None else None
+        if silu is not None:
+            activation, act = "SiLU", silu[1]
         fused = _fusable(ctx, node, bn, act) if spec["pad_mode"] != "same" else None
         if fused is not None:
             layer, conv_child, bn_child = fused
@@ -234,6 +251,9 @@ def conv(ctx, node):
             ctx.absorbed[id(bn)] = f"fused into ConvBNAct"
             if activation:
                 ctx.absorbed[id(act)] = "fused into ConvBNAct"
+            if silu is not None:
+                ctx.absorbed[id(silu[0])] = "fused into ConvBNAct (SiLU)"
+                ctx.absorbed[id(silu[1])] = "fused into ConvBNAct (SiLU)"
             ctx.record(node, "ConvBNAct (Conv + BatchNorm + activation of one source module)")
             ctx.ops["Conv"].mapped.discard("ConvBNAct")
             del name
@@ -316,7 +336,7 @@ def layer_norm(ctx, node):
 
 
 # -- activations and element-wise ops ---------------------------------------------------------------------
-SIMPLE = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "HardSwish": "HSwish", "Erf": "Erf",
+SIMPLE = {"Relu": "ReLU", "Tanh": "Tanh", "HardSwish": "HSwish", "Erf": "Erf",
           "Sqrt": "Sqrt", "Exp": "Exp", "Neg": "Neg", "Abs": "Abs", "Reciprocal": "Reciprocal"}
 
 
@@ -328,6 +348,16 @@ def _simple(block):
 
 for _op, _block in SIMPLE.items():
     converter(_op)(_simple(_block))
+
+
+@converter("Sigmoid")
+def sigmoid(ctx, node):
+    silu = silu_pair(ctx, node.input[0])
+    if silu is not None and silu[0] is node:
+        ctx.add(node, {"type": "SiLU"}, [_data(ctx, node)], output=silu[1].output[0])
+        ctx.absorbed[id(silu[1])] = "fused into SiLU (x * sigmoid(x))"
+        return
+    ctx.add(node, {"type": "Sigmoid"}, [_data(ctx, node)])
 
 
 @converter("HardSigmoid")
