@@ -203,3 +203,18 @@ def test_opset_outside_13_to_21_is_refused(tmp_path, capsys):
     path = g.save(g.model([g.node("Relu", ["x"], ["y"])], opset=11), tmp_path)
     assert migrate(path, tmp_path / "out") == 2
     assert "opset 11 (expected opset 13 to 21" in capsys.readouterr().err
+
+
+def test_converted_recipe_trains_with_ema_and_gradient_accumulation(tmp_path, monkeypatch):
+    from mm_train.runner import execute
+    from training_helpers import compose, weights
+    path = g.save(g.inception(), tmp_path / "src")
+    assert migrate(path, tmp_path / "out", "incep_ema", "--no-parity") == 0
+    monkeypatch.setenv("MM_TRAIN_RECIPE_PATH", str(tmp_path / "out"))
+    config = compose("+dataset.train.limit=64", "dataset.train.batch_size=8", "+dataset.eval.limit=60",
+                     "train.epochs=1", "train.ema_decay=0.9", "train.grad_accumulation=2",
+                     "callbacks=[{type: ModelCheckpoint}]", recipe="incep_ema")
+    execute(config, tmp_path / "run", "incep_ema")
+    saved = weights(sorted((tmp_path / "run").rglob("*.ckpt"))[-1])
+    before = weights(tmp_path / "out" / "incep_ema.ckpt")
+    assert "ema.b2.1.weight" in saved and not np.array_equal(saved["b2.1.weight"], before["b2.1.weight"])
