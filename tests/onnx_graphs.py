@@ -221,6 +221,7 @@ OP_GRAPHS = {
     "Unsqueeze": lambda: model([node("Unsqueeze", ["x", "axes"], ["y"])], [ints("axes", [2])]),
     "Transpose": lambda: model([node("Transpose", ["x"], ["y"], perm=[0, 2, 3, 1])]),
     "Concat": lambda: model([node("Relu", ["x"], ["r"]), node("Concat", ["x", "r"], ["y"], axis=-1)]),
+    "Concat of one input": lambda: model([node("Concat", ["x"], ["c"], axis=1), node("Relu", ["c"], ["y"])]),
     "Slice": lambda: model([node("Slice", ["x", "st", "en", "ax", "sp"], ["y"])],
                            [ints("st", [1, 0]), ints("en", [3, 99]), ints("ax", [1, 3]), ints("sp", [1, 2])]),
     "Split": lambda: model([node("Split", ["x", "sizes"], ["a", "b"], axis=2), node("Mul", ["a", "b"], ["y"])],

@@ -528,6 +528,8 @@ def transpose(ctx, node):
 def concat(ctx, node):
     rank = len(ctx.shape(node.output[0]))
     axis = _axis(ctx.attrs(node)["axis"], rank)
+    if len(node.input) == 1:   # torch.cat([x]) (DenseNet's first layer of a block)
+        return ctx.alias(node, node.input[0])
     ctx.add(node, {"type": "Concat", "axis": axis}, [ctx.layer_of(i) for i in node.input])
 
 
