@@ -218,3 +218,11 @@ def test_converted_recipe_trains_with_ema_and_gradient_accumulation(tmp_path, mo
     saved = weights(sorted((tmp_path / "run").rglob("*.ckpt"))[-1])
     before = weights(tmp_path / "out" / "incep_ema.ckpt")
     assert "ema.b2.1.weight" in saved and not np.array_equal(saved["b2.1.weight"], before["b2.1.weight"])
+
+
+def test_assessment_for_another_device_says_it_is_not_verified_here(tmp_path, capsys):
+    path = g.save(g.conv_bn_relu(), tmp_path / "src")
+    assert migrate(path, tmp_path / "out", "net", "--device", "ascend", "--no-parity") == 0
+    assessment = (tmp_path / "out" / "net.assessment.md").read_text()
+    assert "| Conv | 1 | ConvBNAct" in assessment and "runs on ASCEND" in assessment
+    assert "not verified here (this MindSpore build reports no ASCEND)" in assessment

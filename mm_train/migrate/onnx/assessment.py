@@ -14,10 +14,21 @@ EXPORT_FOR_TRAINING = (
     "opset_version=17, input_names=['x'], dynamic_axes={'x': {0: 'N'}})")
 
 
+def device_available(device: str) -> bool:
+    """What the installed MindSpore build says (mindspore.hal.is_available)."""
+    try:
+        import mindspore as ms
+        return bool(ms.hal.is_available({"gpu": "GPU", "ascend": "Ascend"}[device]))
+    except Exception:   # an older build without mindspore.hal, or a plugin that fails to load
+        return False
+
+
 def device_column(device: str, cpu_check: str) -> str:
     if device == "cpu":
         return cpu_check
-    return f"not verified here (no {device.upper()} on this machine)"
+    if device_available(device):
+        return f"not verified here (this MindSpore build has {device.upper()} support; run task=check device={device})"
+    return f"not verified here (this MindSpore build reports no {device.upper()})"
 
 
 def rows(translation: Translation, device: str, cpu_check: str) -> list[tuple[str, str, str, str]]:

@@ -121,7 +121,8 @@ def onnxruntime_output(model_path: Path, x: np.ndarray) -> np.ndarray | None:
 
 
 def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | None = None,
-            check_parity: bool = True, verbose_print=print) -> Converted:
+            check_parity: bool = True, verbose_print=print) -> tuple[Converted, Any]:
+    """Check, translate, build and run the model; ``(Converted, network)``. Writes nothing."""
     from mm_train.migrate.onnx.assessment import assessment_text
     from mm_train.migrate.onnx.load import load_model
     from mm_train.migrate.onnx.translate import translate
@@ -140,8 +141,9 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
         raise ConfigError(str(model_path), f"unsupported operators {bad}; nothing written",
                           expected="the operators in the table above marked UNSUPPORTED replaced (see 'nearest')")
     del model
-    if translation.training_export:
+    if translation.training_export and check_parity:
         check_parity = False
+        verbose_print("parity: not checked (a training-mode export: onnxruntime uses batch statistics)")
     network_spec = translation.network
     sections = base_sections(base, network_spec["input_shape"])
     network = build_and_load(network_spec, translation.weights, limit)
