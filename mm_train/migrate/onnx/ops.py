@@ -295,8 +295,7 @@ def gemm(ctx, node):
 @converter("MatMul")
 def matmul(ctx, node):
     a_const, b_const = ctx.is_const(node.input[0]), ctx.is_const(node.input[1])
-    if b_const and not a_const and np.asarray(ctx.array(node.input[1])).ndim == 2 \
-            and not source_name(node.input[1]):
+    if b_const and not a_const and np.asarray(ctx.array(node.input[1])).ndim == 2:
         weight = np.asarray(ctx.array(node.input[1])).T
         params, spec = {"weight": weight}, {"type": "Linear", "out_features": int(weight.shape[0])}
         add = ctx.only_consumer(node.output[0], ("Add",))
@@ -307,7 +306,7 @@ def matmul(ctx, node):
                 bias_name = other
         if bias_name is None:
             spec["has_bias"] = False
-            ctx.add(node, spec, [_data(ctx, node)], params)
+            ctx.add(node, spec, [_data(ctx, node)], params, weight=ctx.learned.get(node.input[1]))
             return
         params["bias"] = ctx.array(bias_name)
         ctx.add(node, spec, [_data(ctx, node)], params, weight=bias_name, output=add.output[0])

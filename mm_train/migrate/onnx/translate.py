@@ -120,7 +120,8 @@ class Context:
         self.ops: dict[str, OpRow] = {}
         self.notes: list[str] = []
         self.param_layers: dict[str, str] = {}     # initializer -> its Parameter layer
-        self.learned: set[str] = {n for n, t in self.init.items() if self._learned(n, t)}   # never folded
+        # learned tensor -> its source name; only moved (Transpose, Identity) while folding, never computed with
+        self.learned: dict[str, str] = {n: n for n, t in self.init.items() if self._learned(n, t)}
         self.consumers: dict[str, list] = {}
         for node in self.graph.node:
             for name in node.input:
@@ -189,7 +190,7 @@ class Context:
                     full = list(self.shape(node.input[0]))
                     self.const[outputs[0]] = np.asarray(full[attrs.get("start", 0):attrs.get("end", len(full))],
                                                         np.int64)
-                elif all(self.is_const(i) for i in node.input) and not any(i in self.learned for i in node.input) \
+                elif all(self.is_const(i) for i in node.input) and self.foldable(node) \
                         and node.domain in ("", "ai.onnx") and node.op_type not in ("RandomNormal", "RandomUniform",
                                                                                      "RandomNormalLike", "RandomUniformLike",
                                                                                      "Dropout"):
@@ -203,6 +204,17 @@ class Context:
             if all(k in self.shapes for k in shapes):
                 return
             self.shapes.update(shapes)
+
+    def foldable(self, node) -> bool:
+        """Constant inputs may be computed with, except learned ones: those are only moved (a Transpose of a
+        weight, an Identity), and the result stays learned under the source's name."""
+        learned = [i for i in node.input if i in self.learned]
+        if not learned:
+            return True
+        if node.op_type in ("Transpose", "Identity") and len(node.output) == 1:
+            self.learned[node.output[0]] = self.learned[learned[0]]
+            return True
+        return False
 
     def _known(self, name: str) -> bool:
         try:
@@ -220,8 +232,15 @@ class Context:
             keep = [n for n in model.graph.node if not all(o in constants for o in n.output if o)]
             del model.graph.node[:]
             model.graph.node.extend(keep)
-            model.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in constants.items()
-                                           if k not in self.init)
+            for k, v in constants.items():
+                v = np.asarray(v)
+                if k in self.init:
+                    continue
+                if v.dtype.kind != "f" or v.size <= 64:   # shape arithmetic: values matter
+                    model.graph.initializer.append(numpy_helper.from_array(v, k))
+                else:                                     # a moved weight: only its shape
+                    model.graph.input.append(onnx.helper.make_tensor_value_info(
+                        k, onnx.helper.np_dtype_to_tensor_dtype(v.dtype), list(v.shape)))
         del model.graph.initializer[:len(self.graph.initializer)]   # shapes need no float weights: small ones only
         for t in self.graph.initializer:
             if t.data_type != onnx.TensorProto.FLOAT or int(np.prod(t.dims)) <= 64:
@@ -303,8 +322,8 @@ class Context:
             value = value.reshape((1,) * (rank - value.ndim) + value.shape)
         if value.dtype.kind != "f":
             raise Unsupported(f"integer tensor '{name}' used as data")
-        from_source = name in self.init and source_name(name)
-        layer = self.unique(name if from_source else f"const_{self._next()}")
+        from_source = name in self.learned or (name in self.init and source_name(name))
+        layer = self.unique(self.learned.get(name, name) if from_source else f"const_{self._next()}")
         if value.ndim == 0:
             value = value.reshape(1)
         self.layers[layer] = {"type": "Parameter", "shape": [int(s) for s in value.shape],
@@ -392,7 +411,7 @@ def translate(model) -> Translation:
             continue
         try:
             if node.op_type not in ("Shape", "Size") and all(ctx.is_const(i) for i in node.input) \
-                    and node.op_type not in ops.NEVER_FOLD and not any(i in ctx.learned for i in node.input):
+                    and node.op_type not in ops.NEVER_FOLD and ctx.foldable(node):
                 ctx.fold(node)
                 row.mapped.add("computed here (constant)")
                 continue
