@@ -181,6 +181,13 @@ OP_GRAPHS = {
     "Gemm transB=0": lambda: gemm(0),
     "MatMul": matmul_linear,
     "MatMul of two layers": matmul_layers,
+    "MatMul with a transposed source weight": lambda: model(  # the legacy exporter, do_constant_folding=False
+        [node("Transpose", ["fc.weight"], ["wt"], perm=[1, 0]), node("MatMul", ["x", "wt"], ["y"])],
+        [tensor("fc.weight", 5, 6)], x_shape=[4, 6]),
+    "Reshape through the batch": lambda: model(   # dynamo's as_strided: a flat [N*C], then a Gather of it
+        [node("ReduceMean", ["x", "axes"], ["m"], keepdims=1), node("Reshape", ["m", "flat"], ["f"]),
+         node("Gather", ["f", "idx"], ["y"], axis=0)],
+        [ints("axes", [2, 3]), ints("flat", [-1]), ints("idx", np.arange(6).reshape(2, 3, 1, 1))], opset=18, batch=2),
     "LayerNormalization": layer_norm,
     "Relu": lambda: unary("Relu"),
     "Sigmoid": lambda: unary("Sigmoid"),

@@ -497,9 +497,39 @@ converter("ReduceSum", since=13)(_reduce("ReduceSum"))
 
 
 # -- shapes -----------------------------------------------------------------------------------------------
+RESHAPES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def _arange_gather(ctx, node) -> bool:
+    """A Gather that only reshapes: a flat tensor at indices 0, 1, 2, ... (dynamo's ``as_strided``)."""
+    if len(ctx.shape(node.input[0])) != 1 or not ctx.is_const(node.input[1]):
+        return False
+    index = np.asarray(ctx.array(node.input[1]))
+    return index.size == ctx.shape(node.input[0])[0] and np.array_equal(index.reshape(-1), np.arange(index.size))
+
+
+def _batch_first(ctx, tensor: str) -> bool:
+    shape = ctx.shape(tensor)
+    return bool(shape) and shape[0] == ctx.batch
+
+
 def _reshape_to_inferred(ctx, node):
-    """Any pure reshape (Reshape, Flatten, Squeeze, Unsqueeze) as ``Reshape`` to the inferred per-sample shape."""
+    """Any pure reshape (Reshape, Flatten, Squeeze, Unsqueeze) as ``Reshape`` to the inferred per-sample shape;
+    a chain of them through a shape that merges the batch (dynamo's ``[N*C]`` between two views) as one."""
     _per_sample(ctx, node.input[0])
+    last = node
+    while not _batch_first(ctx, last.output[0]):
+        following = ctx.only_consumer(last.output[0], RESHAPES + ("Gather",))
+        if following is not None and following.op_type == "Gather" and not _arange_gather(ctx, following):
+            following = None
+        if following is None:
+            break
+        ctx.absorbed[id(following)] = "joined with the Reshape before it"
+        last = following
+    if last is not node:
+        out = _per_sample(ctx, last.output[0])
+        ctx.add(node, {"type": "Reshape", "shape": out}, [_data(ctx, node)], output=last.output[0])
+        return
     out = _per_sample(ctx, node.output[0])
     if node.op_type == "Flatten" and len(out) == 1:
         ctx.add(node, {"type": "Flatten"}, [_data(ctx, node)])

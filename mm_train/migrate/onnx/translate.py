@@ -211,7 +211,8 @@ class Context:
         learned = [i for i in node.input if i in self.learned]
         if not learned:
             return True
-        if node.op_type in ("Transpose", "Identity") and len(node.output) == 1:
+        if node.op_type in ("Transpose", "Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Cast") \
+                and len(node.output) == 1 and len(learned) == 1:
             self.learned[node.output[0]] = self.learned[learned[0]]
             return True
         return False
