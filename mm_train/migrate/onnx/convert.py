@@ -162,7 +162,8 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
         raise ConfigError(str(model_path), f"the converted network does not run on CPU: {cpu}")
     result = None
     if check_parity:
-        expected = onnxruntime_output(model_path, np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if translation.nhwc else x)
+        source_x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if translation.nhwc else x
+        expected = onnxruntime_output(model_path, source_x)
         if expected is None:
             verbose_print("parity: onnxruntime is not installed (pip install onnxruntime): not checked")
         else:

@@ -23,8 +23,8 @@ def _onnx():
     try:
         import onnx
     except ImportError:
-        raise ConfigError("onnx", "the onnx package is not installed",
-                          expected="pip install 'mm_train[onnx]' (onnx, and onnxruntime for the parity check)") from None
+        raise ConfigError("onnx", "the onnx package is not installed", expected="pip install 'mm_train[onnx]' "
+                          "(onnx, and onnxruntime for the parity check)") from None
     return onnx
 
 
@@ -82,7 +82,8 @@ def load_model(path: str | Path, max_params: int):
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as err:   # protobuf's DecodeError and friends: the file is not a model
-        raise ConfigError(str(path), f"cannot read the model ({type(err).__name__}: {' '.join(str(err).split())[:200]})",
+        reason = " ".join(str(err).split())[:200]
+        raise ConfigError(str(path), f"cannot read the model ({type(err).__name__}: {reason})",
                           expected=EXPECTED + ", not truncated") from None
     if not model.graph.node:
         raise ConfigError(str(path), "the file holds no graph (truncated or not an ONNX model)", expected=EXPECTED)

@@ -16,10 +16,9 @@ from typing import Callable
 import numpy as np
 
 from mm_train.errors import closest
-from mm_train.migrate.onnx.translate import Context, Unsupported, module_path, source_name
+from mm_train.migrate.onnx.translate import Context, Unsupported, module_path
 
 CONVERTERS: dict[str, list[tuple[int, Callable]]] = {}
-NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Dropout"}
 NEAREST = {
     "ConvTranspose": "Conv2dTranspose (mindspore.nn; not a registered block yet)",
     "Resize": "an upsampling block (not registered yet); classifiers rarely need it",
@@ -208,7 +207,7 @@ def _activation(ctx, node) -> str | None:
     return None
 
 
-def _fusable(ctx, conv, bn, act) -> tuple[str, str, str] | None:
+def _fusable(ctx, conv, bn) -> tuple[str, str, str] | None:
     """``(layer, conv child, bn child)`` when conv and bn are the only parameters of one source module
     (torchvision's ``Conv2dNormActivation``: ``features.0.0``, ``features.0.1``)."""
     conv_path, bn_path = module_path(conv.input[1]), module_path(bn.input[1])
@@ -236,7 +235,7 @@ def conv(ctx, node):
         silu = silu_pair(ctx, bn.output[0]) if act is None else None
         if silu is not None:
             activation, act = "SiLU", silu[1]
-        fused = _fusable(ctx, node, bn, act) if spec["pad_mode"] != "same" else None
+        fused = _fusable(ctx, node, bn) if spec["pad_mode"] != "same" else None
         if fused is not None:
             layer, conv_child, bn_child = fused
             bn_spec, bn_params = _bn_params(ctx, bn)
@@ -247,8 +246,8 @@ def conv(ctx, node):
             params = {f"{conv_child}.{k}": v for k, v in params.items()}
             params.update({f"{bn_child}.{k}": v for k, v in bn_params.items()})
             last = act if activation else bn
-            name = ctx.add(node, fused_spec, [_data(ctx, node)], params, output=last.output[0], name=layer)
-            ctx.absorbed[id(bn)] = f"fused into ConvBNAct"
+            ctx.add(node, fused_spec, [_data(ctx, node)], params, output=last.output[0], name=layer)
+            ctx.absorbed[id(bn)] = "fused into ConvBNAct"
             if activation:
                 ctx.absorbed[id(act)] = "fused into ConvBNAct"
             if silu is not None:
@@ -256,7 +255,6 @@ def conv(ctx, node):
                 ctx.absorbed[id(silu[1])] = "fused into ConvBNAct (SiLU)"
             ctx.record(node, "ConvBNAct (Conv + BatchNorm + activation of one source module)")
             ctx.ops["Conv"].mapped.discard("ConvBNAct")
-            del name
             return
     if spec["pad_mode"] == "valid":
         del spec["padding"]

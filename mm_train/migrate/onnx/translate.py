@@ -26,6 +26,7 @@ INPUT = "input"
 MISSING = "<unsupported>"
 SOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 GENERATED = re.compile(r"^(onnx::|val_|_val|const|scalar|_v_|p_|b_|c_|_onnx|/)|::")
+NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Dropout"}
 PARAM_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "gamma", "beta", "moving_mean",
                   "moving_variance", "scale")
 
@@ -191,9 +192,7 @@ class Context:
                     self.const[outputs[0]] = np.asarray(full[attrs.get("start", 0):attrs.get("end", len(full))],
                                                         np.int64)
                 elif all(self.is_const(i) for i in node.input) and self.foldable(node) \
-                        and node.domain in ("", "ai.onnx") and node.op_type not in ("RandomNormal", "RandomUniform",
-                                                                                     "RandomNormalLike", "RandomUniformLike",
-                                                                                     "Dropout"):
+                        and node.domain in ("", "ai.onnx") and node.op_type not in NEVER_FOLD:
                     try:
                         self.fold(node)
                     except Exception:   # an op the reference evaluator lacks: the converters decide
@@ -248,7 +247,8 @@ class Context:
                 model.graph.initializer.insert(0, t)
             else:
                 model.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
-        dim = model.graph.input[[i.name for i in model.graph.input].index(self.input.name)].type.tensor_type.shape.dim[0]
+        graph_input = next(i for i in model.graph.input if i.name == self.input.name)
+        dim = graph_input.type.tensor_type.shape.dim[0]
         dim.Clear()
         dim.dim_value = self.batch
         try:
@@ -412,7 +412,7 @@ def translate(model) -> Translation:
             continue
         try:
             if node.op_type not in ("Shape", "Size") and all(ctx.is_const(i) for i in node.input) \
-                    and node.op_type not in ops.NEVER_FOLD and ctx.foldable(node):
+                    and node.op_type not in NEVER_FOLD and ctx.foldable(node):
                 ctx.fold(node)
                 row.mapped.add("computed here (constant)")
                 continue
