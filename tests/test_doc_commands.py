@@ -126,6 +126,10 @@ TABLE = {
     "python run.py +recipe=vit_digits network.layers.encoder.layers.layers.block.num_heads=5 task=summary":
         ("fails", ()),   # docs/networks.md: a head count that does not divide the width
     "python run.py +recipe=vit_b_16_torchvision task=summary": run(),
+    "python run.py +recipe=inception_digits task=summary": run(),
+    "python run.py +recipe=inception_digits": run(FAST),
+    "python run.py +recipe=inception_digits network.layers.residual.inputs=[inception.concat,stme] task=summary":
+        ("fails", ()),   # docs/networks.md: an unknown input, with "did you mean"
     "mm-train weights convert --list-rules": run(),
     "mm-train migrate onnx model.onnx --name my_net --out my_recipes": run(),
     "export MM_TRAIN_RECIPE_PATH=my_recipes": ("env", ()),

@@ -159,10 +159,15 @@ def test_a_parameter_without_a_batch_axis_cannot_be_concatenated():
             "seq": {"type": "Concat", "axis": 1, "inputs": ["w", "input"]}}})
 
 
-def test_blocks_ls_shows_the_graph_blocks(capsys):
+def test_blocks_ls_shows_the_graph_blocks_with_their_arguments_and_inputs(capsys):
     from mm_train.cli import main
     assert main(["blocks", "ls", "--kind", "block"]) == 0
-    out = capsys.readouterr().out
-    for name in ("Add", "Concat", "MatMul", "Parameter", "Reshape", "Transpose", "Slice", "Gather",
-                 "BroadcastBatch", "ReduceMean", "Erf", "Clip"):
-        assert f"\n  {name}" in out or out.startswith(f"  {name}") or f" {name}(" in out or f"{name} " in out, name
+    lines = capsys.readouterr().out.splitlines()
+    for line in ("  Add()  # inputs: 2 or more", "  Concat(axis=1)  # inputs: 2 or more", "  MatMul()  # inputs: 2",
+                 "  Parameter(shape, requires_grad=True, init='zeros')  # inputs: [] (none)",
+                 "  BroadcastBatch(shape=None)  # inputs: 2", "  Reshape(shape)", "  Transpose(perm)",
+                 "  Gather(index, axis=1)", "  Slice(starts, ends, axes=None, steps=None)",
+                 "  ReduceMean(axes=None, keepdims=True)", "  Clip(min=None, max=None)", "  Erf()",
+                 "  Flatten(start_dim=1)", "  Softmax(axis=-1)", "  Conv2d(out_channels, kernel_size, stride=1, "
+                 "pad_mode='same', padding=0, dilation=1, group=1, has_bias=False, weight_init=None, bias_init=None)"):
+        assert line in lines, line

@@ -61,9 +61,17 @@ class Elementwise(nn.Cell):
         return out
 
 
+class Pairwise(Elementwise):
+    """``op(a, b)``: two inputs (the common case, simpler to compile)."""
+
+    def construct(self, a, b):
+        return self.op(a, b)
+
+
 def _binary(op_class, name: str):
     def factory(in_shape):
-        return Elementwise(op_class()), per_sample(broadcast([whole(s) for s in in_shape], name), name)
+        cell = (Pairwise if len(in_shape) == 2 else Elementwise)(op_class())
+        return cell, per_sample(broadcast([whole(s) for s in in_shape], name), name)
     factory.__name__ = factory.__qualname__ = name.lower()
     factory.__doc__ = f"{name} of its inputs, element by element (numpy broadcasting)."
     return factory
