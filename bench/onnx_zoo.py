@@ -126,10 +126,12 @@ def measure(model: str, exporter: str, args) -> dict:
              "callbacks=[]", f"hydra.run.dir={run_dir}"], args.cap_gb, env)
         metrics = run_dir / "metrics.json"
         if code == 0 and metrics.is_file():
-            final = json.loads(metrics.read_text()).get("final", {})
-            loss = float(final.get("loss", float("nan")))
-            verdict = "yes" if np.isfinite(loss) else "diverged"
-            row["trains"] = f"{verdict} ({args.train_images} images, {seconds:.0f} s, eval loss {loss:.3g})"
+            # the training loss (the eval loss of seeded weights with wide BatchNorm statistics overflows)
+            lines = (run_dir / "train_loss.csv").read_text().split()[1:] if (run_dir / "train_loss.csv").is_file() else []
+            losses = [float(line.split(",")[1]) for line in lines]
+            verdict = "yes" if losses and all(np.isfinite(losses)) else "diverged"
+            shown = " -> ".join(f"{v:.3g}" for v in losses[:1] + losses[-1:]) if losses else "none"
+            row["trains"] = f"{verdict} ({args.train_images} images, {seconds:.0f} s, train loss {shown})"
         else:
             row["trains"] = "no: " + " | ".join(out.strip().splitlines()[-2:])[:300]
         row["train_peak_gb"] = round(peak, 2)
