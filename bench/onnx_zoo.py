@@ -126,16 +126,20 @@ def measure(model: str, exporter: str, args) -> dict:
              "callbacks=[]", f"hydra.run.dir={run_dir}"], args.cap_gb, env)
         metrics = run_dir / "metrics.json"
         if code == 0 and metrics.is_file():
-            # the training loss (the eval loss of seeded weights with wide BatchNorm statistics overflows)
-            lines = (run_dir / "train_loss.csv").read_text().split()[1:] if (run_dir / "train_loss.csv").is_file() else []
-            losses = [float(line.split(",")[1]) for line in lines]
-            verdict = "yes" if losses and all(np.isfinite(losses)) else "diverged"
-            shown = " -> ".join(f"{v:.3g}" for v in losses[:1] + losses[-1:]) if losses else "none"
-            row["trains"] = f"{verdict} ({args.train_images} images, {seconds:.0f} s, train loss {shown})"
+            row["trains"] = train_verdict(run_dir, args.train_images, seconds)
         else:
             row["trains"] = "no: " + " | ".join(out.strip().splitlines()[-2:])[:300]
         row["train_peak_gb"] = round(peak, 2)
     return row
+
+
+def train_verdict(run_dir: Path, images: int, seconds: float) -> str:
+    """From the training loss (the eval loss of seeded weights with wide BatchNorm statistics overflows)."""
+    csv = run_dir / "train_loss.csv"
+    losses = [float(line.split(",")[1]) for line in csv.read_text().split()[1:]] if csv.is_file() else []
+    verdict = "yes" if losses and all(np.isfinite(losses)) else "diverged"
+    shown = " -> ".join(f"{v:.3g}" for v in losses[:1] + losses[-1:]) if losses else "none"
+    return f"{verdict} ({images} images, {seconds:.0f} s, train loss {shown})"
 
 
 def table(rows: list[dict]) -> str:
@@ -181,6 +185,11 @@ def main() -> int:
                     f.write(json.dumps(row) + "\n")
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
     latest = {(r["model"], r["exporter"]): r for r in rows}   # a re-measured row replaces the earlier one
+    for r in latest.values():   # rows measured before train_verdict: read the loss again
+        found = re.search(r"\((\d+) images, (\d+) s", r.get("trains", ""))
+        tag = f"{r['model'].replace(':', '_')}_{r['exporter']}".replace("-", "_").replace(".", "_")
+        if found and (Path(args.out) / tag / "run").is_dir():
+            r["trains"] = train_verdict(Path(args.out) / tag / "run", int(found.group(1)), float(found.group(2)))
     print(table(list(latest.values())))
     return 0
 

@@ -104,6 +104,7 @@ def test_parity_command_passes_on_the_converted_recipe(tmp_path, monkeypatch):
                  "--expected", str(tmp_path / "y.npy")]) == 1
 
 
+@pytest.mark.slow
 def test_converted_graph_trains_every_parameter(tmp_path, monkeypatch):
     from mm_train.runner import execute
     from training_helpers import compose, weights
@@ -205,6 +206,7 @@ def test_opset_outside_13_to_21_is_refused(tmp_path, capsys):
     assert "opset 11 (expected opset 13 to 21" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_converted_recipe_trains_with_ema_and_gradient_accumulation(tmp_path, monkeypatch):
     from mm_train.runner import execute
     from training_helpers import compose, weights
