@@ -544,8 +544,9 @@ def transpose(ctx, node):
     rank = len(ctx.shape(node.input[0]))
     perm = [int(p) for p in ctx.attrs(node).get("perm", list(reversed(range(rank))))]
     if perm[0] != 0:
-        raise Unsupported(f"Transpose {perm} moves the batch axis", "a graph that keeps the batch first "
-                          "(torch: batch_first attention; the legacy exporter's MultiheadAttention transposes it)")
+        raise Unsupported(f"Transpose {perm} moves the batch axis", "a graph that keeps the batch first; "
+                          "torch's nn.MultiheadAttention exports sequence-first and is not converted yet: for "
+                          "torchvision's ViT use the vit_b_16_torchvision recipe with mm-train weights convert")
     if perm == list(range(rank)):
         return ctx.alias(node, node.input[0])
     ctx.add(node, {"type": "Transpose", "perm": perm}, [_data(ctx, node)])
