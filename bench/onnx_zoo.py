@@ -102,7 +102,8 @@ def measure(model: str, exporter: str, args) -> dict:
                                                 "--out", str(folder / "recipes"), "--no-parity"], args.cap_gb)
     row["convert_s"], row["convert_cpu_s"], row["convert_peak_gb"] = round(seconds, 1), round(LAST_CPU[0], 1), round(peak, 2)
     if code != 0:
-        row["error"] = "convert: " + " | ".join(out.strip().splitlines()[-3:])[:400]
+        errors = [line for line in out.splitlines() if line.startswith("error:")] or out.strip().splitlines()[-1:]
+        row["error"] = "convert exit 2: " + errors[-1].removeprefix("error: ").split(": ", 1)[-1][:300]
         return row
     y, y64 = np.load(folder / "y.npy"), np.load(folder / "y64.npy")
     row["float64_floor"] = None if info.get("no_float64") else float(np.abs(y.astype(np.float64) - y64).max())
