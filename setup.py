@@ -7,5 +7,5 @@ setup(
     packages=find_namespace_packages(include=["mm_train", "mm_train.*", "hydra_plugins", "hydra_plugins.*"])
     + list(DATA),
     package_dir=DATA,
-    package_data={"mm_train": ["bundled/*/*", "migrate/rules/*.yaml"], **{name: ["**/*.yaml"] for name in DATA}},
+    package_data={"mm_train": ["bundled/*/*", "migrate/rules/*.yaml", "migrate/onnx/*.yaml"], **{name: ["**/*.yaml"] for name in DATA}},
 )

@@ -11,6 +11,7 @@
     mm-train launch --nproc 2 -- +recipe=quickstart   # data parallel on 2 workers with msrun
     mm-train weights convert r18.pth r18.ckpt --rules torchvision_resnet --recipe resnet18_torchvision
     mm-train parity +recipe=resnet18_torchvision init_from=r18.ckpt --input x.npy --expected y.npy
+    mm-train migrate onnx resnet50.onnx --name resnet50_onnx --out my_recipes   # any ONNX classifier -> a recipe
 """
 from __future__ import annotations
 

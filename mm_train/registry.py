@@ -225,6 +225,9 @@ CALLBACKS = Registry("callback", ("mm_train.callbacks.monitors", "mm_train.callb
                                   "mm_train.callbacks.early_stopping", "mm_train.callbacks.progress",
                                   "mm_train.callbacks.tensorboard"), takes=("ctx",))
 
+# The blocks the ONNX converter adds (ConstantOp, Linear, Pool2d, ConvBNAct): importable without onnx.
+BLOCKS.locations += ("mm_train.migrate.onnx.blocks",)
+
 ALL = {r.kind: r for r in (DATASETS, TRANSFORMS, BLOCKS, LOSSES, OPTIMIZERS, LR_SCHEDULES, CALLBACKS)}
 
 # What a run does (``task=NAME``): f(config, run_dir, recipe, rank) -> the value a sweep optimises.

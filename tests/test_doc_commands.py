@@ -135,6 +135,10 @@ TABLE = {
     "python run.py +recipe=inception_digits network.layers.residual.inputs=[inception.concat,stme] task=summary":
         ("fails", ()),   # docs/networks.md: an unknown input, with "did you mean"
     "mm-train weights convert --list-rules": run(),
+    "mm-train migrate onnx model.onnx --name my_net --out my_recipes": run(),
+    "export MM_TRAIN_RECIPE_PATH=my_recipes": ("env", ()),
+    "mm-train parity +recipe=my_net --input x.npy --expected y.npy": run(),
+    "python run.py +recipe=my_net train.epochs=1": run(FAST),
     "python bench/peer_mindcv.py --steps 8 --repeats 2 --default-steps 4 --default-repeats 1":
         skip("a benchmark of several minutes that installs mindcv from PyPI into its own venv and needs a mindcv "
              "git checkout (--mindcv-repo)"),
@@ -142,6 +146,7 @@ TABLE = {
 
 FIRST_RUN = "mm-train run +recipe=quickstart train.epochs=1"   # its checkpoint is the docs' x.ckpt
 CONVERT = "mm-train data convert cifar10 data/cifar-10-batches-bin data/cifar10_mindrecord/"
+ONNX_RECIPE = ["mm-train migrate onnx model.onnx --name my_net --out my_recipes", "export MM_TRAIN_RECIPE_PATH=my_recipes"]
 TEAM_RECIPES = ["mm-train recipes cp resnet18_torchvision team_recipes/", "export MM_TRAIN_RECIPE_PATH=team_recipes"]
 
 # What a command reads that commands before it in the docs wrote.
@@ -153,10 +158,26 @@ NEEDS = {
     "mm-train sweep report multirun/2026-11-26/10-00-00": ["python run.py -m +recipe=quickstart lr_schedule.lr_max=0.1,0.05"],
     "mm-train recipes show resnet18_torchvision": TEAM_RECIPES,
     "python run.py +recipe=resnet18_torchvision task=summary": TEAM_RECIPES,
+    "mm-train parity +recipe=my_net --input x.npy --expected y.npy": ONNX_RECIPE,
+    "python run.py +recipe=my_net train.epochs=1": ONNX_RECIPE,
 }
 
 ALL = list(dict.fromkeys(c for doc in DOCS for c in commands(doc)))
 RUN = [c for c in ALL if TABLE.get(c, ("run",))[0] != "skip"]
+
+
+def write_onnx_example(folder) -> None:
+    """model.onnx (a small branching graph, built with onnx.helper), x.npy and onnxruntime's y.npy."""
+    if (folder / "model.onnx").exists():
+        return
+    import numpy as np
+    import onnxruntime as ort
+
+    import onnx_graphs
+    path = onnx_graphs.save(onnx_graphs.inception(), folder)
+    x = np.random.default_rng(0).standard_normal((2, *onnx_graphs.X_SHAPE)).astype(np.float32)
+    np.save(folder / "x.npy", x)
+    np.save(folder / "y.npy", ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0])
 
 
 def test_every_doc_command_is_in_the_table():
@@ -224,6 +245,8 @@ def run_command(command: str, workspace: dict) -> subprocess.CompletedProcess | 
 @pytest.mark.parametrize("command", RUN)
 def test_doc_command_runs(command, workspace, request):
     kind, extra = TABLE[command]
+    if "model.onnx" in command or "+recipe=my_net" in command:
+        write_onnx_example(workspace["dir"])   # stands in for the torch export of docs/migration.md
     for needed in NEEDS.get(command, []):
         done = run_command(needed, workspace)
         assert done.returncode == 0, f"{needed}: " + done.stdout[-3000:] + done.stderr[-3000:]

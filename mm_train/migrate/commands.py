@@ -65,8 +65,11 @@ def parity_command(args) -> int:
 
 
 def add_commands(sub, add) -> None:
-    """Add ``weights convert`` and ``parity`` to the CLI's subparsers ``sub`` (``add``: cli._add)."""
+    """Add ``weights convert``, ``parity`` and ``migrate onnx`` to the CLI's subparsers ``sub`` (``add``: cli._add)."""
     import argparse
+
+    from mm_train.migrate.onnx.convert import add_command as add_migrate_onnx
+    add_migrate_onnx(sub, add)
 
     weights = sub.add_parser("weights", help="import PyTorch / TensorFlow / MindSpore weights",
                              description="import PyTorch / TensorFlow / MindSpore weights\n\nexample:\n  mm-train "

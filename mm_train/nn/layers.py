@@ -28,6 +28,8 @@ def conv2d(in_shape, out_channels: PositiveInt, kernel_size: Size, stride: Size 
            padding: Padding = 0, dilation: Size = 1, group: PositiveInt = 1, has_bias: bool = False,
            weight_init: Initializer = None, bias_init: Initializer = None):
     c, h, w = expect_chw(in_shape, "Conv2d")
+    kernel_size, stride, dilation, padding = (tuple(v) if isinstance(v, list) else v   # YAML lists -> tuples
+                                              for v in (kernel_size, stride, dilation, padding))
     cell = nn.Conv2d(c, out_channels, kernel_size, stride=stride, pad_mode=pad_mode, padding=padding,
                      dilation=dilation, group=group, has_bias=has_bias,
                      **_init(weight_init=weight_init, bias_init=bias_init))

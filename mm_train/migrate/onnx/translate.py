@@ -1,0 +1,454 @@
+"""Walk an ONNX graph once and turn it into a recipe's ``network`` section and a checkpoint's weights.
+
+    result = translate(model)        # model: a checked onnx.ModelProto (see .load)
+    result.network                   # {"input_shape": [3, 224, 224], "layers": {...}, ("output": ...)}
+    result.weights                   # {"features.0.weight": ndarray, ...}  (checkpoint names)
+    result.ops                       # {"Conv": OpRow(count=53, mapped={"Conv2d"}, ...)}
+
+Each node goes to the converter registered for its op type (:mod:`.ops`). Tensors are either layer outputs
+or constants: a node whose inputs are all constants (shape arithmetic: Shape, Gather, Concat, ...) is
+evaluated here with onnx's reference evaluator and never becomes a layer. Static shapes come from onnx's
+shape inference with the batch axis fixed (2 when the model leaves it open), and every layer keeps the
+batch as axis 0 (the recipe's shapes are per sample).
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mm_train.errors import ConfigError
+
+INPUT = "input"
+MISSING = "<unsupported>"
+SOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+GENERATED = re.compile(r"^(onnx::|val_|_val|const|scalar|_v_|p_|b_|c_|_onnx|/)|::")
+NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Dropout"}
+PARAM_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "gamma", "beta", "moving_mean",
+                  "moving_variance", "scale")
+
+
+class Unsupported(Exception):
+    """A node the converter cannot map; ``nearest``: what to use instead."""
+
+    def __init__(self, reason: str, nearest: str = ""):
+        super().__init__(reason)
+        self.reason, self.nearest = reason, nearest
+
+
+@dataclass
+class OpRow:
+    count: int = 0
+    mapped: set = field(default_factory=set)
+    unsupported: list = field(default_factory=list)    # [(node name, reason, nearest)]
+
+
+@dataclass
+class Translation:
+    network: dict
+    weights: dict
+    ops: dict                     # op type -> OpRow
+    notes: list                   # what the exporter did that the user should know
+    opset: int
+    batch_norms: int              # BatchNormalization nodes in the source
+    nhwc: bool = False            # the source takes channels-last input; the recipe takes channels-first
+    training_export: bool = False  # exported in training mode: onnxruntime's outputs are not inference outputs
+    batch: int = 2                 # the batch size shapes were inferred with
+    static_batch: bool = False     # the model fixes its batch size (torch's dynamo exporter does)
+    producer: str = ""             # the exporter (model.producer_name: pytorch, tf2onnx, ...)
+
+
+def source_name(name: str) -> bool:
+    """A ``state_dict``-like name (``features.0.weight``), not one an exporter made up (``onnx::Mul_12``)."""
+    return bool(SOURCE_NAME.match(name)) and not GENERATED.search(name)
+
+
+def module_path(name: str) -> str | None:
+    """``features.0.weight`` -> ``features.0``; None when the name is not a source parameter name."""
+    if not source_name(name):
+        return None
+    parts = name.split(".")
+    if len(parts) > 1 and parts[-1] in PARAM_SUFFIXES:
+        return ".".join(parts[:-1])
+    return None
+
+
+def node_path(node) -> str | None:
+    """The source module of a node: from the legacy exporter's node name (``/layer1/layer1.0/relu/Relu`` ->
+    ``layer1.0.relu``) or the dynamo exporter's name scopes (``['', 'layer1', 'layer1.0', 'layer1.0.relu',
+    'relu_1']`` -> ``layer1.0.relu``)."""
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            import ast
+            try:
+                scopes = [s for s in ast.literal_eval(prop.value) if s]
+            except (ValueError, SyntaxError):
+                break
+            if len(scopes) >= 2 and SOURCE_NAME.match(scopes[-2]):
+                return scopes[-2]
+    parts = [p for p in node.name.split("/") if p][:-1]      # the last part is the op
+    full, local = "", ""
+    for part in parts:   # scopes repeat their parent's local name: features, features.1, conv, conv.0 ...
+        if local and part.startswith(local + "."):
+            full += part[len(local):]
+        else:
+            full = f"{full}.{part}" if full else part
+        local = part
+    full = re.sub(r"[^A-Za-z0-9_.]", "_", full)
+    return full if full and SOURCE_NAME.match(full) else None
+
+
+class Context:
+    """The state of one graph walk; the converters in :mod:`.ops` call its methods."""
+
+    def __init__(self, model):
+        import onnx
+        from onnx import numpy_helper
+
+        from mm_train.migrate.onnx.load import opset
+
+        self.onnx, self.model, self.graph, self.opset = onnx, model, model.graph, opset(model)
+        self.init = {t.name: t for t in self.graph.initializer}
+        self.arrays: dict[str, np.ndarray] = {}
+        self._numpy = numpy_helper
+        self.const: dict[str, np.ndarray] = {}
+        self.source: dict[str, str] = {}
+        self.layers: OrderedDict[str, dict] = OrderedDict()
+        self.weights: dict[str, np.ndarray] = {}
+        self.ops: dict[str, OpRow] = {}
+        self.notes: list[str] = []
+        self.param_layers: dict[str, str] = {}     # initializer -> its Parameter layer
+        # learned tensor -> its source name; only moved (Transpose, Identity) while folding, never computed with
+        self.learned: dict[str, str] = {n: n for n, t in self.init.items() if self._learned(n, t)}
+        self.consumers: dict[str, list] = {}
+        for node in self.graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+        for out in self.graph.output:
+            self.consumers.setdefault(out.name, []).append(None)
+        self.absorbed: dict[int, str] = {}            # id(node) -> the fused layer's description
+        self._counter = 0
+        inputs = [i for i in self.graph.input if i.name not in self.init]
+        if len(inputs) != 1:
+            raise ConfigError("model", f"{len(inputs)} graph inputs ({[i.name for i in inputs]})",
+                              expected="a classifier with one input, an image batch")
+        self.input = inputs[0]
+        dims = self.input.type.tensor_type.shape.dim
+        shape = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+        if len(shape) < 2 or any(s is None for s in shape[1:]):
+            raise ConfigError(f"model input '{self.input.name}'", f"shape {shape}",
+                              expected="a batch of fixed-size samples, e.g. [N, 3, 224, 224] (export with a "
+                                       "fixed image size; only the batch axis may be dynamic)")
+        self.batch, self.static_batch = shape[0] or 2, bool(shape[0])
+        self.input_shape = [int(s) for s in shape[1:]]
+        self.source[self.input.name] = INPUT
+        self.shapes = self._infer_shapes()
+        self._propagate_constants()
+        self.nhwc = self._channels_last_input()
+
+    def _channels_last_input(self) -> bool:
+        """A Keras model (tf2onnx) starts with Transpose NHWC -> NCHW: the recipe takes NCHW instead."""
+        users = self.consumers.get(self.input.name, [])
+        if len(self.input_shape) == 3 and len(users) == 1 and users[0] is not None and \
+                users[0].op_type == "Transpose" and list(self.attrs(users[0]).get("perm", [])) == [0, 3, 1, 2]:
+            h, w, c = self.input_shape
+            self.input_shape = [c, h, w]
+            self.source[users[0].output[0]] = INPUT
+            self.absorbed[id(users[0])] = "the channels-last input: the recipe takes NCHW (mm-train parity --nhwc)"
+            self.notes.append("the model takes channels-last (NHWC) images; the recipe's network takes NCHW: "
+                              "give mm-train parity --nhwc for NHWC inputs")
+            return True
+        return False
+
+    def _learned(self, name: str, tensor) -> bool:
+        """A float initializer the source learned (``class_token``, ``encoder.pos_embedding``): it stays a
+        parameter, so nothing computed from it is folded into a constant."""
+        onnx = self.onnx
+        return tensor.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16) \
+            and source_name(name) and ("." in name or int(np.prod(tensor.dims)) > 1)
+
+    # -- shapes and values ------------------------------------------------------------------------------
+    def _propagate_constants(self, rounds: int = 64) -> None:
+        """Fold the shape arithmetic (Shape, Gather, Concat, ... of static shapes) and infer the shapes again
+        with its results as constants, until nothing new is known: the legacy exporter's ``x.view(x.size(0),
+        ...)`` leaves shape inference without the shapes after the Reshape otherwise."""
+        for _ in range(rounds):
+            before = len(self.const)
+            for node in self.graph.node:
+                outputs = [o for o in node.output if o]
+                if not outputs or all(o in self.const for o in outputs):
+                    continue
+                if node.op_type == "Constant":
+                    from onnx import numpy_helper
+                    attrs = self.attrs(node)
+                    if "value" in attrs:
+                        self.const[outputs[0]] = numpy_helper.to_array(attrs["value"])
+                elif node.op_type == "Shape" and self._known(node.input[0]):
+                    attrs = self.attrs(node)
+                    full = list(self.shape(node.input[0]))
+                    self.const[outputs[0]] = np.asarray(full[attrs.get("start", 0):attrs.get("end", len(full))],
+                                                        np.int64)
+                elif all(self.is_const(i) for i in node.input) and self.foldable(node) \
+                        and node.domain in ("", "ai.onnx") and node.op_type not in NEVER_FOLD:
+                    try:
+                        self.fold(node)
+                    except Exception:   # an op the reference evaluator lacks: the converters decide
+                        continue
+            if len(self.const) == before:
+                return
+            shapes = self._infer_shapes(self.const)
+            if all(k in self.shapes for k in shapes):
+                return
+            self.shapes.update(shapes)
+
+    def foldable(self, node) -> bool:
+        """Constant inputs may be computed with, except learned ones: those are only moved (a Transpose of a
+        weight, an Identity), and the result stays learned under the source's name."""
+        learned = [i for i in node.input if i in self.learned]
+        if not learned:
+            return True
+        if node.op_type in ("Transpose", "Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Cast") \
+                and len(node.output) == 1 and len(learned) == 1:
+            self.learned[node.output[0]] = self.learned[learned[0]]
+            return True
+        return False
+
+    def _known(self, name: str) -> bool:
+        try:
+            self.shape(name)
+            return True
+        except Unsupported:
+            return False
+
+    def _infer_shapes(self, constants: dict | None = None) -> dict[str, tuple]:
+        onnx = self.onnx
+        model = onnx.ModelProto()
+        model.CopyFrom(self.model)
+        if constants:   # computed tensors become initializers, the nodes that computed them go
+            from onnx import numpy_helper
+            keep = [n for n in model.graph.node if not all(o in constants for o in n.output if o)]
+            del model.graph.node[:]
+            model.graph.node.extend(keep)
+            for k, v in constants.items():
+                v = np.asarray(v)
+                if k in self.init:
+                    continue
+                if v.dtype.kind != "f" or v.size <= 64:   # shape arithmetic: values matter
+                    model.graph.initializer.append(numpy_helper.from_array(v, k))
+                else:                                     # a moved weight: only its shape
+                    model.graph.input.append(onnx.helper.make_tensor_value_info(
+                        k, onnx.helper.np_dtype_to_tensor_dtype(v.dtype), list(v.shape)))
+        del model.graph.initializer[:len(self.graph.initializer)]   # shapes need no float weights: small ones only
+        for t in self.graph.initializer:
+            if t.data_type != onnx.TensorProto.FLOAT or int(np.prod(t.dims)) <= 64:
+                model.graph.initializer.insert(0, t)
+            else:
+                model.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+        graph_input = next(i for i in model.graph.input if i.name == self.input.name)
+        dim = graph_input.type.tensor_type.shape.dim[0]
+        dim.Clear()
+        dim.dim_value = self.batch
+        try:
+            inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        except Exception as err:
+            raise ConfigError("model", f"onnx shape inference failed: {' '.join(str(err).split())[:300]}") from None
+        shapes = {}
+        for info in list(inferred.graph.value_info) + list(inferred.graph.output) + list(inferred.graph.input):
+            dims = info.type.tensor_type.shape.dim
+            if info.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+                shapes[info.name] = tuple(int(d.dim_value) for d in dims)
+        return shapes
+
+    def shape(self, name: str) -> tuple:
+        if name in self.const:
+            return tuple(self.const[name].shape)
+        if name in self.init:
+            return tuple(self.init[name].dims)
+        if name == self.input.name:
+            return (self.batch, *self.input_shape)
+        if name not in self.shapes:
+            raise Unsupported(f"the shape of '{name}' is not static", "export with fixed input sizes")
+        return self.shapes[name]
+
+    def is_const(self, name: str) -> bool:
+        return name == "" or name in self.const or name in self.init
+
+    def array(self, name: str) -> np.ndarray:
+        if name in self.const:
+            return self.const[name]
+        if name not in self.arrays:
+            self.arrays[name] = self._numpy.to_array(self.init[name])
+        return self.arrays[name]
+
+    def ints(self, name: str) -> list[int]:
+        return [int(v) for v in np.asarray(self.array(name)).reshape(-1)]
+
+    def attrs(self, node) -> dict[str, Any]:
+        return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    def fold(self, node) -> None:
+        """Evaluate a node whose inputs are all constants."""
+        from onnx.reference import ReferenceEvaluator
+        helper = self.onnx.helper
+        names = [n for n in node.input if n]
+        inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(self.array(n).dtype), None)
+                  for n in names]
+        outputs = [helper.make_tensor_value_info(n, 0, None) for n in node.output if n]
+        graph = helper.make_graph([node], "fold", inputs, outputs)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+        values = ReferenceEvaluator(model).run(None, {n: self.array(n) for n in names})
+        for name, value in zip([n for n in node.output if n], values):
+            self.const[name] = np.asarray(value)
+
+    # -- layers -----------------------------------------------------------------------------------------
+    def layer_of(self, name: str) -> str:
+        """The layer that computes tensor ``name``; a constant becomes a Parameter layer."""
+        if name in self.source:
+            return self.source[name]
+        if self.is_const(name):
+            return self.parameter(name)
+        raise Unsupported(f"tensor '{name}' has no producer")
+
+    def parameter(self, name: str, trainable: bool | None = None, rank: int = 0) -> str:
+        """A Parameter layer holding initializer or constant ``name`` (its name, when it is a source name);
+        ``rank``: the rank of the data it meets, its shape is padded with leading 1s to it (numpy's
+        broadcasting, and the Parameter block takes a leading 1 as the batch axis)."""
+        if name in self.param_layers:
+            return self.param_layers[name]
+        value = np.asarray(self.array(name))
+        if value.ndim < rank:
+            value = value.reshape((1,) * (rank - value.ndim) + value.shape)
+        if value.dtype.kind != "f":
+            raise Unsupported(f"integer tensor '{name}' used as data")
+        from_source = name in self.learned or (name in self.init and source_name(name))
+        layer = self.unique(self.learned.get(name, name) if from_source else f"const_{self._next()}")
+        if value.ndim == 0:
+            value = value.reshape(1)
+        self.layers[layer] = {"type": "Parameter", "shape": [int(s) for s in value.shape],
+                              "requires_grad": bool(from_source if trainable is None else trainable), "inputs": []}
+        self.weights[layer] = value.astype(np.float32)
+        self.param_layers[name] = layer
+        return layer
+
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def unique(self, name: str) -> str:
+        base, i = name, 1
+        while name in self.layers or name == INPUT:
+            name, i = f"{base}_{i}", i + 1
+        return name
+
+    def name_for(self, node, weight: str | None = None) -> str:
+        path = (module_path(weight) if weight else None) or node_path(node)
+        return self.unique(path or f"{node.op_type.lower()}_{self._next()}")
+
+    def add(self, node, spec: dict, inputs: list[str], params: dict[str, np.ndarray] | None = None,
+            weight: str | None = None, output: str | None = None, name: str | None = None) -> str:
+        """Add layer ``spec`` taking the layers ``inputs``; it computes ``output`` (default: the node's first)."""
+        name = self.unique(name) if name else self.name_for(node, weight)
+        previous = next(reversed(self.layers), INPUT) if self.layers else INPUT
+        spec = dict(spec)
+        if inputs != [previous]:
+            spec["inputs"] = inputs[0] if len(inputs) == 1 else list(inputs)
+        self.layers[name] = spec
+        for suffix, value in (params or {}).items():
+            self.weights[f"{name}.{suffix}"] = np.ascontiguousarray(value, np.float32)
+        self.source[output or node.output[0]] = name
+        self.record(node, spec["type"])
+        return name
+
+    def alias(self, node, tensor: str, how: str = "removed (no-op)") -> None:
+        """The node's output is ``tensor`` (Identity, Dropout in inference, Cast to float)."""
+        if tensor in self.source:
+            self.source[node.output[0]] = self.source[tensor]
+        else:
+            self.const[node.output[0]] = self.array(tensor)
+        self.record(node, how)
+
+    def record(self, node, how: str) -> None:
+        row = self.ops.setdefault(node.op_type, OpRow())
+        row.mapped.add(how)
+
+    def only_consumer(self, tensor: str, op_types: tuple) -> Any:
+        """The one node reading ``tensor``, if it is of one of ``op_types`` (for fusing)."""
+        users = self.consumers.get(tensor, [])
+        if len(users) == 1 and users[0] is not None and users[0].op_type in op_types:
+            return users[0]
+        return None
+
+
+def translate(model) -> Translation:
+    from mm_train.migrate.onnx import ops
+
+    ctx = Context(model)
+    batch_norms = 0
+    for node in ctx.graph.node:   # constants first: converters look ahead at the nodes they fuse
+        if node.op_type == "Constant":
+            ops.constant(ctx, node)
+    for node in ctx.graph.node:
+        row = ctx.ops.setdefault(node.op_type, OpRow())
+        row.count += 1
+        batch_norms += node.op_type == "BatchNormalization"
+        if node.op_type == "Constant":
+            continue
+        if id(node) in ctx.absorbed:
+            row.mapped.add(ctx.absorbed[id(node)])
+            continue
+        if node.domain not in ("", "ai.onnx"):
+            row.unsupported.append((node.name, f"custom domain '{node.domain}'", "export with standard ops"))
+            _mark_missing(ctx, node)
+            continue
+        if any(ctx.source.get(i) == MISSING for i in node.input if i):
+            _mark_missing(ctx, node)
+            row.mapped.add("(after an unsupported op)")
+            continue
+        if all(o in ctx.const for o in node.output if o):   # computed while propagating shapes
+            row.mapped.add("computed here (static shape)" if node.op_type == "Shape" else "computed here (constant)")
+            continue
+        try:
+            if node.op_type not in ("Shape", "Size") and all(ctx.is_const(i) for i in node.input) \
+                    and node.op_type not in NEVER_FOLD and ctx.foldable(node):
+                ctx.fold(node)
+                row.mapped.add("computed here (constant)")
+                continue
+            convert = ops.converter_for(node.op_type, ctx.opset)
+            if convert is None:
+                raise Unsupported(f"no converter for {node.op_type}", ops.nearest(node.op_type))
+            convert(ctx, node)
+        except Unsupported as err:
+            row.unsupported.append((node.name or node.output[0], err.reason, err.nearest))
+            _mark_missing(ctx, node)
+    output = model.graph.output[0].name
+    network: dict[str, Any] = {"input_shape": list(ctx.input_shape), "layers": dict(ctx.layers)}
+    unsupported = any(r.unsupported for r in ctx.ops.values())
+    if not unsupported:
+        last = ctx.source.get(output)
+        if last is None:
+            raise ConfigError("model", f"the output '{output}' is a constant", expected="a network")
+        if last != next(reversed(ctx.layers)):
+            network["output"] = last
+        if len(model.graph.output) > 1:
+            ctx.notes.append(f"the model has {len(model.graph.output)} outputs: the recipe's network gives the "
+                             f"first, '{output}'")
+    folded = sum(1 for n in ctx.graph.node if n.op_type == "Conv" and any(
+        p.key == "pkg.onnxscript.rewriter.rule_name" and "FuseBatchNormIntoConv" in p.value for p in n.metadata_props))
+    if folded:
+        ctx.notes.append(f"the exporter folded {folded} BatchNorm layers into the convolutions before them "
+                         "(torch's default exporter, dynamo=True)")
+    training = any(n.op_type == "BatchNormalization" and ctx.attrs(n).get("training_mode") for n in ctx.graph.node)
+    if training:
+        ctx.notes.append("exported in training mode (TrainingMode.TRAINING): onnxruntime normalises with batch "
+                         "statistics, so the parity check here is skipped; check parity against an eval-mode export")
+    return Translation(network, ctx.weights, ctx.ops, ctx.notes, ctx.opset, batch_norms, ctx.nhwc, training,
+                       ctx.batch, ctx.static_batch, model.producer_name)
+
+
+def _mark_missing(ctx: Context, node) -> None:
+    for out in node.output:
+        if out:
+            ctx.source[out] = MISSING
