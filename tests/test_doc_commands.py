@@ -106,7 +106,7 @@ TABLE = {
     "'init_from={path: resnet18.pth, rules: torchvision_resnet, allow: [fc.*]}'": skip(TORCH + " and ImageNet data"),
     "mm-train weights convert model.pth model.ckpt --rules my_rules.yaml --recipe my_recipe": skip(TORCH),
     "mm-train parity +recipe=resnet18_torchvision 'init_from={path: resnet18.pth, rules: torchvision_resnet}' "
-    "--input x.npy --expected y.npy": skip(TORCH),
+    "--input x.npy --expected y.npy --expected64 y64.npy": skip(TORCH),
     "python run.py +recipe=resnet18_torchvision dataset.num_classes=10 init_from=r18_cifar.ckpt": skip(TORCH),
     "python run.py +recipe=resnet18_torchvision task=eval init_from=RUN_DIR/CHECKPOINT.ckpt": skip(IMAGENET),
     "python run.py +recipe=resnet18_torchvision task=export init_from=RUN_DIR/CHECKPOINT.ckpt export.format=MINDIR":
