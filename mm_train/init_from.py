@@ -4,6 +4,7 @@
     init_from: {path: x.ckpt, allow_missing: ["end_point.*"]}      # ... keeping a new classifier head as built
     init_from: resnet18.pth                                        # another framework: the recipe's rules
     init_from: {path: r18.pth, format: torch, rules: torchvision_resnet, allow: ["fc.*"]}
+    init_from: {path: ddp.pth, rules: {strip_prefix: module.}}     # inline rules, on top of the default ones
     init_from: {path: x.ckpt, ema: false}      # the raw weights of a train.ema_decay run (default: the EMA ones)
 
 :func:`parse` turns either form into one dict. A MindSpore checkpoint given as a path, or as
@@ -77,7 +78,10 @@ def parse(spec: Any, where: str = "init_from", default_rules: str | None = None)
                 "allow_missing": _patterns(spec.get("allow_missing"), f"{where}.allow_missing"),
                 "allow_unexpected": _patterns(spec.get("allow_unexpected"), f"{where}.allow_unexpected")}
     allow = _patterns(spec.get("allow", spec.get("allow_missing")), f"{where}.allow")
-    rules = spec.get("rules") or (default_rules if default_rules and fmt != "mindspore" else DEFAULT_RULES[fmt])
+    default = default_rules if default_rules and fmt != "mindspore" else DEFAULT_RULES[fmt]
+    rules = spec.get("rules") or default
+    if isinstance(rules, Mapping):     # written inline: {strip_prefix: module.} extends the default rules
+        rules = {"extends": default, **dict(rules)}
     return {"path": str(spec["path"]), "format": fmt, "rules": rules, "allow": allow}
 
 
