@@ -23,14 +23,18 @@ def convert_command(args) -> int:
         spec["format"] = args.format
     if args.rules:
         spec["rules"] = args.rules
-    spec = init_from.parse(spec, where="SRC")
-    network = None
+    if args.strip_prefix:
+        spec["rules"] = {**({"extends": args.rules} if args.rules else {}), "strip_prefix": args.strip_prefix}
+    network, weight_rules = None, None
     if args.recipe:
         from mm_train.jobs import open_job
         from mm_train.nn.budget import max_params
         from mm_train.nn.builder import build_network
         config = open_job(args.recipe, args.overrides).config
         network, _ = build_network(config["network"], max_params=max_params(config))
+        weight_rules = network.weight_rules       # the recipe's network.weight_rules, as init_from uses them
+    spec = init_from.parse(spec, where="SRC", default_rules=weight_rules)
+    if network is not None:
         report = import_weights(network, spec, where="SRC")     # raises with every problem listed
         converted = None
         print(report.text(matched=not args.quiet))
@@ -81,7 +85,10 @@ def add_commands(sub, add) -> None:
     convert.add_argument("src", nargs="?", help="the source weight file")
     convert.add_argument("dest", nargs="?", help="the MindSpore .ckpt to write")
     convert.add_argument("--rules", help="a built-in rule set (see --list-rules) or a YAML rules file "
-                         "(default: by format: torch, keras; none for .ckpt)")
+                         "(default: --recipe's network.weight_rules, else by format: torch, keras; none for .ckpt)")
+    convert.add_argument("--strip-prefix", action="append", default=[], metavar="PREFIX",
+                         help="remove PREFIX from the start of every source name first, e.g. module. (DataParallel) "
+                              "or model. (Lightning); repeatable")
     convert.add_argument("--format", choices=("torch", "tf", "mindspore"), help="the source framework (default: "
                          "from the suffix)")
     convert.add_argument("--recipe", help="check and load into this recipe's network; DST then holds its every "
