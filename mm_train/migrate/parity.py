@@ -157,6 +157,7 @@ def _load_array(path: str, where: str) -> np.ndarray:
 def load_network(config: Mapping[str, Any]):
     """The recipe network with ``init_from``'s weights, in inference mode."""
     from mm_train import init_from
+    from mm_train.inference_memory import guard
     from mm_train.nn.budget import max_params
     from mm_train.nn.builder import build_network
 
@@ -166,6 +167,7 @@ def load_network(config: Mapping[str, Any]):
     network, _ = build_network(config["network"], max_params=max_params(config))
     init_from.load(network, config["init_from"])
     network.set_train(False)
+    guard(network, "parity")
     return network
 
 
