@@ -105,6 +105,8 @@ TABLE = {
     "python run.py +recipe=resnet18_torchvision dataset.num_classes=10 "
     "'init_from={path: resnet18.pth, rules: torchvision_resnet, allow: [fc.*]}'": skip(TORCH + " and ImageNet data"),
     "mm-train weights convert model.pth model.ckpt --rules my_rules.yaml --recipe my_recipe": skip(TORCH),
+    "mm-train weights convert ddp.pth r18.ckpt --recipe resnet18_torchvision --strip-prefix module.":
+        skip(TORCH + " (tests/test_weight_import_wrappers.py loads a module.-prefixed state_dict)"),
     "mm-train parity +recipe=resnet18_torchvision 'init_from={path: resnet18.pth, rules: torchvision_resnet}' "
     "--input x.npy --expected y.npy --expected64 y64.npy": skip(TORCH),
     "python run.py +recipe=resnet18_torchvision dataset.num_classes=10 init_from=r18_cifar.ckpt": skip(TORCH),
