@@ -6,8 +6,8 @@ float32 floor, with and without the float64 reference; perturbed imports must al
         [--torch-python /work/benchvenv/bin/python] [--keras-python /work/tfvenv/bin/python]
 
 Each model is made in its framework's venv (this same file, ``make-torch NAME DIR`` / ``make-keras NAME DIR``:
-weights file, input x.npy, float32 output y.npy, float64 output y64.npy), then ``mm-train parity`` runs in
-this Python. Every child runs alone under a memory watchdog (the RSS of its process tree above ``--cap-gb``
+weights file, input x.npy, float32 output y.npy, float64 output y64.npy), then ``judge`` runs in this Python
+what ``mm-train parity`` runs (network_output, verdict, self_floor), both verdicts on one network build. Every child runs alone under a memory watchdog (the RSS of its process tree above ``--cap-gb``
 kills it). Prints a markdown table: max |out - y|, the float64 floor max |y64 - y|, their ratio, the verdict
 with --expected64, the ratio to the floor MindSpore measures on itself and the verdict without it.
 Goal: 0 false FAILED; every perturbed row FAILED.
@@ -177,22 +177,42 @@ def watched(cmd: list[str], cap_gb: float, env=None, cwd=None) -> tuple[int, str
     return proc.returncode, "".join(chunks), peak, time.time() - start
 
 
-def parity(folder: Path, recipe: str, overrides: list[str], rules: str | None, expected64: bool, nhwc: bool,
-           cap_gb: float, recipes: Path) -> dict:
+def judge(request: dict) -> dict:
+    """``mm-train parity``'s two verdicts (with --expected64 and with the network's own floor) in one process:
+    the same functions the command calls (network_output, verdict, self_floor), one network build."""
+    import numpy as np
+
+    from mm_train.jobs import open_job
+    from mm_train.migrate.parity import network_output, self_floor, verdict
+
+    folder = Path(request["folder"])
     weights = next(folder.glob("weights.*"))
-    init = f"init_from={{path: {weights}, rules: {rules}}}" if rules else f"init_from={weights}"
-    cmd = [sys.executable, "-m", "mm_train.cli", "parity", f"+recipe={recipe}", init, *overrides,
-           "--input", str(folder / "x.npy"), "--expected", str(folder / "y.npy")]
-    cmd += ["--expected64", str(folder / "y64.npy")] if expected64 else []
-    cmd += ["--nhwc"] if nhwc else []
+    init = f"init_from={{path: {weights}, rules: {request['rules']}}}" if request["rules"] else f"init_from={weights}"
+    x, y, y64 = (np.load(folder / f) for f in ("x.npy", "y.npy", "y64.npy"))
+    if request["nhwc"]:
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    info: dict = {}
+    out = network_output(open_job(request["recipe"], [init, *request["overrides"]]).config, x, info)
+    with64 = verdict(out, y, y64)
+    without = verdict(out, y, floor=self_floor(info["network"], x))
+    return {"diff": with64.max_abs, "ratio64": with64.ratio, "verdict64": "PASSED" if with64.passed else "FAILED",
+            "ratio_self": without.ratio, "verdict_self": "PASSED" if without.passed else "FAILED"}
+
+
+def parity(folder: Path, recipe: str, overrides: list[str], rules: str | None, nhwc: bool, cap_gb: float,
+           recipes: Path) -> dict:
+    import json
+
+    request = {"folder": str(folder), "recipe": recipe, "overrides": overrides, "rules": rules, "nhwc": nhwc}
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MM_TRAIN_RECIPE_PATH": str(recipes)}
-    code, out, peak, seconds = watched(cmd, cap_gb, env, ROOT)
-    found = re.search(r"max absolute difference (\S+) .*?= (\S+) x the float32 floor", out)
-    verdict = "PASSED" if "PASSED" in out else "FAILED" if "FAILED" in out else f"error {code}"
-    if verdict.startswith("error"):
+    code, out, peak, seconds = watched([sys.executable, str(Path(__file__).resolve()), "judge", json.dumps(request)],
+                                       cap_gb, env, ROOT)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if code != 0 or not lines:
         print(out[-1500:], file=sys.stderr)
-    return {"diff": float(found[1]) if found else None, "ratio": float(found[2]) if found else None,
-            "verdict": verdict, "peak": peak, "seconds": seconds}
+        return {"diff": None, "ratio64": None, "verdict64": f"error {code}", "ratio_self": None,
+                "verdict_self": f"error {code}", "peak": peak, "seconds": seconds}
+    return {**json.loads(lines[-1]), "peak": peak, "seconds": seconds}
 
 
 def fmt(value, spec=".2e"):
@@ -202,6 +222,10 @@ def fmt(value, spec=".2e"):
 def main(argv=None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    if argv and argv[0] == "judge":
+        import json
+        print(json.dumps(judge(json.loads(argv[1]))), flush=True)
+        return 0
     if argv and argv[0] in ("make-torch", "make-keras"):
         (make_torch if argv[0] == "make-torch" else make_keras)(argv[1], Path(argv[2]))
         return 0
@@ -220,7 +244,10 @@ def main(argv=None) -> int:
     recipes.mkdir(parents=True, exist_ok=True)
     (recipes / "vgg16_keras.yaml").write_text(vgg16_recipe())
     only = [n for n in args.only.split(",") if n]
-    models = [n for n in [*TORCH, *KERAS] if not only or n in only]
+    unknown = [n for n in only if n not in TORCH and n not in KERAS]
+    if unknown:
+        parser.error(f"unknown models {unknown}; choose from {[*TORCH, *KERAS]}")
+    models = only or [*TORCH, *KERAS]
     print("| model | recipe | max diff | float64 floor | ratio | --expected64 | ratio to own floor | without "
           "| peak GB | s |", flush=True)
     print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
@@ -241,13 +268,11 @@ def main(argv=None) -> int:
         rules = KERAS[name][3] if keras_model else None
         y, y64 = np.load(folder / "y.npy"), np.load(folder / "y64.npy")
         floor = float(np.abs(y64 - y.astype(np.float64)).max())
-        with64 = parity(folder, recipe, overrides, rules, True, keras_model, args.cap_gb, recipes)
-        without = parity(folder, recipe, overrides, rules, False, keras_model, args.cap_gb, recipes)
+        r = parity(folder, recipe, overrides, rules, keras_model, args.cap_gb, recipes)
         rows[name] = (recipe, overrides, rules, keras_model)
-        print(f"| {name} | {recipe} | {fmt(with64['diff'])} | {fmt(floor)} | {fmt(with64['ratio'], '.2f')} | "
-              f"{with64['verdict']} | {fmt(without['ratio'], '.2f')} | {without['verdict']} | "
-              f"{max(with64['peak'], without['peak']):.1f} | {with64['seconds'] + without['seconds']:.0f} |",
-              flush=True)
+        print(f"| {name} | {recipe} | {fmt(r['diff'])} | {fmt(floor)} | {fmt(r['ratio64'], '.2f')} | "
+              f"{r['verdict64']} | {fmt(r['ratio_self'], '.2f')} | {r['verdict_self']} | {r['peak']:.1f} | "
+              f"{r['seconds']:.0f} |", flush=True)
     if args.no_perturbed:
         return 0
     print("\n| perturbed import | max diff | ratio to float64 floor | --expected64 | ratio to own floor | without |")
@@ -257,11 +282,9 @@ def main(argv=None) -> int:
             continue
         recipe, overrides, base_rules, keras_model = rows[name]
         folder = work / name
-        with64 = parity(folder, recipe, overrides + extra, rules or base_rules, True, keras_model, args.cap_gb, recipes)
-        without = parity(folder, recipe, overrides + extra, rules or base_rules, False, keras_model, args.cap_gb,
-                         recipes)
-        print(f"| {label} | {fmt(with64['diff'])} | {fmt(with64['ratio'], '.3g')} | {with64['verdict']} | "
-              f"{fmt(without['ratio'], '.3g')} | {without['verdict']} |", flush=True)
+        r = parity(folder, recipe, overrides + extra, rules or base_rules, keras_model, args.cap_gb, recipes)
+        print(f"| {label} | {fmt(r['diff'])} | {fmt(r['ratio64'], '.3g')} | {r['verdict64']} | "
+              f"{fmt(r['ratio_self'], '.3g')} | {r['verdict_self']} |", flush=True)
     return 0
 
 
