@@ -118,8 +118,8 @@ TABLE = {
     "python run.py +recipe=quickstart train.grad_accumulation=4": run(FAST),
     "python run.py +recipe=vit_b_16_torchvision task=eval init_from=vit_b_16.pth":
         skip("needs torchvision's ViT-B/16 weights and ImageNet data"),
-    "mm-train parity +recipe=resnet50_keras 'init_from={path: resnet50.weights.h5, rules: keras_resnet50}' "
-    "--input x_nhwc.npy --expected logits.npy --nhwc": skip("needs the user's Keras weights and outputs (no TensorFlow here)"),
+    "mm-train parity +recipe=resnet50_keras 'init_from={path: resnet50.keras, rules: keras_resnet50}' "
+    "--input x_nhwc.npy --expected logits.npy --expected64 logits64.npy --nhwc": skip("needs the user's Keras weights and outputs (no TensorFlow here)"),
     "python run.py +recipe=vit_digits task=summary": run(),
     "python run.py +recipe=vit_digits task=check": run(),
     "python run.py +recipe=vit_digits": run(FAST),
