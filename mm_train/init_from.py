@@ -45,7 +45,7 @@ def parse(spec: Any, where: str = "init_from", default_rules: str | None = None)
     (the recipe's ``network.weight_rules``) for another framework's file, else by format.
     """
     from mm_train.migrate.sources import FORMATS, guess_format
-    from mm_train.migrate.weights import DEFAULT_RULES
+    from mm_train.migrate.weights import complete
 
     if spec is None or spec == "":
         return None
@@ -78,10 +78,8 @@ def parse(spec: Any, where: str = "init_from", default_rules: str | None = None)
                 "allow_missing": _patterns(spec.get("allow_missing"), f"{where}.allow_missing"),
                 "allow_unexpected": _patterns(spec.get("allow_unexpected"), f"{where}.allow_unexpected")}
     allow = _patterns(spec.get("allow", spec.get("allow_missing")), f"{where}.allow")
-    default = default_rules if default_rules and fmt != "mindspore" else DEFAULT_RULES[fmt]
-    rules = spec.get("rules") or default
-    if isinstance(rules, Mapping):     # written inline: {strip_prefix: module.} extends the default rules
-        rules = {"extends": default, **dict(rules)}
+    # the recipe's or the format's rules; written inline ({strip_prefix: module.}) they extend those
+    rules = complete({"path": str(spec["path"]), "format": fmt, "rules": spec.get("rules")}, default_rules)["rules"]
     return {"path": str(spec["path"]), "format": fmt, "rules": rules, "allow": allow}
 
 

@@ -22,11 +22,11 @@ LAYERS = {
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
-              "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report", "ema", "curves_png",
+              "migrate.torch_pickle", "migrate.weights", "migrate.keras3", "debug", "sweep_report", "ema", "curves_png",
               "compile_cache"],
     "config": ["components", "config", "composition", "recipes", "boundary", "inheritance"],
     "assembly": ["init_from", "assembly", "distributed", "run_settings"],
-    "tasks": ["training", "inspection", "export", "predict"],
+    "tasks": ["training", "inspection", "export", "predict", "inference_memory"],
     "jobs": ["jobs", "runner"],
     "front": ["entry", "cli", "launch", "__main__", "data.commands", "migrate.commands", "migrate.parity"],
 }

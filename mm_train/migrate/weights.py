@@ -232,16 +232,25 @@ def fail_unless_ok(report: Report, path: str, where: str = "init_from") -> None:
                                    "that may differ, such as a new head")
 
 
+def complete(spec: Mapping[str, Any], default_rules: str | None = None) -> dict[str, Any]:
+    """``spec`` with its defaults, as :func:`mm_train.init_from.parse` gives them: ``format`` from the suffix,
+    ``rules`` the recipe's (``default_rules``) or the format's, inline rules extending those, ``allow`` []."""
+    from mm_train.migrate.sources import guess_format
+
+    fmt = spec.get("format") or guess_format(str(spec["path"]))
+    default = default_rules if default_rules and fmt != "mindspore" else DEFAULT_RULES.get(fmt)
+    rules = spec.get("rules") or default
+    if isinstance(rules, Mapping) and "extends" not in rules:
+        rules = {"extends": default, **dict(rules)}
+    return {**spec, "format": fmt, "rules": rules, "allow": list(spec.get("allow") or [])}
+
+
 def import_weights(network, spec: Mapping[str, Any], where: str = "init_from") -> Report:
     """Load the weights ``spec`` (parsed, ``{path, format, rules, allow}``) names into ``network`` (a Cell);
     raise ConfigError unless every key fits."""
     import mindspore as ms
 
-    from mm_train import init_from
-
-    if "format" not in spec or "allow" not in spec:   # not parsed yet: {"path": ..., "rules": ...}
-        spec = {**init_from.parse({k: v for k, v in spec.items() if k != "ema"}, where,
-                                  getattr(network, "weight_rules", None)), "ema": spec.get("ema")}
+    spec = complete(spec, getattr(network, "weight_rules", None))
     params = {p.name: p for p in network.get_parameters()}
     converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where, network)
     fail_unless_ok(report, str(spec["path"]), where)
