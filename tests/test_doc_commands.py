@@ -129,6 +129,9 @@ TABLE = {
         ("fails", ()),   # docs/networks.md: a head count that does not divide the width
     "python run.py +recipe=vit_b_16_torchvision task=summary": run(),
     "mm-train weights convert --list-rules": run(),
+    "python bench/migration_zoo.py --only resnet50,efficientnet_b0":
+        skip("a benchmark of several minutes in the bench venvs (torch, torchvision, keras): /work/benchvenv, "
+             "/work/tfvenv"),
     "python bench/peer_mindcv.py --steps 8 --repeats 2 --default-steps 4 --default-repeats 1":
         skip("a benchmark of several minutes that installs mindcv from PyPI into its own venv and needs a mindcv "
              "git checkout (--mindcv-repo)"),
