@@ -55,7 +55,7 @@ KERAS = {
 PERTURBED = {
     "resnet50 stride on the 1x1 (v1)": ("resnet50", ["+network.layers.layer2.stride_on=1x1"], None),
     "resnet50 layer4 eps 1e-3": ("resnet50", ["network.layers.layer4.eps=1.0e-3"], None),
-    "efficientnet_b0 stem eps 1e-3": ("efficientnet_b0", ["+network.layers.features.layers.0.eps=1.0e-3"], None),
+    "efficientnet_b0 head eps 1e-3": ("efficientnet_b0", ["+network.layers.features.layers.8.eps=1.0e-3"], None),
     "vgg16_keras Flatten CHW": ("vgg16_keras", [], "{extends: keras, flatten: chw}"),
 }
 VGG16_KERAS = """# @package _global_
