@@ -22,8 +22,8 @@ network on this input lands from the exact result. It fails (exit 1) when
 Either floor is at least one rounding of the largest output, ``eps32 * max|expected|``. Two correct
 float32 implementations differ by about 1-2 floors (median 1.33 over 60 torchvision models); MindSpore's
 CPU Sigmoid/SiLU (~20 ulp) puts EfficientNets at 5-18 floors, hence 32. A structural mistake lands far
-above: a wrong stride about 10**5 floors, a BatchNorm eps of 1e-3 for 1e-5 or a Dense after a Flatten
-in the other order hundreds to thousands (bench/migration_zoo.py, docs/migration.md). With
+above (bench/migration_zoo.py, docs/migration.md): ResNet-50 with the stride on the wrong conv 2.0e4 floors,
+a BatchNorm eps of 1e-3 for 1e-5 4.3e3, VGG16's Dense after a Flatten in the other order 6.7e5. With
 ``--atol``/``--rtol`` the check is elementwise instead: ``|out - expected| <= atol + rtol * |expected|``.
 
 The verdict alone, for other tools (the ONNX converter's check)::
