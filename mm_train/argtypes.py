@@ -123,6 +123,18 @@ class RunFileName(str):
         return run_paths.name_problem(value) is None
 
 
+class ParamCount:
+    """A parameter budget: a whole number from 1 to 10**12 (``1e12`` counts as one)."""
+    description = "a whole number from 1 to 1000000000000 (1e12)"
+    high = 10**12
+
+    @staticmethod
+    def fits(value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return (isinstance(value, int) or float(value).is_integer()) and 1 <= value <= ParamCount.high
+
+
 PadMode = Literal["same", "valid", "pad", "SAME", "VALID", "PAD"]
 Initializer = Union[None, str, float, Mapping[str, Any]]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Iterator, Mapping, Optional
 
 from mm_train.amp import AMP_LEVELS
-from mm_train.argtypes import hints, type_problem
+from mm_train.argtypes import ParamCount, hints, type_problem
 from mm_train.errors import ConfigError, closest
 from mm_train.metrics import METRICS
 from mm_train.nn.budget import DEFAULT_MAX_PARAMS
@@ -74,7 +74,7 @@ class DebugSchema:
 
 @dataclass
 class LimitsSchema:
-    max_params: int = DEFAULT_MAX_PARAMS   # a network above this many parameters is refused before it is built
+    max_params: ParamCount = DEFAULT_MAX_PARAMS   # up to 1e12; a network above this many parameters is refused before it is built
 
 
 SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema,

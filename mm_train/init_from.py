@@ -4,6 +4,7 @@
     init_from: {path: x.ckpt, allow_missing: ["end_point.*"]}      # ... keeping a new classifier head as built
     init_from: resnet18.pth                                        # another framework: the recipe's rules
     init_from: {path: r18.pth, format: torch, rules: torchvision_resnet, allow: ["fc.*"]}
+    init_from: {path: ddp.pth, rules: {strip_prefix: module.}}     # inline rules, on top of the default ones
     init_from: {path: x.ckpt, ema: false}      # the raw weights of a train.ema_decay run (default: the EMA ones)
 
 :func:`parse` turns either form into one dict. A MindSpore checkpoint given as a path, or as
@@ -44,7 +45,7 @@ def parse(spec: Any, where: str = "init_from", default_rules: str | None = None)
     (the recipe's ``network.weight_rules``) for another framework's file, else by format.
     """
     from mm_train.migrate.sources import FORMATS, guess_format
-    from mm_train.migrate.weights import DEFAULT_RULES
+    from mm_train.migrate.weights import complete
 
     if spec is None or spec == "":
         return None
@@ -77,7 +78,8 @@ def parse(spec: Any, where: str = "init_from", default_rules: str | None = None)
                 "allow_missing": _patterns(spec.get("allow_missing"), f"{where}.allow_missing"),
                 "allow_unexpected": _patterns(spec.get("allow_unexpected"), f"{where}.allow_unexpected")}
     allow = _patterns(spec.get("allow", spec.get("allow_missing")), f"{where}.allow")
-    rules = spec.get("rules") or (default_rules if default_rules and fmt != "mindspore" else DEFAULT_RULES[fmt])
+    # the recipe's or the format's rules; written inline ({strip_prefix: module.}) they extend those
+    rules = complete({"path": str(spec["path"]), "format": fmt, "rules": spec.get("rules")}, default_rules)["rules"]
     return {"path": str(spec["path"]), "format": fmt, "rules": rules, "allow": allow}
 
 

@@ -146,6 +146,8 @@ def load_predictor(config: Mapping[str, Any]) -> tuple[Callable, Optional[int], 
     network, _ = build_network(config["network"], max_params=max_params(config))
     init_from.load(network, config.get("init_from"))
     network.set_train(False)
+    from mm_train.inference_memory import guard
+    guard(network, "task=predict")
     return (lambda batch: network(ms.Tensor(batch)).asnumpy()), None, tuple(int(d) for d in input_shape)
 
 

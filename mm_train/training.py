@@ -141,6 +141,9 @@ def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank
 @TASKS.register("eval")
 def eval_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> float:
     """Evaluate ``init_from``'s weights once; the value of ``train.metric``."""
+    from mm_train.inference_memory import guard
+
     parts = build_parts(config, "eval")
+    guard(parts.network, "task=eval")
     with run_settings(config, parts, run_dir, recipe, rank):
         return evaluate_only(config, parts, run_dir)[config["train"]["metric"]]

@@ -81,10 +81,19 @@ def mindspore_name(torch_name: str) -> str:
     return torch_name
 
 
-def write_pth(path: Path, tensors: dict[str, tuple], storage: np.ndarray) -> Path:
+def pickle_text(s: str) -> bytes:
+    """A str as pickle's BINUNICODE opcode."""
+    import struct
+    return b"X" + struct.pack("<I", len(s.encode())) + s.encode()
+
+
+def write_pth(path: Path, tensors: dict[str, tuple], storage: np.ndarray, under: str | None = None,
+              extra: bytes = b"") -> Path:
     """A torch.save zip without torch: one float32 ``storage`` and ``{name: (size, stride, offset)}`` views of it.
 
-    The pickle is written opcode by opcode, as torch writes it (protocol 2, ``_rebuild_tensor_v2``).
+    The pickle is written opcode by opcode, as torch writes it (protocol 2, ``_rebuild_tensor_v2``). With
+    ``under``, the state_dict is the entry ``under`` of a top-level dict that also holds the ``extra``
+    key/value opcodes (:func:`pickle_text` keys), as a training checkpoint does.
     """
     import struct
     import zipfile
@@ -98,11 +107,11 @@ def write_pth(path: Path, tensors: dict[str, tuple], storage: np.ndarray) -> Pat
     numel = int(np.asarray(storage).size)
     persistent = b"(" + text("storage") + b"ctorch\nFloatStorage\n" + text("0") + text("cpu") + \
         b"J" + struct.pack("<i", numel) + b"tQ"
-    body = b"\x80\x02}("
+    body = b"\x80\x02}(" + (text(under) + b"}(" if under else b"")
     for name, (size, stride, offset) in tensors.items():
         body += text(name) + b"ctorch._utils\n_rebuild_tensor_v2\n(" + persistent + b"J" + \
             struct.pack("<i", offset) + ints(size) + ints(stride) + b"\x89ccollections\nOrderedDict\n)RtR"
-    body += b"u."
+    body += (b"u" + extra if under else b"") + b"u."
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("archive/data.pkl", body)
         archive.writestr("archive/byteorder", "little")

@@ -109,8 +109,10 @@ TABLE = {
     "python run.py +recipe=resnet18_torchvision dataset.num_classes=10 "
     "'init_from={path: resnet18.pth, rules: torchvision_resnet, allow: [fc.*]}'": skip(TORCH + " and ImageNet data"),
     "mm-train weights convert model.pth model.ckpt --rules my_rules.yaml --recipe my_recipe": skip(TORCH),
+    "mm-train weights convert ddp.pth r18.ckpt --recipe resnet18_torchvision --strip-prefix module.":
+        skip(TORCH + " (tests/test_weight_import_wrappers.py loads a module.-prefixed state_dict)"),
     "mm-train parity +recipe=resnet18_torchvision 'init_from={path: resnet18.pth, rules: torchvision_resnet}' "
-    "--input x.npy --expected y.npy": skip(TORCH),
+    "--input x.npy --expected y.npy --expected64 y64.npy": skip(TORCH),
     "python run.py +recipe=resnet18_torchvision dataset.num_classes=10 init_from=r18_cifar.ckpt": skip(TORCH),
     "python run.py +recipe=resnet18_torchvision task=eval init_from=RUN_DIR/CHECKPOINT.ckpt": skip(IMAGENET),
     "python run.py +recipe=resnet18_torchvision task=export init_from=RUN_DIR/CHECKPOINT.ckpt export.format=MINDIR":
@@ -120,8 +122,8 @@ TABLE = {
     "python run.py +recipe=quickstart train.grad_accumulation=4": run(FAST),
     "python run.py +recipe=vit_b_16_torchvision task=eval init_from=vit_b_16.pth":
         skip("needs torchvision's ViT-B/16 weights and ImageNet data"),
-    "mm-train parity +recipe=resnet50_keras 'init_from={path: resnet50.weights.h5, rules: keras_resnet50}' "
-    "--input x_nhwc.npy --expected logits.npy --nhwc": skip("needs the user's Keras weights and outputs (no TensorFlow here)"),
+    "mm-train parity +recipe=resnet50_keras 'init_from={path: resnet50.keras, rules: keras_resnet50}' "
+    "--input x_nhwc.npy --expected logits.npy --expected64 logits64.npy --nhwc": skip("needs the user's Keras weights and outputs (no TensorFlow here)"),
     "python run.py +recipe=vit_digits task=summary": run(),
     "python run.py +recipe=vit_digits task=check": run(),
     "python run.py +recipe=vit_digits": run(FAST),
@@ -139,6 +141,9 @@ TABLE = {
     "export MM_TRAIN_RECIPE_PATH=my_recipes": ("env", ()),
     "mm-train parity +recipe=my_net --input x.npy --expected y.npy": run(),
     "python run.py +recipe=my_net train.epochs=1": run(FAST),
+    "python bench/migration_zoo.py --only resnet50,efficientnet_b0":
+        skip("a benchmark of several minutes in the bench venvs (torch, torchvision, keras): /work/benchvenv, "
+             "/work/tfvenv"),
     "python bench/peer_mindcv.py --steps 8 --repeats 2 --default-steps 4 --default-repeats 1":
         skip("a benchmark of several minutes that installs mindcv from PyPI into its own venv and needs a mindcv "
              "git checkout (--mindcv-repo)"),

@@ -154,21 +154,20 @@ def _resnet50(tmp_path, *overrides):
     return config
 
 
-def test_default_tolerance_passes_a_correct_resnet50_import_and_fails_a_perturbed_one(tmp_path):
-    """torchvision's ResNet-50 against the recipe's, float32 both: the default (float32-scaled) tolerance
-    passes; the same weights with layer4's BatchNorm eps 1e-3 instead of 1e-5 (a typical migration slip)
-    fail by more than ten times the bound."""
-    from mm_train.migrate.parity import compare, network_output
+def test_parity_verdict_passes_a_correct_resnet50_import_and_fails_a_wrong_eps(tmp_path):
+    """torchvision's ResNet-50 against the recipe's, float32 both: the verdict against the floor measured on
+    the network itself passes; the same weights with layer4's BatchNorm eps 1e-3 instead of 1e-5 (a typical
+    migration slip) fail by more than ten times the bound."""
+    from mm_train.migrate.parity import network_output, self_floor, verdict
 
     x, y = np.load(FIXTURES / "resnet50" / "x.npy"), np.load(FIXTURES / "resnet50" / "y.npy")
     info: dict = {}
-    good = compare(network_output(_resnet50(tmp_path), x, info), y, layers=info["layers"])
-    assert info["layers"] == 54 and good.passed, good.text()
-    assert 0 < good.max_abs < 1e-4
-    assert "16 * sqrt(54 weighted layers)" in good.text()
-    bad_net = network_output(_resnet50(tmp_path, "network.layers.layer4.eps=1.0e-3"), x)
-    bad = compare(bad_net, y, layers=54)
-    assert not bad.passed and bad.max_abs > 10 * (1.6e-4), bad.text()
+    out = network_output(_resnet50(tmp_path), x, info)
+    floor = self_floor(info["network"], x)
+    good = verdict(out, y, floor=floor)
+    assert good.passed and 0 < good.max_abs < 1e-4, good.text()
+    bad = verdict(network_output(_resnet50(tmp_path, "network.layers.layer4.eps=1.0e-3"), x), y, floor=floor)
+    assert not bad.passed and bad.max_abs > 10 * bad.bound, bad.text()
 
 
 @pytest.mark.slow

@@ -23,14 +23,18 @@ def convert_command(args) -> int:
         spec["format"] = args.format
     if args.rules:
         spec["rules"] = args.rules
-    spec = init_from.parse(spec, where="SRC")
-    network = None
+    if args.strip_prefix:
+        spec["rules"] = {**({"extends": args.rules} if args.rules else {}), "strip_prefix": args.strip_prefix}
+    network, weight_rules = None, None
     if args.recipe:
         from mm_train.jobs import open_job
         from mm_train.nn.budget import max_params
         from mm_train.nn.builder import build_network
         config = open_job(args.recipe, args.overrides).config
         network, _ = build_network(config["network"], max_params=max_params(config))
+        weight_rules = network.weight_rules       # the recipe's network.weight_rules, as init_from uses them
+    spec = init_from.parse(spec, where="SRC", default_rules=weight_rules)
+    if network is not None:
         report = import_weights(network, spec, where="SRC")     # raises with every problem listed
         converted = None
         print(report.text(matched=not args.quiet))
@@ -59,7 +63,7 @@ def parity_command(args) -> int:
                           "--input x.npy --expected y.npy")
     overrides = [o for o in args.overrides if o not in recipes]
     result = run_parity(recipes[0].split("=", 1)[1], overrides, args.input, args.expected, args.nhwc,
-                        args.atol, args.rtol)
+                        args.atol, args.rtol, args.expected64)
     print(result.text())
     return 0 if result.passed else 1
 
@@ -84,7 +88,10 @@ def add_commands(sub, add) -> None:
     convert.add_argument("src", nargs="?", help="the source weight file")
     convert.add_argument("dest", nargs="?", help="the MindSpore .ckpt to write")
     convert.add_argument("--rules", help="a built-in rule set (see --list-rules) or a YAML rules file "
-                         "(default: by format: torch, keras; none for .ckpt)")
+                         "(default: --recipe's network.weight_rules, else by format: torch, keras; none for .ckpt)")
+    convert.add_argument("--strip-prefix", action="append", default=[], metavar="PREFIX",
+                         help="remove PREFIX from the start of every source name first, e.g. module. (DataParallel) "
+                              "or model. (Lightning); repeatable")
     convert.add_argument("--format", choices=("torch", "tf", "mindspore"), help="the source framework (default: "
                          "from the suffix)")
     convert.add_argument("--recipe", help="check and load into this recipe's network; DST then holds its every "
@@ -98,14 +105,17 @@ def add_commands(sub, add) -> None:
     convert.add_argument("--list-rules", action="store_true", help="list the built-in rule sets and exit")
 
     parity = add(sub, "parity", "run a recipe's network (inference mode) on an input and compare with the source "
-                 "framework's output; exit 1 above the tolerance",
+                 "framework's output; exit 1 above 32 x the float32 floor",
                  "mm-train parity +recipe=resnet18_torchvision 'init_from={path: r18.pth, rules: torchvision_resnet}' "
                  "--input x.npy --expected y.npy", parity_command)
     parity.add_argument("overrides", nargs="+", help="+recipe=NAME and key=value overrides (init_from=...)")
     parity.add_argument("--input", required=True, help="the input batch, .npy (NCHW unless --nhwc)")
     parity.add_argument("--expected", required=True, help="the source framework's output for it, .npy")
+    parity.add_argument("--expected64", help="the source framework's output for the same input and weights in "
+                        "float64 (model.double()), .npy: the verdict then judges against its float32 floor "
+                        "max|expected64 - expected| (default: the floor measured on the MindSpore network itself)")
     parity.add_argument("--nhwc", action="store_true", help="the input is channels-last (TensorFlow): transpose it")
-    parity.add_argument("--atol", type=float, default=None, help="elementwise absolute tolerance (default: the "
-                        "float32 tolerance, max|diff| <= 16 * sqrt(weighted layers) * 1.19e-7 * max|expected|)")
+    parity.add_argument("--atol", type=float, default=None, help="elementwise absolute tolerance (default: "
+                        "max|diff| <= 32 x the float32 floor)")
     parity.add_argument("--rtol", type=float, default=None, help="elementwise relative tolerance (with --atol; "
                         "default: the float32 tolerance)")

@@ -12,6 +12,12 @@ A rule set is a YAML file (built in: ``mm_train/migrate/rules/NAME.yaml``; or yo
       - ['^features\\.', 'backbone.']                                        # short form
     fold_bias:                      # conv biases into the following BatchNorm, when the target has none
       - {match: '^(.*)conv(\\d+)\\.bias$', into: '\\1bn\\2'}
+    strip_prefix: module.           # removed from the start of every source key first (DataParallel, Lightning)
+    flatten: hwc                    # the order the source framework flattens C, H, W in (Keras: hwc; torch: chw)
+
+``flatten``: a Dense that follows a Flatten of a C x H x W input (H * W > 1) takes its inputs in the
+source framework's order; when the recipe's Flatten has another ``order`` (default ``chw``), the
+Dense kernel's input rows are permuted to match (:mod:`mm_train.migrate.weights`).
 
 ``if_sibling: REGEX`` applies a rename only when the module of the key (its name up to the last
 ``.`` or ``/``) also has a source key whose last part (after the module) the regex finds.
@@ -31,7 +37,8 @@ import yaml
 from mm_train.errors import ConfigError, closest
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "rules"
-KEYS = ("description", "extends", "drop", "layout", "rename", "fold_bias")
+KEYS = ("description", "extends", "strip_prefix", "drop", "layout", "rename", "fold_bias", "flatten")
+FLATTEN_ORDERS = ("chw", "hwc")
 
 
 def builtin_rules() -> list[str]:
@@ -66,6 +73,8 @@ class RuleSet:
     layout: list[Layout] = field(default_factory=list)
     rename: list[Rename] = field(default_factory=list)
     fold_bias: list[Fold] = field(default_factory=list)
+    strip_prefix: list[str] = field(default_factory=list)
+    flatten: str | None = None          # chw | hwc: how the source flattens; None: not declared
 
 
 def _regex(value: Any, where: str) -> re.Pattern:
@@ -93,6 +102,17 @@ def _parse(spec: Any, name: str, where: str, seen: tuple[str, ...]) -> RuleSet:
                           suggestions=closest(str(unknown[0]), KEYS))
     rules = load_rules(spec["extends"], where=f"{where}.extends", seen=seen) if spec.get("extends") else RuleSet(name)
     rules.name, rules.description = name, str(spec.get("description") or rules.description)
+    prefixes = spec.get("strip_prefix") or []
+    prefixes = [prefixes] if isinstance(prefixes, str) else prefixes
+    if not isinstance(prefixes, list) or not all(isinstance(p, str) and p for p in prefixes):
+        raise ConfigError(f"{where}.strip_prefix", f"got {spec.get('strip_prefix')!r}",
+                          expected="a prefix such as module. (or a list of them)")
+    rules.strip_prefix += prefixes
+    if spec.get("flatten") is not None:
+        if spec["flatten"] not in FLATTEN_ORDERS:
+            raise ConfigError(f"{where}.flatten", f"got {spec['flatten']!r}", expected=f"one of {list(FLATTEN_ORDERS)}",
+                              suggestions=closest(str(spec["flatten"]), FLATTEN_ORDERS))
+        rules.flatten = spec["flatten"]
     rules.drop += [_regex(p, f"{where}.drop[{i}]") for i, p in enumerate(_list(spec, "drop", where))]
     for i, entry in enumerate(_list(spec, "layout", where)):
         here = f"{where}.layout[{i}]"
@@ -120,8 +140,11 @@ def _parse(spec: Any, name: str, where: str, seen: tuple[str, ...]) -> RuleSet:
     return rules
 
 
-def load_rules(name_or_path: str | None, where: str = "rules", seen: tuple[str, ...] = ()) -> RuleSet:
-    """A built-in rule set by NAME, or a YAML file by path; ``None`` is the identity."""
+def load_rules(name_or_path: Any, where: str = "rules", seen: tuple[str, ...] = ()) -> RuleSet:
+    """A built-in rule set by NAME, a YAML file by path, or a rule set written inline as a mapping
+    (``{extends: torch, strip_prefix: module.}``); ``None`` is the identity."""
+    if isinstance(name_or_path, Mapping):
+        return _parse(dict(name_or_path), "inline", where, seen)
     if not name_or_path:
         return RuleSet("identity")
     text = str(name_or_path)
@@ -158,8 +181,17 @@ class Converted:
     problems: list[str]
 
 
+def _strip(key: str, prefixes: list[str]) -> str:
+    for prefix in prefixes:
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
 def convert(source: Mapping[str, np.ndarray], rules: RuleSet, target: Mapping[str, tuple] | None = None) -> Converted:
     """Apply ``rules`` to ``source``; ``target`` (name -> shape) decides which conv biases are folded."""
+    if rules.strip_prefix:
+        source = {_strip(key, rules.strip_prefix): value for key, value in source.items()}
     siblings: dict[str, list[str]] = {}
     for key in source:
         siblings.setdefault(_module(key), []).append(key)

@@ -3,8 +3,8 @@
     read_weights("resnet18.safetensors")          # PyTorch, safetensors
     read_weights("resnet18.pth")                  # PyTorch, torch.save (no torch needed)
     read_weights("resnet50.h5")                   # Keras 2 save_weights (h5py: pip install mm_train[tf])
-    read_weights("resnet50.weights.h5")           # Keras 3 save_weights (layers/NAME/vars/0, 1, ...)
-    read_weights("resnet50.keras")                # Keras 3 model.save: a zip holding model.weights.h5
+    read_weights("resnet50.weights.h5")           # Keras 3 save_weights (layers/conv2d_3/vars/0: by position)
+    read_weights("resnet50.keras")                # Keras 3 model.save: model.weights.h5 named by config.json
     read_weights("resnet50.npz")                  # TensorFlow variables saved with numpy.savez
     read_weights("model.ckpt")                    # MindSpore
 
@@ -14,7 +14,6 @@ default rule set when the suffix says less (.npz, .bin).
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,11 +21,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from mm_train.errors import ConfigError
+from mm_train.migrate import keras3
 
 FORMATS = ("torch", "tf", "mindspore")
 SUFFIXES = {".safetensors": "torch", ".pt": "torch", ".pth": "torch", ".bin": "torch",
             ".npz": "tf", ".h5": "tf", ".hdf5": "tf", ".keras": "tf", ".ckpt": "mindspore"}
-KERAS3_VAR = re.compile(r"^(?:.*/)?layers/(?P<layer>[^/]+)/vars/(?P<index>\d+)$")
 
 
 def guess_format(path: str | Path) -> str | None:
@@ -76,37 +75,8 @@ def _read_safetensors(path: Path, where: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _keras3_names(layer: str, arrays: list[np.ndarray]) -> list[str]:
-    """Keras 3 stores a layer's variables by position; name them by their shapes as Keras builds them:
-    kernel (2 or 4 axes) then bias; four vectors: BatchNormalization's gamma, beta, moving_mean,
-    moving_variance; two vectors: LayerNormalization's gamma, beta. Anything else keeps ``vars/i``."""
-    shapes = [a.shape for a in arrays]
-    if shapes and len(shapes[0]) in (2, 4) and all(len(s) == 1 for s in shapes[1:]) and len(shapes) <= 2:
-        names = ["kernel", "bias"]
-    elif len(shapes) == 4 and all(len(s) == 1 and s == shapes[0] for s in shapes):
-        names = ["gamma", "beta", "moving_mean", "moving_variance"]
-    elif len(shapes) == 2 and all(len(s) == 1 and s == shapes[0] for s in shapes):
-        names = ["gamma", "beta"]
-    else:
-        names = [f"vars/{i}" for i in range(len(shapes))]
-    return [f"{layer}/{n}" for n in names[:len(shapes)]]
-
-
-def _from_keras3(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``layers/NAME/vars/i`` (Keras 3's .weights.h5) -> ``NAME/kernel``, ``NAME/bias``, ... as Keras 2 names them."""
-    layers: dict[str, dict[int, np.ndarray]] = {}
-    for key, array in weights.items():
-        found = KERAS3_VAR.match(key)
-        if found and not key.startswith("optimizer/"):
-            layers.setdefault(found["layer"], {})[int(found["index"])] = array
-    out = {}
-    for layer, variables in layers.items():
-        arrays = [variables[i] for i in sorted(variables)]
-        out.update(zip(_keras3_names(layer, arrays), arrays))
-    return out
-
-
-def _read_h5(path: Path | io.BytesIO, where: str, label: str | None = None) -> dict[str, np.ndarray]:
+def _read_h5(path: Path | io.BytesIO, where: str, label: str | None = None,
+             config: dict | None = None) -> dict[str, np.ndarray]:
     try:
         import h5py
     except ImportError:
@@ -116,13 +86,14 @@ def _read_h5(path: Path | io.BytesIO, where: str, label: str | None = None) -> d
     with h5py.File(path, "r") as f:
         f.visititems(lambda name, item: out.__setitem__(name, np.asarray(item)) if isinstance(item, h5py.Dataset)
                      else None)
-    if any(KERAS3_VAR.match(k) for k in out):
-        return _from_keras3(out)
+    if keras3.is_keras3(out):
+        return keras3.named(out, config)
     return out
 
 
 def _read_keras(path: Path, where: str) -> dict[str, np.ndarray]:
-    """Keras 3's ``model.save("m.keras")``: a zip with model.weights.h5 (and config.json)."""
+    """Keras 3's ``model.save("m.keras")``: a zip with model.weights.h5 and config.json (the layer names)."""
+    import json
     if not zipfile.is_zipfile(path):
         raise ConfigError(where, f"{path} is not a Keras 3 .keras archive", expected="a file written by "
                           "model.save('model.keras') (a zip holding model.weights.h5)")
@@ -131,7 +102,11 @@ def _read_keras(path: Path, where: str) -> dict[str, np.ndarray]:
             raise ConfigError(where, f"{path} holds no model.weights.h5", expected="a file written by "
                               "model.save('model.keras')")
         data = io.BytesIO(archive.read("model.weights.h5"))
-    return _read_h5(data, where, f"{path}:model.weights.h5")
+        try:
+            config = json.loads(archive.read("config.json")) if "config.json" in archive.namelist() else None
+        except ValueError as err:
+            raise ConfigError(where, f"{path}: config.json is not JSON: {err}") from None
+    return _read_h5(data, where, f"{path}:model.weights.h5", config if isinstance(config, dict) else None)
 
 
 def _read_ckpt(path: Path, where: str) -> dict[str, np.ndarray]:

@@ -2,7 +2,9 @@
 unpickling arbitrary objects.
 
 The pickle in ``ARCHIVE/data.pkl`` may name only the globals that rebuild tensors
-(``torch._utils._rebuild_tensor_v2``, ``torch.FloatStorage`` & co, ``collections.OrderedDict``);
+(``torch._utils._rebuild_tensor_v2``, ``torch.FloatStorage`` & co, ``collections.OrderedDict``) and a few
+inert standard-library types that training checkpoints carry (``argparse.Namespace``, ``pathlib`` paths,
+``datetime``, ``set``: :func:`_inert_stdlib`);
 any other global (``os.system``, ``builtins.eval``...) is refused when the pickle names it,
 before anything in it is called. Storages are read with numpy from ``ARCHIVE/data/KEY``::
 
@@ -127,7 +129,26 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *state):
     return data
 
 
+def _inert_stdlib() -> dict:
+    """Standard-library types that hold data and run nothing of the file's when rebuilt: what training
+    checkpoints carry besides tensors (torchvision's references/classification/train.py saves its
+    ``argparse.Namespace`` as ``args``)."""
+    import argparse
+    import builtins
+    import datetime
+    import pathlib
+
+    types = {("argparse", "Namespace"): argparse.Namespace,
+             ("pathlib", "PosixPath"): pathlib.PurePosixPath, ("pathlib", "WindowsPath"): pathlib.PureWindowsPath,
+             ("pathlib", "PurePosixPath"): pathlib.PurePosixPath,
+             ("pathlib", "PureWindowsPath"): pathlib.PureWindowsPath}
+    types.update({("datetime", n): getattr(datetime, n) for n in ("date", "time", "datetime", "timedelta")})
+    types.update({("builtins", n): getattr(builtins, n) for n in ("set", "frozenset", "slice", "complex")})
+    return types
+
+
 ALLOWED = {
+    **_inert_stdlib(),
     ("collections", "OrderedDict"): OrderedDict,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,

@@ -16,6 +16,7 @@ Anything else that does not match fails with the whole report.
 from __future__ import annotations
 
 import fnmatch
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,6 +28,8 @@ from mm_train.migrate.rules import Converted, convert, load_rules
 from mm_train.migrate.sources import read_weights
 
 DEFAULT_RULES = {"torch": "torch", "tf": "keras", "mindspore": "mindspore"}
+COMMON_PREFIXES = ("module.", "model.", "_orig_mod.", "backbone.", "net.", "network.", "encoder.")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,6 +43,9 @@ class Report:
     dropped: list[str] = field(default_factory=list)
     folded: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)                       # the failures
+    permuted: list[str] = field(default_factory=list)                       # Dense kernels reordered
+    warnings: list[str] = field(default_factory=list)
+    cause: str = ""                                                         # the likely cause of the problems
 
     @property
     def ok(self) -> bool:
@@ -51,7 +57,9 @@ class Report:
             lines += [f"  {t:<48} <- {s}  {list(shape)}" for t, s, shape in self.matched]
         lines += [f"  dropped:  {k}" for k in self.dropped]
         lines += [f"  folded:   {s} into {bn}.moving_mean" for s, bn in self.folded]
+        lines += [f"  permuted: {k}" for k in self.permuted]
         lines += [f"  allowed:  {k}" for k in self.allowed]
+        lines += [f"  WARNING:  {w}" for w in self.warnings]
         lines += [f"  FAILED:   {p}" for p in self.problems]
         total = len(self.matched) + len(self.missing) + len(self.mismatched)
         lines.append(f"matched {len(self.matched)} of {total} target parameters; {len(self.missing)} missing, "
@@ -104,18 +112,112 @@ def _hint(name: str, names) -> str:
     return f"; nearest: {near[0]}" if near else ""
 
 
-def convert_weights(spec: Mapping[str, Any], target: Mapping[str, tuple] | None, where: str = "init_from"):
+def likely_cause(source_keys, target) -> str:
+    """A prefix every source key has and no target key (``module.`` from DataParallel, ``model.`` from
+    Lightning), with the rule that strips it; "" when there is none."""
+    keys = [k for k in source_keys if not k.endswith("num_batches_tracked")]
+    if not keys or not target:
+        return ""
+    first = keys[0].split(".", 1)[0] + "." if "." in keys[0] else ""
+    for prefix in dict.fromkeys((*COMMON_PREFIXES, first)):
+        if prefix and all(k.startswith(prefix) for k in keys) and not any(t.startswith(prefix) for t in target):
+            return (f"every source name starts with '{prefix}' (a model saved wrapped, e.g. "
+                    f"{'DataParallel' if prefix == 'module.' else 'Lightning' if prefix == 'model.' else 'a wrapper'}),"
+                    f" no network name does: add rules: {{strip_prefix: {prefix}}} to init_from (weights convert: "
+                    f"--strip-prefix {prefix})")
+    return ""
+
+
+@dataclass
+class FlattenDense:
+    """A Dense whose input comes from a Flatten of ``in_shape`` (C, H, W) in ``order``."""
+    flatten: str
+    dense_weight: str
+    in_shape: tuple
+    order: str
+
+
+def flatten_dense_pairs(network) -> list[FlattenDense]:
+    """Each Flatten of the network followed (as the next layer with parameters) by a Dense."""
+    from mindspore import nn
+
+    from mm_train.nn.layers import Flatten
+
+    pairs, pending = [], None
+    for name, cell in network.cells_and_names():
+        if isinstance(cell, Flatten):
+            pending = (name, cell)
+            continue
+        own = list(cell.get_parameters(expand=False))
+        if not own:
+            continue
+        if pending is not None and isinstance(cell, nn.Dense):
+            pairs.append(FlattenDense(pending[0], cell.weight.name, pending[1].in_shape, pending[1].order))
+        pending = None
+    return pairs
+
+
+def reorder_flattened(converted: Converted, pairs: list[FlattenDense], source_order: str | None, report: Report):
+    """Permute the input rows of each Dense kernel after a Flatten from the source's order to the network's;
+    warn, naming the layer, when the rules do not say how the source flattens."""
+    for pair in pairs:
+        if len(pair.in_shape) != 3 or pair.in_shape[1] * pair.in_shape[2] == 1:
+            continue
+        if source_order is None:
+            report.warnings.append(f"{pair.dense_weight} follows the Flatten '{pair.flatten}' of a "
+                                   f"{list(pair.in_shape)} input and the rules do not say in which order the source "
+                                   "flattened it (Keras: channels last): add flatten: hwc|chw to the rules, or "
+                                   "order: hwc to the Flatten, and check with mm-train parity")
+            continue
+        if source_order == pair.order or pair.dense_weight not in converted.weights:
+            continue
+        kernel = converted.weights[pair.dense_weight]
+        c, h, w = pair.in_shape
+        if kernel.ndim != 2 or kernel.shape[1] != c * h * w:
+            continue
+        if source_order == "hwc":   # rows (h, w, c) -> (c, h, w)
+            kernel = kernel.reshape(-1, h, w, c).transpose(0, 3, 1, 2)
+        else:
+            kernel = kernel.reshape(-1, c, h, w).transpose(0, 2, 3, 1)
+        converted.weights[pair.dense_weight] = np.ascontiguousarray(kernel.reshape(kernel.shape[0], -1))
+        report.permuted.append(f"{pair.dense_weight}: input rows {source_order.upper()} -> {pair.order.upper()} "
+                               f"(after the Flatten '{pair.flatten}' of {list(pair.in_shape)})")
+
+
+def convert_weights(spec: Mapping[str, Any], target: Mapping[str, tuple] | None, where: str = "init_from",
+                    network=None):
     """Read and convert the weights ``spec`` (:func:`mm_train.init_from.parse`'s ``{path, format, rules,
-    allow}``, and ``ema: true`` for a checkpoint's EMA weights) names; return ``(Converted, Report or None)``."""
+    allow}``, and ``ema: true`` for a checkpoint's EMA weights) names; return ``(Converted, Report or None)``.
+    With ``network``: a Keras 3 .weights.h5 is mapped onto its layers by position, and Dense kernels after a
+    Flatten are reordered (:func:`reorder_flattened`)."""
+    from mm_train.migrate import keras3
+
     rules = load_rules(spec["rules"], where=f"{where}.rules")
     weights = read_weights(spec["path"], where)
     if spec.get("ema") and spec.get("format") == "mindspore":
         from mm_train.ema import with_averages
         weights = with_averages(weights, spec["path"])
-    converted = convert(weights, rules, target)
-    report = match(converted, target, spec["allow"]) if target is not None else None
+    if keras3.positional(weights):
+        if network is None:
+            raise ConfigError(where, f"{spec['path']} is a Keras 3 .weights.h5: its layers are named by class and "
+                              "counter (conv2d_3), so they map by position onto a network",
+                              expected="--recipe NAME (the network to map onto), or the model saved with "
+                                       "model.save('m.keras'), whose config.json names the layers")
+        converted = keras3.by_position(weights, keras3.network_layers(network))
+    else:
+        converted = convert(weights, rules, target)
+    report = match(converted, target, list(spec.get("allow") or [])) if target is not None else None
     if report is None and converted.problems:
         raise ConfigError(where, "the rules do not apply cleanly:\n    " + "\n    ".join(converted.problems))
+    if report is not None:
+        if network is not None:
+            reorder_flattened(converted, flatten_dense_pairs(network), rules.flatten, report)
+        if not report.ok and keras3.positional(weights):
+            report.cause = ("the layers were mapped by position (a Keras 3 .weights.h5 names them by class and "
+                            "counter, conv2d_3) and the network builds them in another order; load the model saved "
+                            "with model.save('m.keras'), whose config.json names the layers")
+        elif not report.ok:
+            report.cause = likely_cause(list(weights), target)
     return converted, report
 
 
@@ -123,10 +225,24 @@ def fail_unless_ok(report: Report, path: str, where: str = "init_from") -> None:
     if not report.ok:
         shown = report.problems[:40] + ([f"... and {len(report.problems) - 40} more"] if len(report.problems) > 40
                                         else [])
+        cause = f"likely cause: {report.cause}\n    " if report.cause else ""
         raise ConfigError(where, f"{path} does not fit the network ({report.text(matched=False).splitlines()[-1]}):"
-                          "\n    " + "\n    ".join(shown),
+                          "\n    " + cause + "\n    ".join(shown),
                           expected="rules that map every key (rules: NAME|FILE), or allow: [PATTERN] for keys "
                                    "that may differ, such as a new head")
+
+
+def complete(spec: Mapping[str, Any], default_rules: str | None = None) -> dict[str, Any]:
+    """``spec`` with its defaults, as :func:`mm_train.init_from.parse` gives them: ``format`` from the suffix,
+    ``rules`` the recipe's (``default_rules``) or the format's, inline rules extending those, ``allow`` []."""
+    from mm_train.migrate.sources import guess_format
+
+    fmt = spec.get("format") or guess_format(str(spec["path"]))
+    default = default_rules if default_rules and fmt != "mindspore" else DEFAULT_RULES.get(fmt)
+    rules = spec.get("rules") or default
+    if isinstance(rules, Mapping) and "extends" not in rules:
+        rules = {"extends": default, **dict(rules)}
+    return {**spec, "format": fmt, "rules": rules, "allow": list(spec.get("allow") or [])}
 
 
 def import_weights(network, spec: Mapping[str, Any], where: str = "init_from") -> Report:
@@ -134,9 +250,12 @@ def import_weights(network, spec: Mapping[str, Any], where: str = "init_from") -
     raise ConfigError unless every key fits."""
     import mindspore as ms
 
+    spec = complete(spec, getattr(network, "weight_rules", None))
     params = {p.name: p for p in network.get_parameters()}
-    converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where)
+    converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where, network)
     fail_unless_ok(report, str(spec["path"]), where)
+    for warning in report.warnings:
+        log.warning("%s: %s", where, warning)
     values = {t: ms.Parameter(ms.Tensor(converted.weights[t].astype(ms.dtype_to_nptype(params[t].dtype))), name=t)
               for t, _, _ in report.matched}
     not_loaded, _ = ms.load_param_into_net(network, values, strict_load=True)

@@ -5,8 +5,11 @@
         charge({"type": "Dense", "out_channels": 2**31 - 1}, (4096,), "network.layers.fc")
     ConfigError: network.layers.fc: the network would have about 8,796,093,018,112 parameters ...
 
-Blocks without an estimate (plugins) are charged with their real count right after they are built;
-blocks built from other specs (``Residual``, ``Repeat``) are charged through their parts.
+Blocks without an estimate (plugins, ``Sequential``, the MobileNet/ConvNeXt/transformer blocks) are
+charged with their real count right after they are built, less what their parts built from other specs
+already charged (a composite counts once, at any nesting depth); ``Residual`` and ``Repeat`` are
+charged through their parts. A residual block (``Stage``'s) has a projection shortcut only where the
+stride or the channels change.
 """
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ DEFAULT_MAX_PARAMS = 2_000_000_000
 
 
 def max_params(config) -> int:
-    """The job's ``limits.max_params`` (the default when the config has none)."""
+    """The job's ``limits.max_params`` (the default when the config has none; ``1e12`` is a whole number)."""
     return int(((config or {}).get("limits") or {}).get("max_params", DEFAULT_MAX_PARAMS))
+
 _budget: contextvars.ContextVar = contextvars.ContextVar("mm_train_budget", default=None)
 
 
@@ -35,9 +39,10 @@ class _Budget:
 @contextlib.contextmanager
 def limit(max_params: int):
     """Charge every block built inside against ``max_params`` (``limits.max_params``)."""
-    token = _budget.set(_Budget(max_params))
+    budget = _Budget(max_params)
+    token = _budget.set(budget)
     try:
-        yield
+        yield budget
     finally:
         _budget.reset(token)
 
@@ -47,13 +52,18 @@ def _conv(cin, cout, k=1, group=1, bias=False) -> int:
     return cin * cout * kh * kw // max(1, group) + (cout if bias else 0)
 
 
-def _bottleneck(cin, cout, expansion=4, **_) -> int:
+def _projection(cin, cout, stride) -> int:
+    """The 1x1 conv + BatchNorm shortcut of a residual block, present only where the stride or channels change."""
+    return _conv(cin, cout) + 4 * cout if int(stride) != 1 or cin != cout else 0
+
+
+def _bottleneck(cin, cout, expansion=4, stride=1, **_) -> int:
     c = cout // max(1, expansion)
-    return cin * c + 9 * c * c + c * cout + 4 * (2 * c + cout) + _conv(cin, cout) + 4 * cout
+    return cin * c + 9 * c * c + c * cout + 4 * (2 * c + cout) + _projection(cin, cout, stride)
 
 
-def _basic(cin, cout, **_) -> int:
-    return 9 * cin * cout + 9 * cout * cout + 8 * cout + _conv(cin, cout) + 4 * cout
+def _basic(cin, cout, stride=1, **_) -> int:
+    return 9 * cin * cout + 9 * cout * cout + 8 * cout + _projection(cin, cout, stride)
 
 
 ESTIMATES: dict[str, Callable[..., int]] = {
@@ -62,8 +72,8 @@ ESTIMATES: dict[str, Callable[..., int]] = {
     "ConvBNReLU": lambda s, a: _conv(s[0], a["out_channels"], a.get("kernel_size", 3)) + 4 * a["out_channels"],
     "BatchNorm2d": lambda s, a: 4 * s[0], "BatchNorm1d": lambda s, a: 4 * s[0],
     "InstanceNorm2d": lambda s, a: 4 * s[0], "GroupNorm": lambda s, a: 2 * s[0],
-    "ResidualBlock": lambda s, a: _bottleneck(s[0], a["out_channels"], a.get("expansion", 4)),
-    "BasicBlock": lambda s, a: _basic(s[0], a["out_channels"]),
+    "ResidualBlock": lambda s, a: _bottleneck(s[0], a["out_channels"], a.get("expansion", 4), a.get("stride", 1)),
+    "BasicBlock": lambda s, a: _basic(s[0], a["out_channels"], a.get("stride", 1)),
     "Parameter": lambda s, a: math.prod(a["shape"]),
 }
 COMPOSITE = {"Residual", "Repeat"}   # their parts are charged one by one as they are built
@@ -86,8 +96,8 @@ def estimate(spec: Mapping[str, Any], in_shape: tuple) -> Optional[int]:
             if inner is None:
                 return None
             args = {k: v for k, v in spec.items() if k not in ("type", "block", "repeat", "stride")}
-            first = inner(tuple(in_shape), args)
-            rest = inner((int(spec["out_channels"]), *tuple(in_shape)[1:]), args)
+            first = inner(tuple(in_shape), {**args, "stride": spec.get("stride", 1)})
+            rest = inner((int(spec["out_channels"]), *tuple(in_shape)[1:]), {**args, "stride": 1})
             return first + (int(spec["repeat"]) - 1) * rest
         if kind in ESTIMATES:
             return int(ESTIMATES[kind](tuple(int(s) for s in in_shape), spec))
@@ -119,6 +129,14 @@ def charge(spec: Any, in_shape: tuple, where: str) -> bool:
     return True
 
 
-def charge_built(cell, where: str) -> None:
-    """Charge a built cell with its real parameter count (blocks without an estimate)."""
-    _add(sum(p.size for p in cell.get_parameters()), where)
+def charged() -> int:
+    """What the open budget holds so far (0 without one): pass it to :func:`charge_built`."""
+    budget = _budget.get()
+    return budget.total if budget is not None else 0
+
+
+def charge_built(cell, where: str, since: int | None = None) -> None:
+    """Charge a built cell with its real parameter count (blocks without an estimate), less what its parts
+    charged while it was built (the budget's total was ``since`` before)."""
+    inside = charged() - since if since is not None else 0
+    _add(max(sum(p.size for p in cell.get_parameters()) - inside, 0), where)

@@ -52,6 +52,7 @@ def named_specs(specs: Any, where: str) -> list[tuple[str, str, Any]]:
 def build_one(spec: Any, path: str, shape: tuple):
     """``(cell, output_shape)`` of one block spec, every failure as a ConfigError naming ``path``."""
     estimated = budget.charge(spec, shape, path)   # before anything is allocated (limits.max_params)
+    before = budget.charged()
     try:
         cell, out = BLOCKS.build(spec, path, shape)
     except ShapeMismatch as err:
@@ -61,7 +62,7 @@ def build_one(spec: Any, path: str, shape: tuple):
     except (TypeError, ValueError) as err:   # MindSpore's own argument checks
         raise ConfigError(path, f"{spec.get('type')}: {' '.join(str(err).split())}") from None
     if not estimated:
-        budget.charge_built(cell, path)
+        budget.charge_built(cell, path, since=before)
     shape = tuple(int(s) for s in out)
     return cell, (Unbatched(shape) if is_unbatched(out) else shape)
 

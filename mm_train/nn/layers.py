@@ -7,7 +7,7 @@ Each factory takes the input shape first and returns ``(cell, output_shape)``.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence
 
 import math
 
@@ -71,11 +71,29 @@ BLOCKS.register("MaxPool2d", _pool(nn.MaxPool2d, "MaxPool2d"))
 BLOCKS.register("AvgPool2d", _pool(nn.AvgPool2d, "AvgPool2d"))
 
 
+class Flatten(nn.Flatten):
+    """``nn.Flatten`` that remembers its input shape and order: ``order: hwc`` flattens channels last, as
+    Keras does, so a Dense kernel imported from Keras after it needs no permutation."""
+
+    def __init__(self, in_shape, order: str = "chw"):
+        super().__init__()
+        self.in_shape, self.order = tuple(in_shape), order
+        self.channels_last = order == "hwc" and len(self.in_shape) == 3
+
+    def construct(self, x):
+        if self.channels_last:
+            x = x.transpose(0, 2, 3, 1)
+        return super().construct(x)
+
+
 @BLOCKS.register("Flatten")
-def flatten(in_shape, start_dim: int = 1):
-    """Axes ``start_dim`` .. last joined into one (torch's ``start_dim``; the batch axis is 0)."""
+def flatten(in_shape, start_dim: int = 1, order: Literal["chw", "hwc"] = "chw"):
+    """Axes ``start_dim`` .. last joined into one (torch's ``start_dim``; the batch axis is 0); ``order: hwc``
+    flattens a feature map channels last, as Keras does."""
     if start_dim == 1:
-        return nn.Flatten(), (math.prod(in_shape),)
+        return Flatten(in_shape, order), (math.prod(in_shape),)
+    if order != "chw":
+        raise ConfigError(".order", f"got {order!r} with start_dim {start_dim}", expected="order: hwc only with start_dim: 1")
     from mm_train.nn.merge import sample_axis
     from mm_train.nn.tensor_shape import ReshapeCell
     i = sample_axis(start_dim, len(in_shape), "Flatten", "start_dim")

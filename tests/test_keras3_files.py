@@ -1,0 +1,142 @@
+"""Keras 3 files as Keras 3 writes them (fixtures written by real Keras 3: scripts/make_keras3_fixtures.py):
+a .keras maps by its config.json's layer names, a .weights.h5 alone by the order of the network the recipe
+builds (shapes checked); a Dense after a Flatten gets its input rows permuted from Keras's HWC order."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from migrate_helpers import write_recipe
+
+FIXTURES = Path(__file__).parent / "fixtures" / "keras3"
+
+RESNET = """network:
+  input_shape: [3, 8, 8]
+  layers:
+    conv1: {type: Conv2d, out_channels: 8, kernel_size: 3, pad_mode: same}
+    bn1: {type: BatchNorm2d, eps: 1.001e-5, momentum: 0.99}
+    relu: {type: ReLU}
+    layer1: {type: Stage, block: ResidualBlock, repeat: 2, out_channels: 16, stride: 2, expansion: 4,
+             stride_on: 1x1, pad_mode: same, eps: 1.001e-5, momentum: 0.99, style: torchvision}
+    avgpool: {type: GlobalAvgPool}
+    fc: {type: Dense, out_channels: 5}
+"""
+# layer names as Keras's: the default keras rules map LAYER/kernel to LAYER.weight
+MOBILENET = """network:
+  input_shape: [3, 8, 8]
+  layers:
+    Conv1: {type: Conv2d, out_channels: 8, kernel_size: 3, pad_mode: same}
+    bn_Conv1: {type: BatchNorm2d, eps: 1.0e-3}
+    Conv1_relu: {type: ReLU6}
+    expanded_conv_depthwise: {type: Conv2d, out_channels: 8, kernel_size: 3, group: 8, pad_mode: same}
+    expanded_conv_depthwise_BN: {type: BatchNorm2d, eps: 1.0e-3}
+    expanded_conv_depthwise_relu: {type: ReLU6}
+    expanded_conv_project: {type: Conv2d, out_channels: 8, kernel_size: 1}
+    expanded_conv_project_BN: {type: BatchNorm2d, eps: 1.0e-3}
+    block_1_expand: {type: Conv2d, out_channels: 48, kernel_size: 1}
+    block_1_expand_BN: {type: BatchNorm2d, eps: 1.0e-3}
+    block_1_expand_relu: {type: ReLU6}
+    block_1_depthwise: {type: Conv2d, out_channels: 48, kernel_size: 3, stride: 2, group: 48, pad_mode: same}
+    block_1_depthwise_BN: {type: BatchNorm2d, eps: 1.0e-3}
+    block_1_depthwise_relu: {type: ReLU6}
+    block_1_project: {type: Conv2d, out_channels: 16, kernel_size: 1}
+    block_1_project_BN: {type: BatchNorm2d, eps: 1.0e-3}
+    Conv_1: {type: Conv2d, out_channels: 32, kernel_size: 1}
+    Conv_1_bn: {type: BatchNorm2d, eps: 1.0e-3}
+    out_relu: {type: ReLU6}
+    avgpool: {type: GlobalAvgPool}
+    predictions: {type: Dense, out_channels: 5}
+"""
+VGG = """network:
+  input_shape: [3, 8, 8]
+  layers:
+    block1_conv1: {type: Conv2d, out_channels: 8, kernel_size: 3, pad_mode: same, has_bias: true}
+    relu1: {type: ReLU}
+    block1_pool: {type: MaxPool2d, kernel_size: 2, stride: 2}
+    block2_conv1: {type: Conv2d, out_channels: 16, kernel_size: 3, pad_mode: same, has_bias: true}
+    relu2: {type: ReLU}
+    block2_pool: {type: MaxPool2d, kernel_size: 2, stride: 2}
+    flatten: {type: Flatten}
+    fc1: {type: Dense, out_channels: 16}
+    relu3: {type: ReLU}
+    predictions: {type: Dense, out_channels: 5}
+"""
+NETWORKS = {"resnet": (RESNET, "keras_resnet50"), "mobilenet": (MOBILENET, "keras"), "vgg": (VGG, "keras")}
+
+
+@pytest.fixture(scope="module")
+def recipes(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keras3") / "recipes"
+    for name, (network, _) in NETWORKS.items():
+        write_recipe(folder, f"tiny_{name}", network)
+    write_recipe(folder, "tiny_vgg_hwc", VGG.replace("flatten: {type: Flatten}", "flatten: {type: Flatten, order: hwc}"))
+    return folder
+
+
+def parity(recipes, monkeypatch, name, file, rules, recipe=None):
+    from mm_train.migrate.parity import run_parity
+
+    monkeypatch.setenv("MM_TRAIN_RECIPE_PATH", str(recipes))
+    folder = FIXTURES / name
+    return run_parity(recipe or f"tiny_{name}", [f"init_from={{path: {folder / file}, rules: {rules}}}"],
+                      str(folder / "x.npy"), str(folder / "y.npy"), True, expected64_path=str(folder / "y64.npy"))
+
+
+@pytest.mark.parametrize("name", ["resnet", "mobilenet", "vgg"])
+def test_keras_archive_maps_by_its_config_and_matches_keras_output(recipes, monkeypatch, name):
+    result = parity(recipes, monkeypatch, name, "model.keras", NETWORKS[name][1])
+    assert result.passed and result.ratio < 8, result.text()
+
+
+@pytest.mark.parametrize("name", ["mobilenet", "vgg"])
+def test_weights_h5_alone_maps_by_the_order_of_the_recipe_network(recipes, monkeypatch, name):
+    result = parity(recipes, monkeypatch, name, "model.weights.h5", "keras")
+    assert result.passed and result.ratio < 8, result.text()
+
+
+def test_weights_h5_whose_order_differs_from_the_network_is_refused_with_the_way_out(recipes, monkeypatch):
+    """Keras's ResNet puts the projection shortcut (_0_conv) after _2_conv; the recipe's block builds it last:
+    the shapes disagree, and the message points to the .keras file."""
+    from mm_train.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"(?s)likely cause: the layers were mapped by position.*model.save\('m.keras'\)"
+                                          r".*shape of layer1\.0\.conv3\.weight: source conv2d_3/kernel"):
+        parity(recipes, monkeypatch, "resnet", "model.weights.h5", "keras_resnet50")
+
+
+def _import(recipe: str, recipes, monkeypatch, file: str, rules):
+    from mm_train.init_from import load
+    from mm_train.jobs import open_job
+    from mm_train.nn.builder import build_network
+
+    monkeypatch.setenv("MM_TRAIN_RECIPE_PATH", str(recipes))
+    network, _ = build_network(open_job(recipe, []).config["network"])
+    return network, load(network, {"path": str(FIXTURES / "vgg" / file), "rules": rules})
+
+
+def test_dense_after_flatten_gets_its_rows_permuted_from_hwc(recipes, monkeypatch):
+    import h5py
+    network, report = _import("tiny_vgg", recipes, monkeypatch, "model.keras", "keras")
+    assert report.permuted == ["fc1.weight: input rows HWC -> CHW (after the Flatten 'flatten' of [16, 2, 2])"]
+    with h5py.File(FIXTURES / "vgg" / "model.weights.h5") as f:
+        kernel = np.asarray(f["layers/dense/vars/0"])           # fc1: (2*2*16 inputs in H, W, C order, 16)
+    loaded = {p.name: p.asnumpy() for p in network.get_parameters()}["fc1.weight"]
+    for c, h, w in [(0, 0, 1), (5, 1, 0), (15, 1, 1)]:      # MindSpore's input (c, h, w) is Keras's (h, w, c)
+        assert np.array_equal(loaded[:, c * 4 + h * 2 + w], kernel[(h * 2 + w) * 16 + c])
+    # the recipe flattening channels last takes the kernel as it is, and still matches Keras
+    _, report = _import("tiny_vgg_hwc", recipes, monkeypatch, "model.keras", "keras")
+    assert report.permuted == []
+    assert parity(recipes, monkeypatch, "vgg", "model.keras", "keras", "tiny_vgg_hwc").passed
+
+
+def test_flatten_then_dense_without_a_declared_order_is_a_warning_naming_the_layer(recipes, monkeypatch, tmp_path,
+                                                                                    caplog):
+    rules = tmp_path / "mine.yaml"     # a user's rules that do not extend keras: the source order is unknown
+    rules.write_text(Path(FIXTURES.parent.parent.parent / "mm_train/migrate/rules/keras.yaml").read_text()
+                     .replace("flatten: hwc\n", ""))
+    with caplog.at_level("WARNING"):
+        _, report = _import("tiny_vgg", recipes, monkeypatch, "model.keras", str(rules))
+    assert report.permuted == [] and len(report.warnings) == 1
+    assert "fc1.weight follows the Flatten 'flatten' of a [16, 2, 2] input" in caplog.text
