@@ -163,6 +163,8 @@ def component_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
         if cfg.get(key) is not None:
             errors += registry.check(cfg[key], key)
     errors += optimizer_key_errors(cfg.get("optimizer"))
+    from mm_train.lr_schedules import schedule_key_errors
+    errors += schedule_key_errors(cfg.get("lr_schedule"))
     for i, spec in enumerate(cfg.get("callbacks") or [] if isinstance(cfg.get("callbacks"), list) else []):
         errors += CALLBACKS.check(spec, f"callbacks[{i}]")
     device = cfg.get("device") if isinstance(cfg.get("device"), Mapping) else {}

@@ -218,7 +218,7 @@ LOSSES = Registry("loss", ("mm_train.losses",))
 OPTIMIZERS = Registry("optimizer", ("mm_train.optim",), takes=("params", "learning_rate"), given=("loss_scale",),
                       reserved=OPTIMIZER_KEYS)
 LR_SCHEDULES = Registry("lr schedule", ("mm_train.lr_schedules",), takes=("total_steps", "steps_per_epoch"),
-                        reserved=("scale_by_batch",))
+                        reserved=("scale_by_batch", "by_epoch", "warmup_factor"))
 CALLBACKS = Registry("callback", ("mm_train.callbacks.monitors", "mm_train.callbacks.checkpoint",
                                   "mm_train.callbacks.early_stopping", "mm_train.callbacks.progress",
                                   "mm_train.callbacks.tensorboard"), takes=("ctx",))

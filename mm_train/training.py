@@ -71,6 +71,17 @@ def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_off
     return evaluate
 
 
+def _schedule_callbacks(config, parts, initial_step: int) -> list:
+    """``onecycle``'s momentum cycle, when the schedule has one."""
+    from mm_train.lr_schedules import build_momentum_schedule
+    total = int(config["train"]["epochs"]) * parts.steps_per_epoch
+    momentum = build_momentum_schedule(config["lr_schedule"], total, parts.steps_per_epoch)
+    if momentum is None:
+        return []
+    from mm_train.callbacks.momentum import CycleMomentum
+    return [CycleMomentum(parts.train_network, momentum, initial_step)]
+
+
 def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, Any]:
     """Load ``init_from`` (validation requires it for task=eval), evaluate once, write metrics.json; the metrics."""
     init_from.load(parts.network, config.get("init_from"))
@@ -110,6 +121,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     if ctx.initial_step >= epochs * parts.steps_per_epoch:
         print(f"resume: the checkpoint is at the end of training ({epochs} epochs); nothing to train", flush=True)
         return ctx.evaluations, []
+    callbacks += _schedule_callbacks(config, parts, ctx.initial_step)
     sink = bool(config["device"].get("dataset_sink_mode", False))
     session = distributed.Session(rank, run_dir)
     session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
