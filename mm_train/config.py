@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping, Optional
 from mm_train.amp import AMP_LEVELS
 from mm_train.argtypes import hints, type_problem
 from mm_train.errors import ConfigError, closest
-from mm_train.metrics import METRICS
+from mm_train.metrics import callback_metric_errors, metrics_errors
 from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import TASKS
 
@@ -29,6 +29,7 @@ class TrainSchema:
     eval_interval: int = 1
     amp_level: str = "O0"
     metric: str = "acc"          # the eval metric a sweep optimises (returned to Hydra's sweeper)
+    metrics: Optional[list] = None      # eval metrics: [acc, acc5] (mm_train/metrics.py); null = [acc]
     scale_lr_by_devices: bool = False   # multiply the lr schedule by the number of devices (data parallel)
     ema_decay: Optional[float] = None   # EMA of the weights (mm_train/ema.py); null = off
     grad_accumulation: int = 1          # micro-batches per optimizer step (mm_train/train_step.py)
@@ -166,7 +167,9 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
         errors.append(ConfigError("overwrite", f"got {cfg.get('overwrite')!r}", expected="true or false"))
     train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
     errors += choice_error("train.amp_level", train.get("amp_level", "O0"), AMP_LEVELS)
-    errors += choice_error("train.metric", train.get("metric", "acc"), METRICS)
+    errors += metrics_errors(train)
+    if not metrics_errors(train):
+        errors += callback_metric_errors(cfg.get("callbacks"), train)
     debug = cfg.get("debug") if isinstance(cfg.get("debug"), Mapping) else {}
     errors += choice_error("debug.mode", debug.get("mode", "none"), DEBUG_MODES)
     if not isinstance(cfg.get("callbacks", []), (list, type(None))):
