@@ -45,8 +45,9 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
                 errors.append(ConfigError(f"dataset.{split}.{key}", f"got {cfg[key]!r}",
                                           expected="a list of {type: NAME, ...}"))
                 continue
+            from mm_train.data.transforms import transform_errors   # nested lists, enum values
             for i, spec in enumerate(cfg.get(key) or []):
-                errors += TRANSFORMS.check(spec, f"dataset.{split}.{key}[{i}]")
+                errors += transform_errors(spec, f"dataset.{split}.{key}[{i}]")
         errors += split_setting_errors(cfg, f"dataset.{split}")
         limit, batch = cfg.get("limit"), cfg.get("batch_size", 32)
         drop = cfg.get("drop_remainder", SPLITS[split]["drop_remainder"])

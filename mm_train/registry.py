@@ -209,7 +209,8 @@ OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm")
 
 DATASETS = Registry("dataset", ("mm_train.data.cifar10", "mm_train.data.image_folder", "mm_train.data.mindrecord",
                                 "mm_train.data.tfrecord"), given=(*READER_COMMON, "train_args", "classes"))
-TRANSFORMS = Registry("transform", ("mm_train.data.transforms",), build_func="mm_train.data.transforms:instantiate")
+TRANSFORMS = Registry("transform", ("mm_train.data.transforms", "mm_train.data.batch_transforms",
+                                    "mm_train.data.augment"), build_func="mm_train.data.transforms:instantiate")
 BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks", "mm_train.nn.activations", "mm_train.nn.norms",
                             "mm_train.nn.sequential", "mm_train.nn.stochastic_depth", "mm_train.nn.mobile",
                             "mm_train.nn.convnext", "mm_train.nn.transformer"), takes=("in_shape",),

@@ -8,7 +8,7 @@
       train: {batch_size: 32, shuffle: true, num_parallel_workers: auto, drop_remainder: true, limit: null,
               num_shards: null, shard_id: null,       # null: the distributed rank (train split only; see sharding.py)
               transforms: [{type: RandomHorizontalFlip}, ...],
-              batch_transforms: [{type: MixUpBatch, alpha: 0.2}]}   # needs one_hot: true
+              batch_transforms: [{type: MixUpCutMix, mixup_alpha: 0.2, cutmix_alpha: 1.0}]}   # needs one_hot: true
       eval:  {batch_size: 32}
     loss: {type: SoftmaxCrossEntropyWithLogits, sparse: false}   # with one_hot: true (soft labels)
 
@@ -30,7 +30,7 @@ SPLIT_KEYS = {"batch_size", "shuffle", "drop_remainder", "num_parallel_workers",
               "transforms", "batch_transforms", "num_shards", "shard_id"}
 SPLITS = {"train": {"shuffle": True, "drop_remainder": True},
           "eval": {"shuffle": False, "drop_remainder": False}}
-BATCH_ONLY = {"MixUpBatch", "CutMixBatch"}
+BATCH_ONLY = {"MixUpBatch", "CutMixBatch", "MixUpCutMix"}
 
 
 def reader_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def _check_transform_lists(settings, one_hot: bool, where: str) -> None:
             raise ConfigError(f"{where}.transforms[{i}]", f"{spec['type']} works on whole batches",
                               expected=f"it under {where}.batch_transforms (with dataset.one_hot: true)")
     if settings["batch_transforms"] and not one_hot:
-        raise ConfigError(f"{where}.batch_transforms", "MixUpBatch / CutMixBatch need one-hot labels",
+        raise ConfigError(f"{where}.batch_transforms", "MixUpCutMix / MixUpBatch / CutMixBatch need one-hot labels",
                           expected="dataset.one_hot: true (and a loss with sparse: false)")
 
 
