@@ -205,7 +205,7 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], wher
 # What every reader gets from the pipeline settings of a split (mm_train.data.build_dataset).
 READER_COMMON = ("split", "shuffle", "num_shards", "shard_id", "num_samples", "num_parallel_workers")
 # Keys of ``optimizer`` that build_optimizer reads (groups, decay, clipping), not the factory.
-OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm")
+OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm", "layer_decay")
 
 DATASETS = Registry("dataset", ("mm_train.data.cifar10", "mm_train.data.image_folder", "mm_train.data.mindrecord",
                                 "mm_train.data.tfrecord"), given=(*READER_COMMON, "train_args", "classes"))
