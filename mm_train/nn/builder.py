@@ -26,7 +26,8 @@ from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 
-NETWORK_KEYS = ("input_shape", "layers", "init", "weight_rules")   # weight_rules: see mm_train.init_from
+NETWORK_KEYS = ("input_shape", "layers", "init", "weight_rules",   # weight_rules: see mm_train.init_from
+                "drop_path_rate")                                   # see mm_train.nn.stochastic_depth
 _relative = relative   # the skeleton's name
 
 
@@ -64,5 +65,8 @@ def build_network(network: Mapping[str, Any], where: str = "network", max_params
         cells, _, infos = build_layers(layers, shape, f"{where}.layers")
     cell = nn.SequentialCell(cells)
     init.apply(cell, plan)
+    if network.get("drop_path_rate") is not None:
+        from mm_train.nn.stochastic_depth import scale_over_depth
+        scale_over_depth(cell, network["drop_path_rate"], f"{where}.drop_path_rate")
     cell.weight_rules = network.get("weight_rules")   # the rule set init_from=W.pth|.safetensors|.h5 uses
     return cell, infos
