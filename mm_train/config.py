@@ -32,6 +32,8 @@ class TrainSchema:
     metrics: Optional[list] = None      # eval metrics: [acc, acc5] (mm_train/metrics.py); null = [acc]
     scale_lr_by_devices: bool = False   # multiply the lr schedule by the number of devices (data parallel)
     ema_decay: Optional[float] = None   # EMA of the weights (mm_train/ema.py); null = off
+    ema_every: int = 1                  # update the EMA every N optimizer steps (torchvision's model_ema_steps)
+    ema_warmup: bool = False            # timm's EMA warm-up: decay min(d, (1 + t) / (10 + t))
     grad_accumulation: int = 1          # micro-batches per optimizer step (mm_train/train_step.py)
 
 
@@ -83,7 +85,7 @@ TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "
              *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
           "limits.max_params": 1, "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1,
-          "train.grad_accumulation": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
+          "train.grad_accumulation": 1, "train.ema_every": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
 BELOW = {"train.ema_decay": 1}   # exclusive upper bounds
 DEBUG_MODES = ("none", "fast", "overfit", "small")
 
