@@ -34,6 +34,7 @@ class TrainSchema:
     ema_decay: Optional[float] = None   # EMA of the weights (mm_train/ema.py); null = off
     ema_every: int = 1                  # update the EMA every N optimizer steps (torchvision's model_ema_steps)
     ema_warmup: bool = False            # timm's EMA warm-up: decay min(d, (1 + t) / (10 + t))
+    eval_start_epoch: int = 1           # no evaluation before this epoch (MindCV's val_start_epoch)
     grad_accumulation: int = 1          # micro-batches per optimizer step (mm_train/train_step.py)
 
 
@@ -85,7 +86,7 @@ TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "
              *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
           "limits.max_params": 1, "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1,
-          "train.grad_accumulation": 1, "train.ema_every": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
+          "train.grad_accumulation": 1, "train.ema_every": 1, "train.eval_start_epoch": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
 BELOW = {"train.ema_decay": 1}   # exclusive upper bounds
 DEBUG_MODES = ("none", "fast", "overfit", "small")
 
@@ -163,8 +164,9 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
     if cfg.get("task") in ("eval", "export") and not cfg.get("init_from"):   # before a run directory is touched
         errors.append(ConfigError("init_from", f"task={cfg['task']} needs weights", expected="init_from=PATH.ckpt"))
     seed = cfg.get("seed")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0"))
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0, or null (a fresh seed, "
+                                                                     "recorded in run_info.json)"))
     if not isinstance(cfg.get("overwrite", False), bool):
         errors.append(ConfigError("overwrite", f"got {cfg.get('overwrite')!r}", expected="true or false"))
     train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}

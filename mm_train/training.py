@@ -68,6 +68,7 @@ def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_off
                         int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch,
                         step_offset=step_offset)
     evaluate.notes = metrics_note(parts.train_network)   # metrics.json says "weights": "ema"
+    evaluate.start_epoch = int(config["train"].get("eval_start_epoch", 1) or 1)
     return evaluate
 
 
