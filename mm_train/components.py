@@ -69,7 +69,8 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
 SPLIT_SETTINGS = {"batch_size": PositiveInt, "limit": Optional[PositiveInt],
                   "num_parallel_workers": Union[Workers, Literal["auto"]],
                   "shuffle": bool, "drop_remainder": bool, "num_shards": Optional[PositiveInt],
-                  "shard_id": Optional[NonNegativeInt]}
+                  "shard_id": Optional[NonNegativeInt],
+                  "repeated_aug": Optional[Union[PositiveInt, Mapping]]}   # mm_train.data.samplers
 
 
 def split_setting_errors(cfg: Mapping[str, Any], where: str) -> list[ConfigError]:
