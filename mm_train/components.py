@@ -125,16 +125,41 @@ def network_errors(network: Any) -> list[ConfigError]:
         return [ConfigError("network", f"got {network!r}", expected="a mapping with input_shape and layers")]
     errors = [ConfigError(f"network.{k}", "unknown key", expected=f"one of {list(NETWORK_KEYS)}",
                           suggestions=closest(str(k), NETWORK_KEYS)) for k in network if k not in NETWORK_KEYS]
+    from mm_train.nn.defaults import apply_defaults, defaults_errors
+    errors += defaults_errors(network.get("defaults"))
     layers = network.get("layers")
+    if isinstance(network.get("defaults"), Mapping):
+        layers = apply_defaults(layers, network["defaults"])
     if not isinstance(layers, Mapping) or not layers:
         return errors + [ConfigError("network.layers", f"got {layers!r}",
                                      expected="a mapping of layer name -> {type: BLOCK, ...}")]
     for name, spec in layers.items():
         where = f"network.layers.{name}"
-        if isinstance(spec, Mapping) and isinstance(spec.get("block"), str) and spec.get("type") in BLOCKS:
-            errors += _block_holder_errors(spec, where)
-        else:
-            errors += BLOCKS.check(spec, where)
+        errors += block_errors(spec, where)
+    return errors
+
+
+NESTED_BLOCKS = ("layers", "body")    # arguments that hold block specs (Sequential, Residual); Repeat: block
+
+
+def block_errors(spec: Any, where: str) -> list[ConfigError]:
+    """One block spec's problems, and those of the blocks nested in it (Repeat's ``block``, Sequential's
+    ``layers``, Residual's ``body``), each with its own key path."""
+    if isinstance(spec, Mapping) and isinstance(spec.get("block"), str) and spec.get("type") in BLOCKS:
+        return _block_holder_errors(spec, where)
+    errors = BLOCKS.check(spec, where)
+    if errors or not isinstance(spec, Mapping):
+        return errors
+    if isinstance(spec.get("block"), Mapping):
+        errors += block_errors(spec["block"], f"{where}.block")
+    for key in NESTED_BLOCKS:
+        inner = spec.get(key)
+        items = (inner.items() if isinstance(inner, Mapping) else enumerate(inner) if isinstance(inner, list) else ())
+        for name, child in items:
+            path = f"{where}.{key}[{name}]" if isinstance(name, int) else f"{where}.{key}.{name}"
+            if isinstance(child, Mapping) and "times" in child:     # Sequential list items may repeat
+                child = {k: v for k, v in child.items() if k != "times"}
+            errors += block_errors(child, path)
     return errors
 
 

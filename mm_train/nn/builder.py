@@ -27,7 +27,8 @@ from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 
 NETWORK_KEYS = ("input_shape", "layers", "init", "weight_rules",   # weight_rules: see mm_train.init_from
-                "drop_path_rate")                                   # see mm_train.nn.stochastic_depth
+                "drop_path_rate",                                   # see mm_train.nn.stochastic_depth
+                "defaults")                                         # see mm_train.nn.defaults
 _relative = relative   # the skeleton's name
 
 
@@ -58,7 +59,10 @@ def build_network(network: Mapping[str, Any], where: str = "network", max_params
                                                suggestions=closest(k, NETWORK_KEYS)) for k in unknown])
     shape = check_input_shape(network.get("input_shape"), where)
     plan = init.parse(network.get("init"), f"{where}.init")
-    layers = network.get("layers")
+    from mm_train.nn.defaults import apply_defaults, defaults_errors
+    if errors := defaults_errors(network.get("defaults"), f"{where}.defaults"):
+        raise ConfigError.collect(errors)
+    layers = apply_defaults(network.get("layers"), network.get("defaults"))
     if not isinstance(layers, Mapping) or not layers:
         raise ConfigError(f"{where}.layers", "no layers", expected="a mapping of layer name -> {type: BLOCK, ...}")
     with budget.limit(max_params):

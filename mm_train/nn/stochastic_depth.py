@@ -18,6 +18,15 @@ from mm_train.errors import ConfigError
 from mm_train.registry import BLOCKS
 
 
+class DropRate(float):
+    """A drop probability: 0 <= p < 1 (checked by validation, before anything is built)."""
+    description = "a drop probability, 0 <= p < 1"
+
+    @staticmethod
+    def fits(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
+
+
 class StochasticDepthCell(nn.Cell):
     def __init__(self, p: float):
         super().__init__()

@@ -25,7 +25,7 @@ from mm_train.argtypes import NonNegativeInt, PositiveInt
 from mm_train.errors import ConfigError
 from mm_train.nn.norms import layer_norm
 from mm_train.nn.shapes import ShapeMismatch, expect_chw, spatial_out
-from mm_train.nn.stochastic_depth import StochasticDepthCell, check_p
+from mm_train.nn.stochastic_depth import DropRate, StochasticDepthCell, check_p
 from mm_train.registry import BLOCKS
 
 
@@ -122,8 +122,8 @@ class EncoderBlockCell(nn.Cell):
 
 
 @BLOCKS.register("EncoderBlock")
-def encoder_block(in_shape, num_heads: PositiveInt, mlp_dim: PositiveInt, dropout: float = 0.0,
-                  attention_dropout: float = 0.0, eps: float = 1e-6, drop_path: float = 0.0):
+def encoder_block(in_shape, num_heads: PositiveInt, mlp_dim: PositiveInt, dropout: DropRate = 0.0,
+                  attention_dropout: DropRate = 0.0, eps: float = 1e-6, drop_path: DropRate = 0.0):
     """Pre-norm transformer block: ``x + drop_path(attention(ln_1(x)))``, then ``+ drop_path(mlp(ln_2(x)))``
     (Linear, exact GELU, Linear). Names as torchvision's EncoderBlock: ``ln_1``,
     ``self_attention.in_proj_weight``, ``mlp.0``, ``mlp.3``. ``drop_path``: stochastic depth of both
