@@ -17,6 +17,7 @@ Three keys work with every schedule::
 
     by_epoch: true        # the rate changes once per epoch (torchvision, timm, MMPretrain): the schedule
                           # is computed over epochs and held for every step of an epoch
+    by_epoch: after_warmup   # warm-up per step, the decay per epoch (MMPretrain's convert_to_iter_based warm-up)
     warmup_factor: 0.01   # warm-up starts at 0.01 x the peak (torchvision's lr_warmup_decay) instead of lr_init
     lr_schedule: {type: onecycle, lr_max: 0.1, pct_start: 0.3, div_factor: 25, final_div_factor: 1.0e4,
                   anneal_strategy: cos, cycle_momentum: true, base_momentum: 0.85, max_momentum: 0.95}
@@ -173,8 +174,12 @@ def build_lr_schedule(spec: Mapping[str, Any], total_steps: int, steps_per_epoch
         spec["lr_init"] = float(warmup_factor) * float(spec.get(peak, 0.0))
     if by_epoch:
         epochs = -(-total_steps // max(steps_per_epoch, 1))
-        per_epoch = LR_SCHEDULES.build(spec, where, epochs, 1)
-        return np.repeat(per_epoch, steps_per_epoch)[:total_steps]
+        per_epoch = np.repeat(LR_SCHEDULES.build(spec, where, epochs, 1), steps_per_epoch)[:total_steps]
+        if by_epoch != "after_warmup":
+            return per_epoch
+        per_step = LR_SCHEDULES.build(spec, where, total_steps, steps_per_epoch)
+        warmup = min(int(round(float(spec.get("warmup_epochs", 0)) * steps_per_epoch)), total_steps)
+        return np.concatenate([per_step[:warmup], per_epoch[warmup:]])
     return LR_SCHEDULES.build(spec, where, total_steps, steps_per_epoch)
 
 
@@ -186,8 +191,9 @@ def schedule_key_errors(spec: Any, where: str = "lr_schedule") -> list[ConfigErr
     if not isinstance(spec, Mapping):
         return []
     errors = []
-    if not isinstance(spec.get("by_epoch", False), bool):
-        errors.append(ConfigError(f"{where}.by_epoch", f"got {spec['by_epoch']!r}", expected="true or false"))
+    if not isinstance(spec.get("by_epoch", False), bool) and spec.get("by_epoch") != "after_warmup":
+        errors.append(ConfigError(f"{where}.by_epoch", f"got {spec['by_epoch']!r}",
+                                  expected="true, false or after_warmup"))
     factor = spec.get("warmup_factor")
     if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float))
                                or not 0 < factor <= 1):

@@ -102,6 +102,25 @@ def test_by_epoch_cosine_without_warmup_prefix_equals_timm_cosine_scheduler():
     assert_within_peak(got, np.repeat(timm_cosine(epochs, 8e-3, 5, 1e-4), spe), 8e-3)
 
 
+def mmpretrain_linear_then_cosine(epochs, spe, lr, warmup_epochs, start_factor, eta_min):
+    """MMPretrain imagenet_bs1024_adamw_swin: LinearLR(start_factor, end=W, convert_to_iter_based) per step,
+    then CosineAnnealingLR(eta_min, begin=W) per epoch (T_max = epochs - W)."""
+    out, warm = [], warmup_epochs * spe
+    for step in range(epochs * spe):
+        if step < warm:
+            out.append(lr * (start_factor + (1 - start_factor) * step / warm))
+        else:
+            t = step // spe - warmup_epochs
+            out.append(eta_min + (lr - eta_min) * (1 + math.cos(math.pi * t / (epochs - warmup_epochs))) / 2)
+    return np.array(out)
+
+
+def test_after_warmup_steps_the_warmup_per_step_and_the_decay_per_epoch_as_mmpretrain():
+    got = build_lr_schedule({"type": "cosine", "lr_max": 1e-3, "warmup_epochs": 20, "warmup_factor": 1e-3,
+                             "lr_end": 1e-5, "by_epoch": "after_warmup"}, 300 * 4, 4, 1024)
+    assert_within_peak(got, mmpretrain_linear_then_cosine(300, 4, 1e-3, 20, 1e-3, 1e-5), 1e-3)
+
+
 def test_by_epoch_multistep_holds_each_epoch_and_per_step_does_not():
     per_epoch = build_lr_schedule({"type": "cosine", "lr_max": 0.1, "by_epoch": True}, 40, 10, 32)
     per_step = build_lr_schedule({"type": "cosine", "lr_max": 0.1}, 40, 10, 32)
