@@ -108,12 +108,12 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     """Build every part of the job; with ``open_data=False`` the data files are not read
     (transforms and batch transforms are still built), as ``mm-train recipes validate`` does. Loss scale and amp
     are checked against the device first."""
-    from mindspore import nn
     from mindspore.train import Model
 
     from mm_train.amp import check_amp_level, parse_loss_scale
     from mm_train.data import build_dataset
     from mm_train.data.transforms import build_transforms
+    from mm_train.metrics import build_metrics, reported
     from mm_train.nn.budget import max_params
     from mm_train.nn.builder import build_network
     from mm_train.optim import clip_grad_norm
@@ -142,5 +142,5 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     lr, loss, train_network = build_training(config, network, steps, global_batch, loss_scale, amp_level, task)
     eval_network = EvalStep(network, loss, cast_fp32=amp_level != "O0")
     model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],
-                  metrics={"acc": nn.Accuracy(), "loss": nn.Loss()})
+                  metrics=build_metrics(reported(config["train"])))
     return Parts(network, model, train_data, eval_data, steps, train_network, lr, global_batch)

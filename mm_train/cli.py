@@ -82,6 +82,20 @@ def recipes_cp(args) -> int:
     return 0
 
 
+def for_target(name: str, overrides: list[str], device: str) -> dict:
+    """The recipe composed with ``device=DEVICE`` and checked against that target's rules (loss scale, amp
+    level), then made buildable here: the parts are built on this machine's CPU to check them."""
+    from mm_train.amp import check_amp_level, parse_loss_scale
+    from mm_train.composition import compose_recipe
+    from mm_train.jobs import prepare
+    config = prepare(compose_recipe(name, [*overrides, f"device={device}"]))
+    target = config["device"].get("target", "CPU")
+    parse_loss_scale(config.get("loss_scale"), target)
+    check_amp_level(config["train"].get("amp_level", "O0"), target)
+    return {**config, "device": {**config["device"], "target": "CPU", "dataset_sink_mode": False},
+            "loss_scale": {"type": "none"}}
+
+
 def recipes_validate(args) -> int:
     set_environment()
     from mm_train.assembly import build_parts
@@ -93,9 +107,12 @@ def recipes_validate(args) -> int:
     for name in names:
         try:
             _recipe(name)
-            config = open_job(name, args.overrides).config
+            if getattr(args, "device", None):
+                config = for_target(name, args.overrides, args.device)
+            else:
+                config = open_job(name, args.overrides).config
             build_parts(config, config["task"], open_data=args.data)
-            print(f"ok      {name}")
+            print(f"ok      {name}" + (f" (checked for {args.device})" if getattr(args, "device", None) else ""))
         except ConfigError as err:
             failed += 1
             print(f"FAILED  {name}: " + str(err).replace("\n", "\n        "))
@@ -169,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--override", dest="overrides", action="append", default=[],
                           help="a key=value override applied to every recipe (repeatable)")
     validate.add_argument("--data", action="store_true", help="also open the data sets")
+    validate.add_argument("--device", choices=["cpu", "gpu", "ascend"], default=None,
+                          help="check against that target's settings (conf/device/) without running on it")
 
     blocks = sub.add_parser("blocks", help="inspect registered components",
                             description="inspect registered components\n\nexample:\n  mm-train blocks ls",

@@ -45,8 +45,9 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
                 errors.append(ConfigError(f"dataset.{split}.{key}", f"got {cfg[key]!r}",
                                           expected="a list of {type: NAME, ...}"))
                 continue
+            from mm_train.data.transforms import transform_errors   # nested lists, enum values
             for i, spec in enumerate(cfg.get(key) or []):
-                errors += TRANSFORMS.check(spec, f"dataset.{split}.{key}[{i}]")
+                errors += transform_errors(spec, f"dataset.{split}.{key}[{i}]")
         errors += split_setting_errors(cfg, f"dataset.{split}")
         limit, batch = cfg.get("limit"), cfg.get("batch_size", 32)
         drop = cfg.get("drop_remainder", SPLITS[split]["drop_remainder"])
@@ -69,7 +70,8 @@ def dataset_errors(dataset: Any) -> list[ConfigError]:
 SPLIT_SETTINGS = {"batch_size": PositiveInt, "limit": Optional[PositiveInt],
                   "num_parallel_workers": Union[Workers, Literal["auto"]],
                   "shuffle": bool, "drop_remainder": bool, "num_shards": Optional[PositiveInt],
-                  "shard_id": Optional[NonNegativeInt]}
+                  "shard_id": Optional[NonNegativeInt],
+                  "repeated_aug": Optional[Union[PositiveInt, Mapping]]}   # mm_train.data.samplers
 
 
 def split_setting_errors(cfg: Mapping[str, Any], where: str) -> list[ConfigError]:
@@ -136,7 +138,11 @@ def network_errors(network: Any) -> list[ConfigError]:
         return [ConfigError("network", f"got {network!r}", expected="a mapping with input_shape and layers")]
     errors = [ConfigError(f"network.{k}", "unknown key", expected=f"one of {list(NETWORK_KEYS)}",
                           suggestions=closest(str(k), NETWORK_KEYS)) for k in network if k not in NETWORK_KEYS]
+    from mm_train.nn.defaults import apply_defaults, defaults_errors
+    errors += defaults_errors(network.get("defaults"))
     layers = network.get("layers")
+    if isinstance(network.get("defaults"), Mapping):
+        layers = apply_defaults(layers, network["defaults"])
     if not isinstance(layers, Mapping) or not layers:
         return errors + [ConfigError("network.layers", f"got {layers!r}",
                                      expected="a mapping of layer name -> {type: BLOCK, ...}")]
@@ -144,10 +150,31 @@ def network_errors(network: Any) -> list[ConfigError]:
     errors += wiring_errors(network)
     for name, spec in layers.items():
         where = f"network.layers.{name}"
-        if isinstance(spec, Mapping) and isinstance(spec.get("block"), str) and spec.get("type") in BLOCKS:
-            errors += _block_holder_errors(spec, where)
-        else:
-            errors += BLOCKS.check(spec, where)
+        errors += block_errors(spec, where)
+    return errors
+
+
+NESTED_BLOCKS = ("layers", "body")    # arguments that hold block specs (Sequential, Residual); Repeat: block
+
+
+def block_errors(spec: Any, where: str) -> list[ConfigError]:
+    """One block spec's problems, and those of the blocks nested in it (Repeat's ``block``, Sequential's
+    ``layers``, Residual's ``body``), each with its own key path."""
+    if isinstance(spec, Mapping) and isinstance(spec.get("block"), str) and spec.get("type") in BLOCKS:
+        return _block_holder_errors(spec, where)
+    errors = BLOCKS.check(spec, where)
+    if errors or not isinstance(spec, Mapping):
+        return errors
+    if isinstance(spec.get("block"), Mapping):
+        errors += block_errors(spec["block"], f"{where}.block")
+    for key in NESTED_BLOCKS:
+        inner = spec.get(key)
+        items = (inner.items() if isinstance(inner, Mapping) else enumerate(inner) if isinstance(inner, list) else ())
+        for name, child in items:
+            path = f"{where}.{key}[{name}]" if isinstance(name, int) else f"{where}.{key}.{name}"
+            if isinstance(child, Mapping) and "times" in child:     # Sequential list items may repeat
+                child = {k: v for k, v in child.items() if k != "times"}
+            errors += block_errors(child, path)
     return errors
 
 
@@ -178,6 +205,8 @@ def component_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
         if cfg.get(key) is not None:
             errors += registry.check(cfg[key], key)
     errors += optimizer_key_errors(cfg.get("optimizer"))
+    from mm_train.lr_schedules import schedule_key_errors
+    errors += schedule_key_errors(cfg.get("lr_schedule"))
     for i, spec in enumerate(cfg.get("callbacks") or [] if isinstance(cfg.get("callbacks"), list) else []):
         errors += CALLBACKS.check(spec, f"callbacks[{i}]")
     device = cfg.get("device") if isinstance(cfg.get("device"), Mapping) else {}

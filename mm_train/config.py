@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping, Optional
 from mm_train.amp import AMP_LEVELS
 from mm_train.argtypes import ParamCount, hints, type_problem
 from mm_train.errors import ConfigError, closest
-from mm_train.metrics import METRICS
+from mm_train.metrics import callback_metric_errors, metrics_errors
 from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import TASKS
 from mm_train.run_paths import RULE as NAME_RULE, name_problem
@@ -30,8 +30,12 @@ class TrainSchema:
     eval_interval: int = 1
     amp_level: str = "O0"
     metric: str = "acc"          # the eval metric a sweep optimises (returned to Hydra's sweeper)
+    metrics: Optional[list] = None      # eval metrics: [acc, acc5] (mm_train/metrics.py); null = [acc]
     scale_lr_by_devices: bool = False   # multiply the lr schedule by the number of devices (data parallel)
     ema_decay: Optional[float] = None   # EMA of the weights (mm_train/ema.py); null = off
+    ema_every: int = 1                  # update the EMA every N optimizer steps (torchvision's model_ema_steps)
+    ema_warmup: bool = False            # timm's EMA warm-up: decay min(d, (1 + t) / (10 + t))
+    eval_start_epoch: int = 1           # no evaluation before this epoch (MindCV's val_start_epoch)
     grad_accumulation: int = 1          # micro-batches per optimizer step (mm_train/train_step.py)
 
 
@@ -83,7 +87,7 @@ TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "
              *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
           "limits.max_params": 1, "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1,
-          "train.grad_accumulation": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
+          "train.grad_accumulation": 1, "train.ema_every": 1, "train.eval_start_epoch": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
 BELOW = {"train.ema_decay": 1}   # exclusive upper bounds
 DEBUG_MODES = ("none", "fast", "overfit", "small")
 
@@ -161,13 +165,16 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
     if cfg.get("task") in ("eval", "export") and not cfg.get("init_from"):   # before a run directory is touched
         errors.append(ConfigError("init_from", f"task={cfg['task']} needs weights", expected="init_from=PATH.ckpt"))
     seed = cfg.get("seed")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0"))
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0, or null (a fresh seed, "
+                                                                     "recorded in run_info.json)"))
     if not isinstance(cfg.get("overwrite", False), bool):
         errors.append(ConfigError("overwrite", f"got {cfg.get('overwrite')!r}", expected="true or false"))
     train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
     errors += choice_error("train.amp_level", train.get("amp_level", "O0"), AMP_LEVELS)
-    errors += choice_error("train.metric", train.get("metric", "acc"), METRICS)
+    errors += metrics_errors(train)
+    if not metrics_errors(train):
+        errors += callback_metric_errors(cfg.get("callbacks"), train)
     debug = cfg.get("debug") if isinstance(cfg.get("debug"), Mapping) else {}
     errors += choice_error("debug.mode", debug.get("mode", "none"), DEBUG_MODES)
     export = cfg.get("export") if isinstance(cfg.get("export"), Mapping) else {}

@@ -1,11 +1,18 @@
 """An exponential moving average (EMA) of the weights, updated inside the compiled train step.
 
     train: {ema_decay: 0.999}       # null (the default): off
+    train: {ema_decay: 0.9998, ema_every: 32, ema_warmup: true}   # torchvision's model_ema_steps, timm's warm-up
 
 After every optimizer step, for every float parameter ``w`` of the network (BatchNorm's
 moving statistics included, as timm's ModelEmaV2 does)::
 
     ema.w = decay * ema.w + (1 - decay) * w          # ema.w starts as the initial w
+
+``ema_every: N`` updates the average only on every N-th optimizer step (torchvision's
+``model_ema_steps``; torchvision also rescales its decay per update, which a recipe writes as the
+decay it ends up with). ``ema_warmup: true`` uses ``min(decay, (1 + t) / (10 + t))`` at the t-th
+update (timm's ``ModelEmaV3`` warm-up), so early averages follow the weights closely.
+Evaluation reports both: the EMA weights as ``acc``/``loss`` and the raw ones as ``raw_acc``/``raw_loss``.
 
 The averages are Parameters named ``ema.NAME`` of the train network, so checkpoints hold
 them next to the raw weights and ``resume`` continues the average exactly. Evaluation during
@@ -36,34 +43,45 @@ _update = ops.MultitypeFuncGraph("ema_update")
 
 @_update.register("Tensor", "Tensor", "Tensor")
 def _update_one(decay, average, weight):
-    return ops.assign_sub(average, (average - weight) * (1.0 - decay))   # = decay*avg + (1-decay)*w
+    return ops.assign_sub(average, (average - weight) * ops.cast(1.0 - decay, average.dtype))   # decay*avg + (1-decay)*w
 
 
 class Ema(nn.Cell):
-    """The averages (``ema.NAME``) of ``network``'s float parameters; calling it updates them once."""
+    """The averages (``ema.NAME``) of ``network``'s float parameters; calling it counts one optimizer
+    step and updates them on every ``every``-th."""
 
-    def __init__(self, network, decay: float):
+    def __init__(self, network, decay: float, every: int = 1, warmup: bool = False):
         super().__init__(auto_prefix=False)
         floats = (ms.float16, ms.float32, ms.float64, ms.bfloat16)
         self.weights = ms.ParameterTuple([p for p in network.get_parameters() if p.dtype in floats])
         self.averages = self.weights.clone(prefix="ema", init="same")
         for average in self.averages:
             average.requires_grad = False
-        self.decay_value = float(decay)
+        self.decay_value, self.every, self.warmup = float(decay), int(every), bool(warmup)
         self.decay = ms.Tensor(float(decay), ms.float32)
+        if self.every > 1 or self.warmup:    # a state key of the checkpoint (resume continues the count)
+            self.steps = ms.Parameter(ms.Tensor(0, ms.int32), name="ema.steps", requires_grad=False)
         self.hyper_map = ops.HyperMap()
 
     def construct(self):
-        return self.hyper_map(ops.partial(_update, self.decay), self.averages, self.weights)
+        decay = self.decay
+        if self.every > 1 or self.warmup:
+            steps = ops.assign_add(self.steps, ms.Tensor(1, ms.int32))
+            updates = ops.cast(steps // self.every, ms.float32)            # updates made, this one included
+            if self.warmup:
+                decay = ops.minimum(decay, updates / (9.0 + updates))     # (1 + t) / (10 + t), t = updates - 1
+            due = ops.equal(steps % self.every, 0)
+            decay = ops.select(due, decay, ops.ones_like(decay))          # not due: average unchanged
+        return self.hyper_map(ops.partial(_update, decay), self.averages, self.weights)
 
 
 class EmaStep(nn.Cell):
     """``train_step`` (any train cell), then one EMA update of ``network``'s weights; same outputs."""
 
-    def __init__(self, train_step, network, decay: float):
+    def __init__(self, train_step, network, decay: float, every: int = 1, warmup: bool = False):
         super().__init__(auto_prefix=False)
         self.step = train_step
-        self.ema = Ema(network, decay)
+        self.ema = Ema(network, decay, every, warmup)
 
     def construct(self, *inputs):
         outputs = self.step(*inputs)
@@ -92,14 +110,17 @@ def swapped(ema: Ema | None):
 
 
 class _EvaluatingEma:
-    """A ``Model`` whose ``eval`` runs on the EMA weights (what :class:`mm_train.callbacks.Evaluate` calls)."""
+    """A ``Model`` whose ``eval`` runs on the EMA weights and on the raw ones (``raw_NAME``), as timm's and
+    torchvision's training scripts report both (what :class:`mm_train.callbacks.Evaluate` calls)."""
 
     def __init__(self, model, ema: Ema):
         self.model, self.ema = model, ema
 
     def eval(self, *args, **kwargs):
+        raw = self.model.eval(*args, **kwargs)
         with swapped(self.ema):
-            return self.model.eval(*args, **kwargs)
+            averaged = self.model.eval(*args, **kwargs)
+        return {**averaged, **{f"raw_{k}": v for k, v in raw.items()}}
 
     def __getattr__(self, name):
         return getattr(self.model, name)
@@ -114,7 +135,9 @@ def evaluating(model, train_network):
 def metrics_note(train_network) -> dict[str, Any]:
     """What ``metrics.json`` says about the evaluated weights: ``{"weights": "ema", "ema_decay": D}`` or {}."""
     ema = ema_of(train_network)
-    return {} if ema is None else {"weights": "ema", "ema_decay": ema.decay_value}
+    return {} if ema is None else {"weights": "ema", "ema_decay": ema.decay_value, "raw_weights": "raw_*",
+                                   **({"ema_every": ema.every} if ema.every > 1 else {}),
+                                   **({"ema_warmup": True} if ema.warmup else {})}
 
 
 def split_choice(spec: Any) -> tuple[Any, bool]:

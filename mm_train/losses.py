@@ -78,11 +78,30 @@ def cross_entropy(label_smoothing: float = 0.0, reduction: str = "mean"):
     return DenseLabels(_SoftCrossEntropy(label_smoothing, _reduction(reduction)))
 
 
+class _Thresholded(nn.Cell):
+    """timm's ``BinaryCrossEntropy(target_threshold=T)``: targets become 1 where above ``T``, else 0
+    (so MixUp/CutMix-mixed rows count every class present above the threshold as positive)."""
+
+    def __init__(self, loss: nn.Cell, threshold: float):
+        super().__init__()
+        self.loss, self.threshold = loss, float(threshold)
+
+    def construct(self, logits, labels):
+        return self.loss(logits, ops.cast(labels > self.threshold, labels.dtype))
+
+
 @LOSSES.register("BCEWithLogitsLoss")
-def bce_with_logits(reduction: str = "mean", pos_weight: Optional[Union[float, Sequence[float]]] = None):
-    """Sigmoid + binary cross entropy per class (multi-label); class indices become one-hot."""
+def bce_with_logits(reduction: str = "mean", pos_weight: Optional[Union[float, Sequence[float]]] = None,
+                    target_threshold: Optional[float] = None):
+    """Sigmoid + binary cross entropy per class (multi-label); class indices become one-hot.
+    ``target_threshold: 0.2`` binarises (soft) targets first, as timm's ``--bce-target-thresh``."""
     weight = ms.Tensor(pos_weight, ms.float32) if pos_weight is not None else None
-    return DenseLabels(nn.BCEWithLogitsLoss(reduction=_reduction(reduction), pos_weight=weight))
+    loss = nn.BCEWithLogitsLoss(reduction=_reduction(reduction), pos_weight=weight)
+    if target_threshold is not None:
+        if not 0.0 <= float(target_threshold) < 1.0:
+            raise ConfigError("loss.target_threshold", f"got {target_threshold}", expected="a number in [0, 1)")
+        loss = _Thresholded(loss, target_threshold)
+    return DenseLabels(loss)
 
 
 @LOSSES.register("MSELoss")

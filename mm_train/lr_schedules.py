@@ -12,11 +12,23 @@ Every one has a linear warmup from ``lr_init`` to the peak rate over
 by ``global batch / base_batch_size`` (global batch = batch size x devices), the
 linear scaling rule of Goyal et al. ``warmup_poly``/``warmup_cosine`` are the
 older names of ``poly``/``cosine``.
+
+Three keys work with every schedule::
+
+    by_epoch: true        # the rate changes once per epoch (torchvision, timm, MMPretrain): the schedule
+                          # is computed over epochs and held for every step of an epoch
+    by_epoch: after_warmup   # warm-up per step, the decay per epoch (MMPretrain's convert_to_iter_based warm-up)
+    warmup_factor: 0.01   # warm-up starts at 0.01 x the peak (torchvision's lr_warmup_decay) instead of lr_init
+    lr_schedule: {type: onecycle, lr_max: 0.1, pct_start: 0.3, div_factor: 25, final_div_factor: 1.0e4,
+                  anneal_strategy: cos, cycle_momentum: true, base_momentum: 0.85, max_momentum: 0.95}
+
+``onecycle`` is torch's ``OneCycleLR``; with ``cycle_momentum`` the optimizer's momentum
+(Momentum, SGD) runs the other way, from ``max_momentum`` to ``base_momentum`` and back.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -26,15 +38,19 @@ from mm_train.registry import LR_SCHEDULES
 
 
 def _schedule(total_steps: int, steps_per_epoch: int, warmup_epochs: float, lr_init: float,
-              lr_max: float, decay) -> np.ndarray:
-    """``decay(progress, step)`` after ``warmup_epochs`` of linear warmup from ``lr_init`` to ``lr_max``."""
+              lr_max: float, decay, warmup_prefix: bool = True) -> np.ndarray:
+    """``decay(progress, step)`` after ``warmup_epochs`` of linear warmup from ``lr_init`` to ``lr_max``.
+
+    ``warmup_prefix: false`` (timm's default): progress counts from step 0, not from the warmup's end.
+    """
     warmup_steps = min(int(round(warmup_epochs * steps_per_epoch)), total_steps)
+    start = warmup_steps if warmup_prefix else 0
     lrs = []
     for step in range(total_steps):
         if step < warmup_steps:
             lrs.append(lr_init + (lr_max - lr_init) * step / warmup_steps)
         else:
-            lrs.append(decay((step - warmup_steps) / max(1, total_steps - warmup_steps), step))
+            lrs.append(decay((step - start) / max(1, total_steps - start), step))
     return np.asarray(lrs, dtype=np.float32)
 
 
@@ -64,10 +80,11 @@ def multistep(total_steps, steps_per_epoch, lr_max: float, milestones: Sequence[
 
 @LR_SCHEDULES.register("cosine")
 def cosine(total_steps, steps_per_epoch, lr_max: float, lr_init: float = 0.0, lr_end: float = 0.0,
-           warmup_epochs: float = 0):
-    """``lr_end + (lr_max - lr_end) * (1 + cos(pi * progress)) / 2``."""
+           warmup_epochs: float = 0, warmup_prefix: bool = True):
+    """``lr_end + (lr_max - lr_end) * (1 + cos(pi * progress)) / 2``; ``warmup_prefix: false`` is timm's
+    ``CosineLRScheduler`` default (the cosine runs from step 0, warmup overlays its start)."""
     return _schedule(total_steps, steps_per_epoch, warmup_epochs, lr_init, lr_max,
-                     lambda p, s: lr_end + (lr_max - lr_end) * (1.0 + math.cos(math.pi * p)) / 2)
+                     lambda p, s: lr_end + (lr_max - lr_end) * (1.0 + math.cos(math.pi * p)) / 2, warmup_prefix)
 
 
 @LR_SCHEDULES.register("poly")
@@ -86,6 +103,44 @@ def linear(total_steps, steps_per_epoch, lr_max: float, lr_init: float = 0.0, lr
                      lambda p, s: lr_max + (lr_end - lr_max) * p)
 
 
+def _onecycle_phases(total_steps: int, pct_start: float, three_phase: bool, low, high, final):
+    """torch's OneCycleLR phases: ``(end_step, start_value, end_value)``, annealed from the previous end."""
+    if three_phase:
+        return [(float(pct_start * total_steps) - 1, low, high),
+                (float(2 * pct_start * total_steps) - 2, high, low),
+                (total_steps - 1, low, final)]
+    return [(float(pct_start * total_steps) - 1, low, high), (total_steps - 1, high, final)]
+
+
+def _onecycle_values(total_steps: int, phases, anneal_strategy: str) -> np.ndarray:
+    def anneal(start, end, pct):
+        if anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+    values = []
+    for step in range(total_steps):
+        start_step = 0.0
+        for i, (end_step, start, end) in enumerate(phases):
+            if step <= end_step or i == len(phases) - 1:
+                values.append(anneal(start, end, (step - start_step) / max(end_step - start_step, 1e-12)))
+                break
+            start_step = end_step
+    return np.asarray(values, dtype=np.float32)
+
+
+@LR_SCHEDULES.register("onecycle")
+def onecycle(total_steps, steps_per_epoch, lr_max: float, pct_start: float = 0.3, div_factor: float = 25.0,
+             final_div_factor: float = 1e4, anneal_strategy: Literal["cos", "linear"] = "cos",
+             three_phase: bool = False, cycle_momentum: bool = True, base_momentum: float = 0.85,
+             max_momentum: float = 0.95):
+    """torch's ``OneCycleLR``: from ``lr_max / div_factor`` up to ``lr_max`` over ``pct_start`` of the
+    steps, then down to ``lr_max / div_factor / final_div_factor``. The momentum keys are read by
+    :func:`build_momentum_schedule`."""
+    initial = lr_max / div_factor
+    return _onecycle_values(total_steps, _onecycle_phases(total_steps, pct_start, three_phase, initial, lr_max,
+                                                          initial / final_div_factor), anneal_strategy)
+
+
 LR_SCHEDULES.register("warmup_poly", poly)
 LR_SCHEDULES.register("warmup_cosine", cosine)
 
@@ -96,6 +151,11 @@ def build_lr_schedule(spec: Mapping[str, Any], total_steps: int, steps_per_epoch
     if not isinstance(spec, Mapping) or "type" not in spec:
         raise ConfigError(where, "a lr schedule needs a 'type'", expected=f"one of {LR_SCHEDULES.names()}")
     spec = dict(spec)
+    by_epoch = spec.pop("by_epoch", False)
+    warmup_factor = spec.pop("warmup_factor", None)
+    errors = schedule_key_errors({"by_epoch": by_epoch, "warmup_factor": warmup_factor}, where)
+    if errors:
+        raise ConfigError.collect(errors)
     scaling = spec.pop("scale_by_batch", None)
     if scaling:
         if not isinstance(scaling, Mapping) or not isinstance(scaling.get("base_batch_size"), int) \
@@ -106,4 +166,51 @@ def build_lr_schedule(spec: Mapping[str, Any], total_steps: int, steps_per_epoch
         if peak not in spec:
             raise ConfigError(f"{where}.{peak}", "missing required argument")
         spec[peak] = float(spec[peak]) * global_batch_size / scaling["base_batch_size"]
+    if warmup_factor is not None:
+        peak = "lr" if "lr" in spec else "lr_max"
+        if "lr_init" in spec:
+            raise ConfigError(f"{where}.warmup_factor", "set beside lr_init: both say where warm-up starts",
+                              expected="one of warmup_factor (a fraction of the peak) or lr_init (a rate)")
+        spec["lr_init"] = float(warmup_factor) * float(spec.get(peak, 0.0))
+    if by_epoch:
+        epochs = -(-total_steps // max(steps_per_epoch, 1))
+        per_epoch = np.repeat(LR_SCHEDULES.build(spec, where, epochs, 1), steps_per_epoch)[:total_steps]
+        if by_epoch != "after_warmup":
+            return per_epoch
+        per_step = LR_SCHEDULES.build(spec, where, total_steps, steps_per_epoch)
+        warmup = min(int(round(float(spec.get("warmup_epochs", 0)) * steps_per_epoch)), total_steps)
+        return np.concatenate([per_step[:warmup], per_epoch[warmup:]])
     return LR_SCHEDULES.build(spec, where, total_steps, steps_per_epoch)
+
+
+SCHEDULE_KEYS = ("scale_by_batch", "by_epoch", "warmup_factor")   # read here, not by the schedule
+
+
+def schedule_key_errors(spec: Any, where: str = "lr_schedule") -> list[ConfigError]:
+    """``by_epoch`` a bool, ``warmup_factor`` a number in (0, 1]."""
+    if not isinstance(spec, Mapping):
+        return []
+    errors = []
+    if not isinstance(spec.get("by_epoch", False), bool) and spec.get("by_epoch") != "after_warmup":
+        errors.append(ConfigError(f"{where}.by_epoch", f"got {spec['by_epoch']!r}",
+                                  expected="true, false or after_warmup"))
+    factor = spec.get("warmup_factor")
+    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float))
+                               or not 0 < factor <= 1):
+        errors.append(ConfigError(f"{where}.warmup_factor", f"got {factor!r}",
+                                  expected="a number in (0, 1]: the fraction of the peak warm-up starts at"))
+    return errors
+
+
+def build_momentum_schedule(spec: Mapping[str, Any], total_steps: int, steps_per_epoch: int) -> np.ndarray | None:
+    """Per-step momentum of ``onecycle`` with ``cycle_momentum`` (default true), else None."""
+    if not isinstance(spec, Mapping) or spec.get("type") != "onecycle" or not spec.get("cycle_momentum", True):
+        return None
+    base, top = float(spec.get("base_momentum", 0.85)), float(spec.get("max_momentum", 0.95))
+    if spec.get("by_epoch"):
+        epochs = -(-total_steps // max(steps_per_epoch, 1))
+        return np.repeat(build_momentum_schedule({**spec, "by_epoch": False}, epochs, 1),
+                         steps_per_epoch)[:total_steps]
+    phases = _onecycle_phases(total_steps, float(spec.get("pct_start", 0.3)), bool(spec.get("three_phase", False)),
+                              top, base, top)
+    return _onecycle_values(total_steps, phases, spec.get("anneal_strategy", "cos"))

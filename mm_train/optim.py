@@ -1,7 +1,7 @@
 """Optimizers by name, with parameter groups and gradient clipping.
 
     optimizer:
-      type: Momentum                 # Momentum SGD Adam AdamWeightDecay RMSProp LARS Lamb
+      type: Momentum                 # Momentum SGD Adam AdamW AdamWeightDecay RMSProp LARS Lamb
       momentum: 0.9
       weight_decay: 1.0e-4
       no_decay: [gamma, beta, bias]  # name fragments that get no weight decay (the default)
@@ -10,7 +10,15 @@
         - {params: ["end_point.*"], lr_scale: 10.0, weight_decay: 0.0}
 
 Parameters whose name contains a ``no_decay`` fragment get no weight decay (the
-model zoo's rule for BatchNorm and biases). ``params`` of a group are glob
+model zoo's rule for BatchNorm and biases). ``layer_decay`` is layer-wise learning-rate
+decay for transformer fine-tuning (BEiT, timm's ``param_groups_layer_decay``)::
+
+    layer_decay: {rate: 0.65, blocks: "encoder.layers.{i}.*",
+                  stem: ["conv_proj.*", "class_token.*", "encoder.pos_embedding.*"]}
+
+The stem is layer 0, block ``i`` layer ``i + 1``, everything else (final norm, head) layer
+``depth + 1``; a parameter of layer ``k`` gets ``lr x rate ** (depth + 1 - k)``. It applies to
+the parameters no ``param_groups`` entry took. ``params`` of a group are glob
 patterns over parameter names; ``lr_scale`` multiplies the schedule for the
 group. The learning rate comes from ``lr_schedule``; the train step
 (:mod:`mm_train.train_step`) unscales the loss scale before clipping, so the
@@ -32,6 +40,7 @@ from mm_train.registry import OPTIMIZERS
 
 DEFAULT_NO_DECAY = ("gamma", "beta", "bias")
 PARAM_GROUP_KEYS = ("params", "lr_scale", "weight_decay")
+LAYER_DECAY_KEYS = ("rate", "blocks", "stem")
 
 
 @OPTIMIZERS.register("Momentum")
@@ -58,6 +67,60 @@ def adam_weight_decay(params, learning_rate, beta1: Fraction = 0.9, beta2: Fract
     return nn.AdamWeightDecay(params, learning_rate, beta1, beta2, eps)
 
 
+_adamw_step = ops.MultitypeFuncGraph("adamw_step")
+
+
+@_adamw_step.register("Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
+                      "Tensor", "Bool", "Bool")
+def _adamw_update(beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradient, decay_flag, optim_filter):
+    """torch.optim.AdamW: ``p *= 1 - lr * wd``, then ``p -= lr * m_hat / (sqrt(v_hat) + eps)``."""
+    if not optim_filter:
+        return gradient
+    step = ops.cast(step, ms.float32)
+    if decay_flag:
+        param_now = param * (1.0 - lr * weight_decay)
+    else:
+        param_now = param
+    m_new = beta1 * m + (1.0 - beta1) * gradient
+    v_new = beta2 * v + (1.0 - beta2) * ops.square(gradient)
+    denom = ops.sqrt(v_new) / ops.sqrt(1.0 - ops.pow(beta2, step)) + eps
+    update = m_new / denom * (lr / (1.0 - ops.pow(beta1, step)))
+    ops.assign(m, m_new)
+    ops.assign(v, v_new)
+    return ops.assign(param, param_now - update)
+
+
+class AdamW(nn.AdamWeightDecay):
+    """torch.optim.AdamW in plain ops: bias-corrected moments, weight decay decoupled and scaled by lr.
+
+    MindSpore's ``AdamWeightDecay`` differs: no bias correction (``m / (sqrt(v) + eps)``).
+    """
+
+    def construct(self, gradients):
+        weight_decay = self.get_weight_decay()
+        lr = self.get_lr()
+        self.assignadd(self.global_step, self.global_step_increase_tensor)
+        step = self.global_step
+        if self.is_group:
+            if self.is_group_lr:
+                return self.hyper_map(ops.partial(_adamw_step, self.beta1, self.beta2, self.eps, step),
+                                      lr, weight_decay, self._parameters, self.moments1, self.moments2,
+                                      gradients, self.decay_flags, self.optim_filter)
+            return self.hyper_map(ops.partial(_adamw_step, self.beta1, self.beta2, self.eps, step, lr),
+                                  weight_decay, self._parameters, self.moments1, self.moments2,
+                                  gradients, self.decay_flags, self.optim_filter)
+        return self.hyper_map(ops.partial(_adamw_step, self.beta1, self.beta2, self.eps, step, lr, weight_decay),
+                              self._parameters, self.moments1, self.moments2, gradients,
+                              self.decay_flags, self.optim_filter)
+
+
+@OPTIMIZERS.register("AdamW")
+def adamw(params, learning_rate, beta1: Fraction = 0.9, beta2: Fraction = 0.999, eps: Epsilon = 1e-8):
+    """torch's AdamW (defaults as torch's; ``weight_decay`` from the optimizer section, torch's default 0.01
+    is not implied)."""
+    return AdamW(params, learning_rate, beta1, beta2, eps)
+
+
 @OPTIMIZERS.register("RMSProp")
 def rmsprop(params, learning_rate, loss_scale: float = 1.0, decay: Fraction = 0.9, momentum: Fraction = 0.0,
             epsilon: Epsilon = 1e-10, centered: bool = False):
@@ -68,10 +131,13 @@ def rmsprop(params, learning_rate, loss_scale: float = 1.0, decay: Fraction = 0.
 _lamb_step = ops.MultitypeFuncGraph("lamb_step")
 
 
-@_lamb_step.register("Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
-                     "Tensor", "Bool", "Bool")
-def _lamb_update(beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradient, decay_flag, optim_filter):
-    """One LAMB update in plain ops: Adam direction ``r`` (+ ``wd * w``), scaled by ``|w| / |r|``."""
+@_lamb_step.register("Bool", "Bool", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
+                     "Tensor", "Tensor", "Bool", "Bool")
+def _lamb_update(always_adapt, trust_clip, beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradient,
+                 decay_flag, optim_filter):
+    """One LAMB update in plain ops: Adam direction ``r`` (+ ``wd * w``), scaled by ``|w| / |r|`` for
+    parameters with weight decay, or all of them with ``always_adapt`` (timm's rule); ``trust_clip``
+    caps the ratio at 1."""
     if not optim_filter:
         return gradient
     step = ops.cast(step, ms.float32)
@@ -82,16 +148,24 @@ def _lamb_update(beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradien
     update = m_hat / (ops.sqrt(v_hat) + eps)
     if decay_flag:
         update = update + weight_decay * param
-    w_norm = ops.norm(param)
-    r_norm = ops.norm(update)
-    trust = ops.select(ops.logical_and(w_norm > 0, r_norm > 0), w_norm / r_norm, ops.ones_like(w_norm))
+    if always_adapt or decay_flag:
+        w_norm = ops.norm(param)
+        r_norm = ops.norm(update)
+        trust = ops.select(ops.logical_and(w_norm > 0, r_norm > 0), w_norm / r_norm, ops.ones_like(w_norm))
+        if trust_clip:
+            trust = ops.minimum(trust, ops.ones_like(trust))
+        update = trust * update
     ops.assign(m, m_new)
     ops.assign(v, v_new)
-    return ops.assign(param, param - lr * trust * update)
+    return ops.assign(param, param - lr * update)
 
 
 class Lamb(nn.Lamb):
     """MindSpore's Lamb with the update in plain ops, so it also runs on CPU (no ``Lamb`` kernel there)."""
+
+    def __init__(self, params, learning_rate, beta1, beta2, eps, always_adapt: bool = True, trust_clip: bool = False):
+        super().__init__(params, learning_rate, beta1, beta2, eps)
+        self.always_adapt, self.trust_clip = bool(always_adapt), bool(trust_clip)
 
     def construct(self, gradients):
         weight_decay = self.get_weight_decay()
@@ -100,20 +174,26 @@ class Lamb(nn.Lamb):
         step = self.global_step
         if self.is_group:
             if self.is_group_lr:
-                return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step),
+                return self.hyper_map(ops.partial(_lamb_step, self.always_adapt, self.trust_clip, self.beta1,
+                                                  self.beta2, self.eps, step),
                                       lr, weight_decay, self.params, self.moments1, self.moments2,
                                       gradients, self.decay_flags, self.optim_filter)
-            return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step, lr),
+            return self.hyper_map(ops.partial(_lamb_step, self.always_adapt, self.trust_clip, self.beta1, self.beta2,
+                                              self.eps, step, lr),
                                   weight_decay, self.params, self.moments1, self.moments2,
                                   gradients, self.decay_flags, self.optim_filter)
-        return self.hyper_map(ops.partial(_lamb_step, self.beta1, self.beta2, self.eps, step, lr, weight_decay),
+        return self.hyper_map(ops.partial(_lamb_step, self.always_adapt, self.trust_clip, self.beta1, self.beta2,
+                                          self.eps, step, lr, weight_decay),
                               self.params, self.moments1, self.moments2, gradients,
                               self.decay_flags, self.optim_filter)
 
 
 @OPTIMIZERS.register("Lamb")
-def lamb(params, learning_rate, beta1: Fraction = 0.9, beta2: Fraction = 0.999, eps: Epsilon = 1e-6):
-    return Lamb(params, learning_rate, beta1, beta2, eps)
+def lamb(params, learning_rate, beta1: Fraction = 0.9, beta2: Fraction = 0.999, eps: Epsilon = 1e-6,
+         always_adapt: bool = True, trust_clip: bool = False):
+    """LAMB with bias correction. ``always_adapt: true`` (MindSpore's nn.Lamb) scales every parameter's
+    update by its trust ratio; ``false`` is timm's default: only parameters with weight decay."""
+    return Lamb(params, learning_rate, beta1, beta2, eps, always_adapt, trust_clip)
 
 
 def _lars_update(epsilon: float, coefficient: float):
@@ -145,9 +225,31 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
+def layer_ids(names: Sequence[str], spec: Mapping[str, Any], where: str = "optimizer.layer_decay") -> dict[str, int]:
+    """Each name's layer: stem 0, ``blocks`` index i -> i + 1, the rest depth + 1 (BEiT's rule)."""
+    import re
+    if not isinstance(spec, Mapping) or set(spec) - set(LAYER_DECAY_KEYS) or "blocks" not in spec \
+            or "rate" not in spec:
+        raise ConfigError(where, f"got {spec!r}",
+                          expected='{rate: 0.65, blocks: "encoder.layers.{i}.*", stem: [GLOB, ...]}')
+    blocks = str(spec["blocks"])
+    if blocks.count("{i}") != 1:
+        raise ConfigError(f"{where}.blocks", f"got {blocks!r}", expected="a glob with one {i}: the block index")
+    pattern = re.compile("^" + ".*".join(re.escape(part).replace(r"\{i\}", r"(\d+)")
+                                         for part in blocks.split("*")) + "$")
+    stem = [spec["stem"]] if isinstance(spec.get("stem"), str) else list(spec.get("stem") or [])
+    found = {n: int(m.group(1)) + 1 for n in names if (m := pattern.match(n))}
+    if not found:
+        raise ConfigError(f"{where}.blocks", f"{blocks!r} matches no parameter",
+                          expected="a glob over names such as " + ", ".join(list(names)[:3]))
+    depth = max(found.values())
+    return {n: 0 if _matches(n, stem) else found.get(n, depth + 1) for n in names}
+
+
 def param_groups(params: Sequence, weight_decay: float, no_decay: Sequence[str],
                  groups: Sequence[Mapping[str, Any]] = (), learning_rate=None,
-                 where: str = "optimizer.param_groups") -> list[dict[str, Any]]:
+                 where: str = "optimizer.param_groups", layer_decay: Mapping[str, Any] | None = None
+                 ) -> list[dict[str, Any]]:
     """MindSpore group dicts: recipe groups first, then the decayed and the undecayed rest.
 
     Within every group, parameters whose name contains a ``no_decay`` fragment get no decay.
@@ -176,6 +278,16 @@ def param_groups(params: Sequence, weight_decay: float, no_decay: Sequence[str],
             extra["lr"] = learning_rate * float(spec["lr_scale"])
         result += _split_decay(members, decay, no_decay, extra)
     rest = [p for p in params if p.name not in taken]
+    if layer_decay:
+        where_ld = where.replace("param_groups", "layer_decay")
+        ids = layer_ids([p.name for p in rest], layer_decay, where_ld)
+        top, rate = max(ids.values()), float(layer_decay["rate"])
+        for layer in sorted(set(ids.values())):
+            members = [p for p in rest if ids[p.name] == layer]
+            scale = rate ** (top - layer)
+            extra = {"lr": learning_rate * scale} if scale != 1.0 else {}
+            result += _split_decay(members, float(weight_decay), no_decay, extra)
+        return result + [{"order_params": params}]
     result += _split_decay(rest, float(weight_decay), no_decay, {})
     return result + [{"order_params": params}]
 
@@ -215,5 +327,6 @@ def build_optimizer(spec: Mapping[str, Any], params: Sequence, learning_rate, lo
     errors = OPTIMIZERS.check(spec, where)          # argument errors before group errors
     if errors:
         raise ConfigError.collect(errors)
-    grouped = param_groups(params, weight_decay, no_decay, groups, learning_rate, f"{where}.param_groups")
+    grouped = param_groups(params, weight_decay, no_decay, groups, learning_rate, f"{where}.param_groups",
+                           spec.get("layer_decay"))
     return OPTIMIZERS.build(spec, where, grouped, learning_rate, **given)

@@ -205,11 +205,12 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], wher
 # What every reader gets from the pipeline settings of a split (mm_train.data.build_dataset).
 READER_COMMON = ("split", "shuffle", "num_shards", "shard_id", "num_samples", "num_parallel_workers")
 # Keys of ``optimizer`` that build_optimizer reads (groups, decay, clipping), not the factory.
-OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm")
+OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm", "layer_decay")
 
 DATASETS = Registry("dataset", ("mm_train.data.cifar10", "mm_train.data.image_folder", "mm_train.data.mindrecord",
                                 "mm_train.data.tfrecord"), given=(*READER_COMMON, "train_args", "classes"))
-TRANSFORMS = Registry("transform", ("mm_train.data.transforms",), build_func="mm_train.data.transforms:instantiate")
+TRANSFORMS = Registry("transform", ("mm_train.data.transforms", "mm_train.data.batch_transforms",
+                                    "mm_train.data.augment"), build_func="mm_train.data.transforms:instantiate")
 BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks", "mm_train.nn.activations", "mm_train.nn.norms",
                             "mm_train.nn.sequential", "mm_train.nn.stochastic_depth", "mm_train.nn.mobile",
                             "mm_train.nn.convnext", "mm_train.nn.transformer", "mm_train.nn.merge",
@@ -220,7 +221,7 @@ LOSSES = Registry("loss", ("mm_train.losses",))
 OPTIMIZERS = Registry("optimizer", ("mm_train.optim",), takes=("params", "learning_rate"), given=("loss_scale",),
                       reserved=OPTIMIZER_KEYS)
 LR_SCHEDULES = Registry("lr schedule", ("mm_train.lr_schedules",), takes=("total_steps", "steps_per_epoch"),
-                        reserved=("scale_by_batch",))
+                        reserved=("scale_by_batch", "by_epoch", "warmup_factor"))
 CALLBACKS = Registry("callback", ("mm_train.callbacks.monitors", "mm_train.callbacks.checkpoint",
                                   "mm_train.callbacks.early_stopping", "mm_train.callbacks.progress",
                                   "mm_train.callbacks.tensorboard"), takes=("ctx",))

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from mm_train import hydra_record
 from mm_train.jobs import start
 from mm_train.registry import TASKS
+from mm_train.errors import ConfigError
 from mm_train.rundir import claim
 from mm_train.runfiles import run_info, to_yaml, write_json, write_text
 
@@ -31,6 +32,15 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
+def fresh_seed(rank) -> int:
+    """A new seed for ``seed: null``; data parallel ranks must agree, so they need a given seed."""
+    import secrets
+    if rank.size > 1:
+        raise ConfigError("seed", f"null with {rank.size} processes: each would draw its own",
+                          expected="a whole number (python run.py ... seed=N) for a data parallel run")
+    return secrets.randbelow(2**31 - 1)
+
+
 def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
             overrides: list[str] | None = None) -> Any:
     """Validate, build and run ``cfg``'s task; return its result (the final ``train.metric`` for train/eval)."""
@@ -39,6 +49,8 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     os.environ["MS_OM_PATH"] = str(run_dir.resolve())   # where MindSpore writes rank_N/om/analyze_fail.ir
     job = start(cfg)
     config = job.config
+    if config.get("seed") is None:   # seed: null -> a fresh seed, recorded in run_info.json
+        config["seed"] = fresh_seed(job.rank)
     seed_everything(int(config["seed"]))
     with claim(run_dir, config, job.rank):   # a lock, and no silent reuse of earlier results
         if job.rank.is_main:   # one run directory for all ranks: only rank 0 writes to it

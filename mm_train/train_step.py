@@ -114,7 +114,8 @@ class ClippedLossScaleStep(nn.TrainOneStepWithLossScaleCell):
 
 
 def build_train_network(network, loss_fn, optimizer, loss_scale: LossScale, amp_level: str = "O0",
-                        clip_grad_norm: float | None = None, micro_batches: int = 1, ema_decay: float | None = None):
+                        clip_grad_norm: float | None = None, micro_batches: int = 1, ema_decay: float | None = None,
+                        ema_every: int = 1, ema_warmup: bool = False):
     """The train cell for ``Model``; ``network`` gets ``amp_level`` applied by MindSpore.
 
     ``micro_batches``: gradient accumulation (each call takes ``micro_batches`` x B samples);
@@ -133,7 +134,7 @@ def build_train_network(network, loss_fn, optimizer, loss_scale: LossScale, amp_
         step = TrainStep(with_loss, optimizer, loss_scale.scale, clip_grad_norm, micro_batches)
     if ema_decay is not None:
         from mm_train.ema import EmaStep
-        step = EmaStep(step, network, ema_decay)
+        step = EmaStep(step, network, ema_decay, ema_every, ema_warmup)
     return step.set_train()
 
 
@@ -168,4 +169,5 @@ def train_step_options(train: dict, task: str = "train") -> dict:
     """``build_train_network``'s ``micro_batches`` and ``ema_decay`` from the ``train`` section (EMA: train only)."""
     ema = train.get("ema_decay") if task == "train" else None
     return {"micro_batches": int(train.get("grad_accumulation", 1) or 1),
-            "ema_decay": None if ema is None else float(ema)}
+            "ema_decay": None if ema is None else float(ema),
+            "ema_every": int(train.get("ema_every", 1) or 1), "ema_warmup": bool(train.get("ema_warmup", False))}

@@ -68,7 +68,19 @@ def _evaluate_callback(config, parts, run_dir, history, resume_epoch=0, step_off
                         int(config["train"]["epochs"]), sink, history=history, resume_epoch=resume_epoch,
                         step_offset=step_offset)
     evaluate.notes = metrics_note(parts.train_network)   # metrics.json says "weights": "ema"
+    evaluate.start_epoch = int(config["train"].get("eval_start_epoch", 1) or 1)
     return evaluate
+
+
+def _schedule_callbacks(config, parts, initial_step: int) -> list:
+    """``onecycle``'s momentum cycle, when the schedule has one."""
+    from mm_train.lr_schedules import build_momentum_schedule
+    total = int(config["train"]["epochs"]) * parts.steps_per_epoch
+    momentum = build_momentum_schedule(config["lr_schedule"], total, parts.steps_per_epoch)
+    if momentum is None:
+        return []
+    from mm_train.callbacks.momentum import CycleMomentum
+    return [CycleMomentum(parts.train_network, momentum, initial_step)]
 
 
 def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, Any]:
@@ -110,6 +122,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     if ctx.initial_step >= epochs * parts.steps_per_epoch:
         print(f"resume: the checkpoint is at the end of training ({epochs} epochs); nothing to train", flush=True)
         return ctx.evaluations, []
+    callbacks += _schedule_callbacks(config, parts, ctx.initial_step)
     sink = bool(config["device"].get("dataset_sink_mode", False))
     session = distributed.Session(rank, run_dir)
     session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)

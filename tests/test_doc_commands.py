@@ -50,6 +50,7 @@ TABLE = {
     "python run.py +recipe=resnet50_cifar paths.data=/data device=gpu": skip(GPU),
     "python run.py -m +recipe=quickstart lr_schedule.lr_max=0.1,0.05": run(FAST, "hydra.sweep.dir=multirun/2026-11-26/10-00-00"),
     "mm-train recipes ls": run(),
+    "mm-train recipes validate published/mindcv_mobilenet_v3_large --device gpu": run(),
     "mm-train blocks ls --kind block": run(),
     "mm-train --help": run(),
     "python run.py +recipe=quickstart hydra.run.dir=runs/q resume=auto": run("train.epochs=1"),

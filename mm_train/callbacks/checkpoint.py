@@ -2,6 +2,7 @@
 
     - {type: ModelCheckpoint, save_checkpoint_epochs: 1, keep_checkpoint_max: 3}
     - {type: ModelCheckpoint, save_checkpoint_steps: 100, keep_best_by: acc}   # also PREFIX-best.ckpt
+    - {type: ModelCheckpoint, keep_checkpoint_max: 0, keep_best_by: acc5, keep_best_k: 10}   # keep all; 10 best
 
 Checkpoints hold the whole train network (weights and optimizer state) plus
 ``epoch_num`` and ``step_num``, written atomically by
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 from mm_train import run_paths
-from mm_train.argtypes import PositiveInt, RunFileName
+from mm_train.argtypes import NonNegativeInt, PositiveInt, RunFileName
 
 import json
 import logging
@@ -36,6 +37,7 @@ class AtomicCheckpoint(Callback):
         self.best_metric, self.mode, self.prefix = best_metric, mode, prefix
         self.folder = ctx.run_dir / "checkpoints"
         self.best_value = None
+        self.keep_best_k = 1    # the factory sets it
         self.last_saved = None
         self.written: set[str] = set()   # pruning removes only the checkpoints this run wrote
         best_json = self.folder / f"{prefix}-best.json"
@@ -87,6 +89,8 @@ class AtomicCheckpoint(Callback):
         value = self.ctx.metric_at(epoch, self.best_metric, "callbacks.ModelCheckpoint.keep_best_by")
         if value is None:
             return
+        if self.keep_best_k > 1:
+            self._keep_best_k(params, epoch, value)
         if self.best_value is None or (value > self.best_value if self.mode == "max" else value < self.best_value):
             self.best_value = value
             path = self._save(params, f"{self.prefix}-best.ckpt")
@@ -94,14 +98,37 @@ class AtomicCheckpoint(Callback):
                 write_json(path.with_suffix(".json"), {**self.ctx.evaluations[-1], "checkpoint": path.name})
             print(f"checkpoint: new best {self.best_metric}={value:.4g} at epoch {epoch} -> {path.name}", flush=True)
 
+    def _keep_best_k(self, params, epoch, value):
+        """``keep_best_k: K`` (timm's ``checkpoint_hist``): ``PREFIX-best-EPOCH.ckpt`` for the K best
+        evaluations, best first in ``PREFIX-best-k.json``; ``PREFIX-best.ckpt`` stays the single best."""
+        index = self.folder / f"{self.prefix}-best-k.json"
+        kept = json.loads(index.read_text()) if index.is_file() else []
+        kept = [e for e in kept if e.get("epoch") != epoch]
+        worst_first = sorted(kept, key=lambda e: e[self.best_metric], reverse=self.mode == "min")
+        if len(kept) >= self.keep_best_k and not (value > worst_first[0][self.best_metric] if self.mode == "max"
+                                                  else value < worst_first[0][self.best_metric]):
+            return
+        path = self._save(params, f"{self.prefix}-best-{epoch}.ckpt")
+        kept.append({"epoch": epoch, self.best_metric: value, "checkpoint": path.name})
+        kept.sort(key=lambda e: e[self.best_metric], reverse=self.mode == "max")
+        for dropped in kept[self.keep_best_k:]:
+            if self.ctx.rank == 0:
+                (self.folder / dropped["checkpoint"]).unlink(missing_ok=True)
+        if self.ctx.rank == 0:
+            write_json(index, kept[:self.keep_best_k])
+
 
 @CALLBACKS.register("ModelCheckpoint")
 def model_checkpoint(ctx, save_checkpoint_epochs: Optional[PositiveInt] = 1,
-                     save_checkpoint_steps: Optional[PositiveInt] = None, keep_checkpoint_max: PositiveInt = 5,
+                     save_checkpoint_steps: Optional[PositiveInt] = None, keep_checkpoint_max: NonNegativeInt = 5,
                      keep_best_by: Optional[str] = None, mode: Literal["auto", "min", "max"] = "auto",
-                     prefix: Optional[RunFileName] = None):
-    """Save into ``RUN_DIR/checkpoints`` every N epochs (or N steps), keeping the last K;
-    ``keep_best_by: METRIC`` also keeps ``PREFIX-best.ckpt`` (``mode`` min/max, auto from the name)."""
+                     prefix: Optional[RunFileName] = None, keep_best_k: PositiveInt = 1):
+    """Save into ``RUN_DIR/checkpoints`` every N epochs (or N steps), keeping the last K (0: all);
+    ``keep_best_by: METRIC`` also keeps ``PREFIX-best.ckpt`` (``mode`` min/max, auto from the name), and with
+    ``keep_best_k: K`` the K best as ``PREFIX-best-EPOCH.ckpt``."""
+    if keep_best_k > 1 and not keep_best_by:
+        raise ConfigError("callbacks.ModelCheckpoint.keep_best_k", f"got {keep_best_k} without keep_best_by",
+                          expected="keep_best_by: METRIC (the metric that ranks them)")
     for key, value in (("save_checkpoint_epochs", save_checkpoint_epochs),
                        ("save_checkpoint_steps", save_checkpoint_steps), ("keep_checkpoint_max", keep_checkpoint_max)):
         if value is not None and (not isinstance(value, int) or value < 0):
@@ -109,5 +136,8 @@ def model_checkpoint(ctx, save_checkpoint_epochs: Optional[PositiveInt] = 1,
     run_paths.check(prefix or ctx.prefix, "callbacks.ModelCheckpoint.prefix")   # inside RUN_DIR/checkpoints
     every_epochs = None if save_checkpoint_steps else save_checkpoint_epochs
     mode = better_mode(keep_best_by, mode) if keep_best_by else mode
-    return AtomicCheckpoint(ctx, save_checkpoint_steps, every_epochs, keep_checkpoint_max, keep_best_by, mode,
-                            prefix or ctx.prefix)
+    callback = AtomicCheckpoint(ctx, save_checkpoint_steps, every_epochs, keep_checkpoint_max, keep_best_by, mode,
+                                prefix or ctx.prefix)
+    callback.keep_best_k = int(keep_best_k)
+    return callback
+

@@ -29,6 +29,7 @@ class Evaluate(Callback):
         self.interval, self.epochs, self.step_offset = interval, epochs, step_offset
         self.history: list[dict[str, Any]] = history if history is not None else []
         self.notes: dict[str, Any] = {}   # more top-level keys of metrics.json ({"weights": "ema"})
+        self.start_epoch = 1              # train.eval_start_epoch: no evaluation before it (the last one always)
         if resume_epoch and self.path is not None and self.path.is_file():
             try:
                 old = json.loads(self.path.read_text()).get("history", [])
@@ -39,7 +40,7 @@ class Evaluate(Callback):
     def on_train_epoch_end(self, run_context):
         params = run_context.original_args()
         epoch = params.cur_epoch_num
-        if epoch == self.epochs or (self.interval and epoch % self.interval == 0):
+        if epoch == self.epochs or (self.interval and epoch % self.interval == 0 and epoch >= self.start_epoch):
             with reported_data_errors():   # a corrupt file: one message naming it
                 result = self.model.eval(self.dataset, dataset_sink_mode=self.sink)
             self.record(result, epoch=epoch, step=self.step_offset + params.cur_step_num)

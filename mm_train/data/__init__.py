@@ -8,7 +8,7 @@
       train: {batch_size: 32, shuffle: true, num_parallel_workers: auto, drop_remainder: true, limit: null,
               num_shards: null, shard_id: null,       # null: the distributed rank (train split only; see sharding.py)
               transforms: [{type: RandomHorizontalFlip}, ...],
-              batch_transforms: [{type: MixUpBatch, alpha: 0.2}]}   # needs one_hot: true
+              batch_transforms: [{type: MixUpCutMix, mixup_alpha: 0.2, cutmix_alpha: 1.0}]}   # needs one_hot: true
       eval:  {batch_size: 32}
     loss: {type: SoftmaxCrossEntropyWithLogits, sparse: false}   # with one_hot: true (soft labels)
 
@@ -27,10 +27,10 @@ from mm_train.errors import ConfigError
 DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval",
                 "classes"}   # image_size: for interpolation; classes: label names (task=predict)
 SPLIT_KEYS = {"batch_size", "shuffle", "drop_remainder", "num_parallel_workers", "limit",
-              "transforms", "batch_transforms", "num_shards", "shard_id"}
+              "transforms", "batch_transforms", "num_shards", "shard_id", "repeated_aug"}
 SPLITS = {"train": {"shuffle": True, "drop_remainder": True},
           "eval": {"shuffle": False, "drop_remainder": False}}
-BATCH_ONLY = {"MixUpBatch", "CutMixBatch"}
+BATCH_ONLY = {"MixUpBatch", "CutMixBatch", "MixUpCutMix"}
 
 
 def reader_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def split_settings(dataset: Mapping[str, Any], split: str, where: str = "dataset
     """The pipeline settings of one split, defaults filled in and checked."""
     from mm_train.data.workers import resolve_workers
     settings = {**SPLITS[split], "batch_size": 32, "num_parallel_workers": "auto", "limit": None,
-                "transforms": [], "batch_transforms": [], "num_shards": None, "shard_id": None}
+                "transforms": [], "batch_transforms": [], "num_shards": None, "shard_id": None, "repeated_aug": None}
     settings.update({k: v for k, v in (dataset.get(split) or {}).items() if k in SPLIT_KEYS})
     settings["num_parallel_workers"] = resolve_workers(settings["num_parallel_workers"])   # auto: the cores
     _positive(settings, "batch_size", f"{where}.{split}")
@@ -67,7 +67,7 @@ def _check_transform_lists(settings, one_hot: bool, where: str) -> None:
             raise ConfigError(f"{where}.transforms[{i}]", f"{spec['type']} works on whole batches",
                               expected=f"it under {where}.batch_transforms (with dataset.one_hot: true)")
     if settings["batch_transforms"] and not one_hot:
-        raise ConfigError(f"{where}.batch_transforms", "MixUpBatch / CutMixBatch need one-hot labels",
+        raise ConfigError(f"{where}.batch_transforms", "MixUpCutMix / MixUpBatch / CutMixBatch need one-hot labels",
                           expected="dataset.one_hot: true (and a loss with sparse: false)")
 
 
@@ -100,8 +100,20 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
         common["train_args"] = reader_arguments(dataset, "train")
     if "classes" in takes and dataset.get("classes") is not None:   # dataset.classes: the label names, in order
         common["classes"] = dataset["classes"]
+    repeated = settings["repeated_aug"]
+    if repeated:   # the repeated-augmentation sampler replaces the reader's (mm_train.data.samplers)
+        from mm_train.data.samplers import RepeatedAugSampler, parse
+        repeated = parse(repeated, f"{where}.{split}.repeated_aug")
+        common.update(shuffle=False, num_shards=None, shard_id=None, num_samples=None)
     reader_spec = {"type": dataset.get("type"), **reader_arguments(dataset, split)}
     data, image_ops = DATASETS.build(reader_spec, where, **common)
+    if repeated:
+        if type(data).__name__ in ("MindDataset", "TFRecordDataset"):
+            raise ConfigError(f"{where}.{split}.repeated_aug", f"the {dataset.get('type')} reader takes no Python "
+                              "sampler in MindSpore 2.10", expected="a cifar10, cifar100 or image_folder data set "
+                              "(mm-train data convert writes image folders too), or no repeated_aug")
+        data.use_sampler(RepeatedAugSampler(repeated["repeats"], num_shards, shard_id, bool(settings["shuffle"]),
+                                            repeated["selected_round"], settings["limit"]))
     image_ops = list(image_ops) + build_transforms(settings["transforms"], f"{where}.{split}.transforms")
     workers = common["num_parallel_workers"]
     if image_ops:

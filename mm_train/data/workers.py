@@ -6,6 +6,9 @@ with 1 (bench/jpeg_memory.py). Random augmentations draw differently with anothe
 count (same seed, same count: the same images), so the resolved number is recorded in
 run_info.json (``data_workers``); set a number in the recipe for results that do not
 depend on the machine.
+
+A number above this machine's cores (a recipe from a GPU server says 8 or 16) runs with the
+cores, after one note, where MindSpore itself would refuse it; ``recipes validate`` accepts it too.
 """
 from __future__ import annotations
 
@@ -22,5 +25,25 @@ def auto_workers() -> int:
     return max(1, min(MAX_WORKERS, cores))
 
 
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # not Linux
+        return os.cpu_count() or 1
+
+
+_noted: set[int] = set()
+
+
 def resolve_workers(value):
-    return auto_workers() if value == "auto" else value
+    """``auto`` -> :func:`auto_workers`; a whole number above the cores -> the cores (with one note)."""
+    if value == "auto":
+        return auto_workers()
+    cores = available_cores()
+    if isinstance(value, int) and not isinstance(value, bool) and value > cores:
+        if value not in _noted:
+            _noted.add(value)
+            print(f"note: num_parallel_workers {value} is more than the {cores} cores here; using {cores}",
+                  flush=True)
+        return cores
+    return value

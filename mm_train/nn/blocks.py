@@ -252,7 +252,17 @@ def repeat_block(in_shape, block: Mapping[str, Any], repeat: Repeats):
         raise ConfigError(".repeat", f"got {repeat!r}", expected=f"a whole number from 1 to {MAX_REPEAT}")
     if not isinstance(block, dict):
         raise ConfigError(".block", f"got {block!r}", expected="a block spec {type: BLOCK, ...}")
-    cells, shape, _ = build_layers([block] * repeat, in_shape, ".block")
+    try:
+        cells, shape, _ = build_layers([block] * repeat, in_shape, ".block")
+    except ConfigError as err:   # copies share one spec: name its keys (".block.drop_path"), not a list
+        for problem in err.problems:
+            copy, _, rest = problem.where.partition("]")
+            if copy.startswith(".block["):
+                problem.where = ".block" + rest
+                if copy != ".block[0":
+                    problem.problem += f" (in copy {copy[len('.block['):]} of {repeat})"
+        err.args = (str(err),)
+        raise
     return nn.SequentialCell(list(cells.values())), shape
 
 

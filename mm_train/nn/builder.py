@@ -29,7 +29,9 @@ from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 from mm_train.nn.wiring import wiring
 
-NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules")   # output: mm_train.nn.wiring; weight_rules: mm_train.init_from
+NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules",   # output: mm_train.nn.wiring; weight_rules: mm_train.init_from
+                "drop_path_rate",                                   # see mm_train.nn.stochastic_depth
+                "defaults")                                         # see mm_train.nn.defaults
 _relative = relative   # the skeleton's name
 
 
@@ -60,7 +62,10 @@ def build_network(network: Mapping[str, Any], where: str = "network", max_params
                                                suggestions=closest(k, NETWORK_KEYS)) for k in unknown])
     shape = check_input_shape(network.get("input_shape"), where)
     plan = init.parse(network.get("init"), f"{where}.init")
-    layers = network.get("layers")
+    from mm_train.nn.defaults import apply_defaults, defaults_errors
+    if errors := defaults_errors(network.get("defaults"), f"{where}.defaults"):
+        raise ConfigError.collect(errors)
+    layers = apply_defaults(network.get("layers"), network.get("defaults"))
     if not isinstance(layers, Mapping) or not layers:
         raise ConfigError(f"{where}.layers", "no layers", expected="a mapping of layer name -> {type: BLOCK, ...}")
     links = wiring(layers, network.get("output"), where)
@@ -72,5 +77,8 @@ def build_network(network: Mapping[str, Any], where: str = "network", max_params
             cells, _, infos = build_layers(layers, shape, f"{where}.layers")
             cell = nn.SequentialCell(cells)
     init.apply(cell, plan)
+    if network.get("drop_path_rate") is not None:
+        from mm_train.nn.stochastic_depth import scale_over_depth
+        scale_over_depth(cell, network["drop_path_rate"], f"{where}.drop_path_rate")
     cell.weight_rules = network.get("weight_rules")   # the rule set init_from=W.pth|.safetensors|.h5 uses
     return cell, infos

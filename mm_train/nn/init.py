@@ -6,7 +6,9 @@
         Dense: {weight: {type: HeUniform, negative_slope: 2.23606797749979}, bias: Zero}
         BatchNorm2d: {gamma: One, beta: Zero}
 
-A layer type is MindSpore's class name; it applies to every such layer, also inside
+A layer type is MindSpore's class name (or an mm_train block's: ``ClassToken: {token:
+"TruncatedNormal(sigma=0.02)"}``, ``PositionEmbedding``, ``MultiheadAttention: {in_proj_weight:
+XavierUniform}``); it applies to every such layer, also inside
 blocks (the convs of a ResidualBlock). An initialiser is a class of
 ``mindspore.common.initializer`` by name (``HeNormal``), with arguments in a mapping
 (``{type: HeNormal, mode: fan_out}``) or in call form (``"HeNormal(mode='fan_out')"``, literals
@@ -26,7 +28,9 @@ from mm_train.registry import check_arguments
 PARAMS = {"Conv1d": ("weight", "bias"), "Conv2d": ("weight", "bias"), "Conv3d": ("weight", "bias"),
           "Conv2dTranspose": ("weight", "bias"), "Dense": ("weight", "bias"),
           "BatchNorm1d": ("gamma", "beta"), "BatchNorm2d": ("gamma", "beta"), "GroupNorm": ("gamma", "beta"),
-          "InstanceNorm2d": ("gamma", "beta"), "LayerNorm": ("gamma", "beta"), "Embedding": ("embedding_table",)}
+          "InstanceNorm2d": ("gamma", "beta"), "LayerNorm": ("gamma", "beta"), "Embedding": ("embedding_table",),
+          "MultiheadAttention": ("in_proj_weight", "in_proj_bias"),     # out_proj is a Dense
+          "ClassToken": ("token",), "PositionEmbedding": ("embedding",)}   # mm_train.nn.transformer
 
 
 def initializers() -> dict[str, type]:
@@ -109,7 +113,7 @@ def apply(network, plan: Mapping[str, Mapping[str, Any]]) -> None:
     if not plan:
         return
     for _, cell in network.cells_and_names():
-        for param_name, init in plan.get(type(cell).__name__, {}).items():
+        for param_name, init in plan.get(getattr(cell, "init_name", type(cell).__name__), {}).items():
             param = getattr(cell, param_name, None)
             if param is not None:
                 param.set_data(initializer(init, param.shape, param.dtype))

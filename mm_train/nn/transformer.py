@@ -25,6 +25,7 @@ from mm_train.argtypes import NonNegativeInt, PositiveInt
 from mm_train.errors import ConfigError
 from mm_train.nn.norms import layer_norm
 from mm_train.nn.shapes import ShapeMismatch, expect_chw, spatial_out
+from mm_train.nn.stochastic_depth import DropRate, StochasticDepthCell, check_p
 from mm_train.registry import BLOCKS
 
 
@@ -64,6 +65,8 @@ def patch_embedding(in_shape, hidden_dim: PositiveInt, patch_size: PositiveInt):
 
 
 class ClassTokenCell(nn.Cell):
+    init_name = "ClassToken"    # network.init: {ClassToken: {token: "TruncatedNormal(sigma=0.02)"}}
+
     def __init__(self, dim):
         super().__init__()
         self.token = ms.Parameter(ms.Tensor(np.zeros((1, 1, dim), np.float32)), name="token")
@@ -81,6 +84,8 @@ def class_token(in_shape):
 
 
 class PositionEmbeddingCell(nn.Cell):
+    init_name = "PositionEmbedding"
+
     def __init__(self, tokens, dim, std):
         super().__init__()
         values = np.random.default_rng(0).normal(0.0, std, (1, tokens, dim)).astype(np.float32)
@@ -98,8 +103,9 @@ def position_embedding(in_shape, std: float = 0.02):
 
 
 class EncoderBlockCell(nn.Cell):
-    def __init__(self, dim, heads, mlp_dim, dropout, attention_dropout, eps):
+    def __init__(self, dim, heads, mlp_dim, dropout, attention_dropout, eps, drop_path=0.0):
         super().__init__()
+        self.drop_path = StochasticDepthCell(drop_path)   # one rate, a new mask per branch (timm's Block)
         self.ln_1 = layer_norm(dim, eps)
         self.self_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout, batch_first=True)
         self.dropout = _dropout(dropout, ".dropout")
@@ -111,21 +117,23 @@ class EncoderBlockCell(nn.Cell):
     def construct(self, x):
         y = self.ln_1(x)
         y = self.self_attention(y, y, y, need_weights=False)[0]
-        x = x + self.dropout(y)
-        return x + self.mlp(self.ln_2(x))
+        x = x + self.drop_path(self.dropout(y))
+        return x + self.drop_path(self.mlp(self.ln_2(x)))
 
 
 @BLOCKS.register("EncoderBlock")
-def encoder_block(in_shape, num_heads: PositiveInt, mlp_dim: PositiveInt, dropout: float = 0.0,
-                  attention_dropout: float = 0.0, eps: float = 1e-6):
-    """Pre-norm transformer block: ``x + attention(ln_1(x))``, then ``+ mlp(ln_2(x))`` (Linear, exact GELU,
-    Linear). Names as torchvision's EncoderBlock: ``ln_1``, ``self_attention.in_proj_weight``, ``mlp.0``,
-    ``mlp.3``."""
+def encoder_block(in_shape, num_heads: PositiveInt, mlp_dim: PositiveInt, dropout: DropRate = 0.0,
+                  attention_dropout: DropRate = 0.0, eps: float = 1e-6, drop_path: DropRate = 0.0):
+    """Pre-norm transformer block: ``x + drop_path(attention(ln_1(x)))``, then ``+ drop_path(mlp(ln_2(x)))``
+    (Linear, exact GELU, Linear). Names as torchvision's EncoderBlock: ``ln_1``,
+    ``self_attention.in_proj_weight``, ``mlp.0``, ``mlp.3``. ``drop_path``: stochastic depth of both
+    branches (timm), usually set for the whole network by ``network.drop_path_rate``."""
     tokens, dim = _tokens(in_shape, "EncoderBlock")
     if dim % num_heads:
         raise ConfigError(".num_heads", f"got {num_heads} for dim {dim}", expected=f"a divisor of {dim}")
     _dropout(attention_dropout, ".attention_dropout")
-    return EncoderBlockCell(dim, num_heads, mlp_dim, dropout, attention_dropout, eps), (tokens, dim)
+    drop_path = check_p(drop_path, ".drop_path")
+    return EncoderBlockCell(dim, num_heads, mlp_dim, dropout, attention_dropout, eps, drop_path), (tokens, dim)
 
 
 class SelectTokenCell(nn.Cell):
