@@ -33,20 +33,38 @@ STATE_PREFIXES = ("moments.", "moment1.", "moment2.", "mean_grad.", "mean_square
 def save_atomic(cell, path: Path, append: Mapping[str, Any] | None = None) -> Path:
     """``ms.save_checkpoint`` to a hidden file in the same folder, then ``os.replace``."""
     import mindspore as ms
+
+    from mm_train import interruption
     path = Path(path)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ms.save_checkpoint(cell, str(tmp), append_dict=dict(append or {}))
-        os.replace(tmp, path)
+        # a signal waits until the file is complete and renamed (then ends the run naming it)
+        with interruption.phase(f"the writing of checkpoint {path.name}"), interruption.deferred():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ms.save_checkpoint(cell, str(tmp), append_dict=dict(append or {}))
+            os.replace(tmp, path)
+            os.chmod(path, _file_mode())   # MindSpore leaves 0400: readable by the group, like the other files
     except OSError as err:   # disk full, permission denied, read-only: one message, no temporary file left
-        _remove(tmp)
+        _remove_temporaries(tmp)
         files = checkpoint_files(path.parent) if path.parent.is_dir() else []
         raise WriteFailed(path, err, files[-1] if files else None) from None
     except BaseException:
-        _remove(tmp)
+        _remove_temporaries(tmp)
         raise
     return path
+
+
+def _file_mode() -> int:
+    """0o666 less the process's umask (what ``open`` gives a new file)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _remove_temporaries(tmp: Path) -> None:
+    """``tmp`` and what MindSpore writes for it (``NAME.tmp`` for ``NAME.ckpt``)."""
+    for path in (tmp, tmp.with_suffix(".tmp")):
+        _remove(path)
 
 
 def _remove(path: Path) -> None:

@@ -198,11 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mm_train import interruption
     from mm_train.entry import quiet_broken_pipe
-    argv = sys.argv[1:] if argv is None else list(argv)
+    own_process, argv = argv is None, sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["run"]:   # Hydra parses the rest, as in python run.py
         from mm_train.__main__ import main as run_main
-        return run_main(argv[1:])
+        return run_main(argv[1:], own_process=own_process)
+    if own_process:   # Ctrl-C / SIGTERM: one line, exit 128 + signal
+        interruption.install(block_sigint=False)
     with quiet_broken_pipe():
         args = build_parser().parse_args(argv)
         try:
@@ -210,6 +213,14 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             code = ConfigError.exit_code
+        except BaseException as err:
+            signum = interruption.was_interrupted(err)
+            if signum is None or isinstance(err, SystemExit):
+                raise
+            print(interruption.message(signum), file=sys.stderr, flush=True)
+            if own_process:
+                interruption.exit_now(128 + signum)
+            return 128 + signum
         sys.stdout.flush()   # a closed pipe shows here, inside quiet_broken_pipe
         return code
 

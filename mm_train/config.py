@@ -79,7 +79,7 @@ class LimitsSchema:
 SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema,
             "predict": PredictSchema, "limits": LimitsSchema}
 TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "resume_replay", "export", "overwrite",
-             *SECTIONS, *COMPONENTS)
+             "resume_changes", *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
           "limits.max_params": 1, "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1,
           "train.grad_accumulation": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
@@ -164,6 +164,7 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
         errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0"))
     if not isinstance(cfg.get("overwrite", False), bool):
         errors.append(ConfigError("overwrite", f"got {cfg.get('overwrite')!r}", expected="true or false"))
+    errors += choice_error("resume_changes", cfg.get("resume_changes", "refuse"), ("refuse", "allow"))
     train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
     errors += choice_error("train.amp_level", train.get("amp_level", "O0"), AMP_LEVELS)
     errors += choice_error("train.metric", train.get("metric", "acc"), METRICS)

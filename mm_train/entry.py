@@ -12,9 +12,11 @@ import contextlib
 import logging
 import os
 import sys
+from pathlib import Path
 
 from omegaconf import DictConfig
 
+from mm_train import interruption
 from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
 from mm_train.composition import hydra_message
 from mm_train.errors import ConfigError, TrainingVerdict
@@ -47,11 +49,13 @@ def task(cfg: DictConfig):
 
     hydra_cfg = HydraConfig.get()
     recipe = hydra_cfg.runtime.choices.get("recipe")
+    run_dir = Path(hydra_cfg.runtime.output_dir).resolve()
     with console_copied_to_log():   # run.log holds what the console shows, the final error included
         try:
             if recipe is None:
                 raise ConfigError("", no_recipe_message())
             log.info(recipe_line(recipe))
+            log.info(f"run directory: {run_dir}")
             from mm_train.inheritance import replace_retyped
             replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
             result = execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
@@ -64,6 +68,14 @@ def task(cfg: DictConfig):
         except TrainingVerdict as verdict:   # diverged, cannot learn, check failed: exit 1, no traceback
             print(f"error: {verdict}", file=sys.stderr)
             sys.exit(verdict.exit_code)
+        except BaseException as err:   # Ctrl-C / SIGTERM: one line saying how to continue, exit 128 + signal
+            signum = interruption.was_interrupted(err)
+            if signum is None or isinstance(err, SystemExit):
+                raise
+            command = interruption.command_line(list(hydra_cfg.overrides.task), run_dir,
+                                                list(hydra_cfg.overrides.hydra))
+            print(interruption.message(signum, run_dir, command), file=sys.stderr, flush=True)
+            raise SystemExit(128 + signum) from None
 
 
 class _Tee:

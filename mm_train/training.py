@@ -88,6 +88,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     """
     from mm_train.callbacks.context import RunContext
     from mm_train.callbacks.divergence import StopOnNonFiniteLoss
+    from mm_train.callbacks.phases import Phases
     from mm_train.callbacks.plot import PlotCurves
     run_dir = Path(run_dir)
     epochs = int(config["train"]["epochs"])
@@ -115,7 +116,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
     with reported_data_errors(), first_step_compiled(config, ctx, recipe):
         parts.model.train(epochs, parts.train_data,
-                          callbacks=[StopOnNonFiniteLoss(ctx), evaluate, *callbacks, PlotCurves(ctx)],
+                          callbacks=[Phases(ctx), StopOnNonFiniteLoss(ctx), evaluate, *callbacks, PlotCurves(ctx)],
                           dataset_sink_mode=sink, initial_epoch=initial_epoch)
     session.finish(parts.network)
     return ctx.evaluations, [loss for _, loss in ctx.step_losses]

@@ -1,6 +1,8 @@
 """Evaluation every N epochs (and at the last), kept in ``metrics.json``::
 
-    {"final": {"acc": 0.97, "loss": 0.1}, "history": [{"epoch": 1, "step": 40, "acc": ...}, ...]}
+    {"status": "running", "last": {"acc": 0.97, "loss": 0.1}, "history": [{"epoch": 1, "step": 40, "acc": ...}, ...]}
+
+``last`` becomes ``final`` when the run finishes (:mod:`mm_train.run_record` keeps the status).
 """
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ class Evaluate(Callback):
         params = run_context.original_args()
         epoch = params.cur_epoch_num
         if epoch == self.epochs or (self.interval and epoch % self.interval == 0):
-            with reported_data_errors():   # a corrupt file: one message naming it
+            from mm_train import interruption
+            with reported_data_errors(), interruption.phase(f"the evaluation after epoch {epoch}"):
                 result = self.model.eval(self.dataset, dataset_sink_mode=self.sink)
             self.record(result, epoch=epoch, step=self.step_offset + params.cur_step_num)
 
@@ -49,7 +52,10 @@ class Evaluate(Callback):
         self.history.append(entry)
         print("eval: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in entry.items()), flush=True)
-        if self.path is not None:
-            write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history,
-                                   **self.notes})   # notes
+        if self.path is not None:   # the run's record (status, times) stays; "final" only when it finishes
+            from mm_train.run_record import read_json
+            data = read_json(self.path) if self.path.is_file() else {}
+            data.pop("final", None)
+            write_json(self.path, {**data, "last": {k: float(v) for k, v in result.items()},
+                                   "history": self.history, **self.notes})
         return entry
