@@ -112,7 +112,7 @@ def blocks_ls(args) -> int:
 
 def sweep_report(args) -> int:
     from mm_train.sweep_report import format_table, report
-    rows = report(Path(args.dir), args.metric)
+    rows = report(Path(args.dir), args.metric, include_unfinished=args.all)
     print(format_table(rows))
     print(f"\nwrote {Path(args.dir) / 'report.csv'}, report.md and report.png")
     return 0
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "mm-train sweep report multirun/2026-11-26/10-00-00 --metric acc", sweep_report)
     report.add_argument("dir", help="the multirun directory (hydra.sweep.dir)")
     report.add_argument("--metric", default="acc", help="the metric to rank by (default acc; loss ranks lowest first)")
+    report.add_argument("--all", action="store_true",
+                        help="rank unfinished jobs (interrupted, failed, diverged) by their last evaluation too")
 
     run = _add(sub, "launch", "train a recipe data-parallel on several devices with msrun (one run directory; "
                "exits non-zero naming the rank when a worker dies)",
