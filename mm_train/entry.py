@@ -74,23 +74,11 @@ def task(cfg: DictConfig):
                 raise
             command = interruption.command_line(list(hydra_cfg.overrides.task), run_dir,
                                                 list(hydra_cfg.overrides.hydra))
+            from mm_train.terminal import active
+            if active() is not None:   # the line is printed below the bar's last frame
+                active().close()
             print(interruption.message(signum, run_dir, command), file=sys.stderr, flush=True)
             raise SystemExit(128 + signum) from None
-
-
-class _Tee:
-    """A stream that writes to the console and to the run's log file."""
-
-    def __init__(self, stream, log_file):
-        self.stream, self.log_file = stream, log_file
-
-    def write(self, text):
-        self.log_file.write(text)
-        self.log_file.flush()
-        return self.stream.write(text)
-
-    def __getattr__(self, name):
-        return getattr(self.stream, name)
 
 
 @contextlib.contextmanager
@@ -103,9 +91,10 @@ def console_copied_to_log():
     if not files:
         yield
         return
+    from mm_train.terminal import ConsoleStream   # a progress bar's frames stay on the terminal
     with open(files[0], "a", encoding="utf-8") as log_file:
         saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee(sys.stdout, log_file), _Tee(sys.stderr, log_file)
+        sys.stdout, sys.stderr = ConsoleStream(sys.stdout, log_file), ConsoleStream(sys.stderr, log_file)
         try:
             yield
         finally:
