@@ -40,8 +40,11 @@ def _run(argv: list[str] | None, own_process: bool) -> int:
     from mm_train.entry import quiet_broken_pipe, reported_errors, task
     from mm_train.fast_exit import fast_exit
     from mm_train.locations import CONF_DIR
+    from mm_train.inheritance import swap_overrides
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
+    # component swaps (loss={type: ...}, loss.type=X) compose as a child recipe's would
+    sys.argv = [sys.argv[0], *swap_overrides(sys.argv[1:])]
     app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
     with quiet_broken_pipe(), reported_errors():
         app()

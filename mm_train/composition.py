@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 
 from omegaconf import DictConfig
 from omegaconf.errors import GrammarParseError
@@ -42,13 +43,14 @@ def hydra_message(err: Exception) -> str | None:
             leaf = key.rsplit(".", 1)[-1]
             keys = [str(k) for k in parent.keys()]
             near = closest(leaf, keys)
-            added = re.search(r"To append to your config use (\+\S+)", str(err))
+            found = re.search(r"To append to your config use (\+.+?)\s*$", str(err), re.MULTILINE)
+            added = found.group(1) if found else None   # the whole override
             section = _section_of(leaf) if "." not in key else None
             if section and added:
                 return str(ConfigError(key, "unknown top-level key", expected=f"a key of {section}",
-                                       suggestions=[added.group(1)[1:].replace(key, f"{section}.{key}", 1)]))
+                                       suggestions=[added[1:].replace(key, f"{section}.{key}", 1)]))
             if added and not near and "." in key:
-                return f"{key}: not in this recipe; add it with {added.group(1)}"
+                return f"{key}: not in this recipe; add it with {shlex.quote(added)}"
             return str(ConfigError(key, "unknown key", expected=f"one of {sorted(keys)}", suggestions=near))
         return str(err).strip() + (f"\n{cause}" if cause else "")
     if isinstance(err, OverrideParseException):
@@ -88,10 +90,11 @@ def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
     """The config ``python run.py +recipe=NAME OVERRIDES`` would run (without the hydra node)."""
     from hydra import compose, initialize_config_dir
 
+    from mm_train.inheritance import replace_retyped, swap_overrides   # a re-typed component replaces the parent's
+    overrides = swap_overrides(overrides)
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="mm_train"):
             cfg = compose("config", overrides=[f"+recipe={name}", *overrides])
-        from mm_train.inheritance import replace_retyped   # a re-typed component replaces the parent's
         replace_retyped(cfg, name, overrides)
         return cfg
     except ConfigError:
