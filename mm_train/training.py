@@ -132,7 +132,11 @@ def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank
     if mode == "fast":
         print(fast_verdict(len(losses), evaluations), flush=True)
     if mode == "overfit":
-        learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]))
+        from mm_train.debug import loss_floor
+        accuracy = evaluations[-1].get("acc") if evaluations else None   # evaluated on that very batch
+        learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]),
+                                          loss_floor(config.get("loss"), config["dataset"].get("num_classes")),
+                                          accuracy)
         if not learnt:
             raise NetworkCannotLearn(verdict)
         print(verdict, flush=True)
