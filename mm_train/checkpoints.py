@@ -5,7 +5,8 @@
     init_from: path/to/x.ckpt  # weights only, every key must match (mm_train.init_from -> load_checkpoint)
 
 Files are named ``PREFIX-EPOCH_STEP.ckpt`` (MindSpore's pattern; STEP counts
-within the epoch) and hold ``epoch_num`` and ``step_num`` (the global step).
+within the epoch; both zero-padded to the width of the run's last, so names sort by epoch:
+``quickstart-03_44.ckpt`` of 20 epochs) and hold ``epoch_num`` and ``step_num`` (the global step).
 They are written to a hidden temporary file and renamed, so a run killed
 while saving never leaves a truncated newest checkpoint.
 """
@@ -52,6 +53,12 @@ def save_atomic(cell, path: Path, append: Mapping[str, Any] | None = None) -> Pa
         _remove_temporaries(tmp)
         raise
     return path
+
+
+def checkpoint_name(prefix: str, epoch: int, in_epoch: int, epochs: int, steps_per_epoch: int) -> str:
+    """``PREFIX-EPOCH_STEP.ckpt``, EPOCH and STEP padded to the widths of ``epochs`` and ``steps_per_epoch``."""
+    return (f"{prefix}-{epoch:0{len(str(max(epochs, epoch)))}d}_"
+            f"{in_epoch:0{len(str(max(steps_per_epoch, in_epoch)))}d}.ckpt")
 
 
 def _file_mode() -> int:
