@@ -114,12 +114,14 @@ def plot(jobs: list[Job], params: list[str], metric: str, path: Path, sweep_dir:
             xs = [labels.index(v) for v in values]
             ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
             ax.set_xlim(-0.5, len(labels) - 0.5)
-        for job, x in zip(done, xs):
+        placed: dict = {}   # jobs at one x value: their labels stacked, not drawn over each other
+        for job, x in sorted(zip(done, xs), key=lambda pair: -pair[0].metrics[metric]):
             y = job.metrics[metric]
+            stacked = placed[x] = placed.get(x, -1) + 1
             style = dict(color="tab:blue") if job.finished else dict(color="tab:gray", marker="x")
             ax.scatter([x], [y], zorder=3, **style)
             ax.annotate(job_name(job, sweep_dir) + ("" if job.finished else f" ({job.status})"), (x, y),
-                        textcoords="offset points", xytext=(5, 4), fontsize=8)
+                        textcoords="offset points", xytext=(6, 4 - 11 * stacked), fontsize=8)
             if job is best:
                 ax.scatter([x], [y], s=220, facecolors="none", edgecolors="tab:red", linewidths=2, zorder=4,
                            label=f"best: job {job_name(job, sweep_dir)} ({metric}={y:.4g})")
