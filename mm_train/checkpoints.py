@@ -91,6 +91,13 @@ def checkpoint_files(folder: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
+def last_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete ``RUN_DIR/checkpoints/PREFIX-EPOCH_STEP.ckpt``, or None."""
+    folder = Path(run_dir) / "checkpoints"
+    files = checkpoint_files(folder) if folder.is_dir() else []
+    return files[-1] if files else None
+
+
 def find_resume(resume: str | None, run_dir: Path) -> Path | None:
     """The checkpoint ``resume`` points at (``auto``: the newest in RUN_DIR/checkpoints), or None."""
     if not resume:

@@ -77,7 +77,9 @@ def task(cfg: DictConfig):
             from mm_train.terminal import active
             if active() is not None:   # the line is printed below the bar's last frame
                 active().close()
-            print(interruption.message(signum, run_dir, command), file=sys.stderr, flush=True)
+            from mm_train.checkpoints import last_checkpoint
+            print(interruption.message(signum, run_dir, command, last_checkpoint(run_dir)), file=sys.stderr,
+                  flush=True)
             raise SystemExit(128 + signum) from None
 
 

@@ -168,24 +168,15 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
-def last_checkpoint(run_dir: Path | None) -> Path | None:
-    if run_dir is None:
-        return None
-    from mm_train.checkpoints import checkpoint_files
-    folder = Path(run_dir) / "checkpoints"
-    files = checkpoint_files(folder) if folder.is_dir() else []
-    return files[-1] if files else None
-
-
-def message(signum: int, run_dir: Path | None = None, command: str | None = None) -> str:
-    """The one line an interrupted run ends with."""
+def message(signum: int, run_dir: Path | None = None, command: str | None = None,
+            checkpoint: Path | None = None) -> str:
+    """The one line an interrupted run ends with (``checkpoint``: the last complete one in ``run_dir``)."""
     name = signal.Signals(signum).name
     text = f"interrupted ({name}) during {_state.phase}"
     if _state.note:
         text += f"; {_state.note}"
     if run_dir is None:
         return text if _state.note else text + "; nothing was written"
-    checkpoint = last_checkpoint(run_dir)
     text += (f"; last complete checkpoint: {checkpoint}" if checkpoint
              else "; no checkpoint written yet")
     if command:

@@ -263,7 +263,9 @@ def launch(nproc: int, overrides: Sequence[str], master_addr: str = "127.0.0.1",
             "--", *map(shlex.quote, [o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in
                                      ("resume", "overwrite", "hydra.run.dir")]),
             shlex.quote(f"hydra.run.dir={run_dir}"), "resume=auto"])
-        print(interruption.message(stop.signum, run_dir, command), file=sys.stderr, flush=True)
+        from mm_train.checkpoints import last_checkpoint
+        print(interruption.message(stop.signum, run_dir, command, last_checkpoint(run_dir)), file=sys.stderr,
+              flush=True)
         return stop.exit_code
     msrun.wait()
     thread.join(timeout=5)

@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import yaml
 
 from mm_train.errors import ConfigError, TrainingDiverged
-from mm_train.runfiles import run_info, to_yaml, write_json, write_text
+from mm_train.runfiles import read_json, run_info, to_yaml, write_json, write_text
 
 STATUSES = ("running", "finished", "interrupted", "failed", "diverged")
 # how to continue, not what is trained: never a "changed setting"
@@ -118,14 +118,6 @@ def keep_history(run_dir: Path) -> Path | None:
     target = current.parent / f"config.{n}.yaml"
     current.replace(target)
     return target
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
 
 
 class RunRecord:

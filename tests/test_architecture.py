@@ -18,13 +18,13 @@ PACKAGE = ROOT / "mm_train"
 # A registry's members are imported by name (Registry.locations), which is not an import edge.
 LAYERS = {
     "core": ["locations", "errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers", "rundir",
-             "fast_exit"],
+             "fast_exit", "terminal"],
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
               "migrate.torch_pickle", "migrate.weights", "debug", "sweep_report", "ema", "curves_png",
-              "compile_cache"],
-    "config": ["components", "config", "composition", "recipes", "boundary", "inheritance"],
+              "compile_cache", "interruption"],
+    "config": ["components", "config", "composition", "recipes", "boundary", "inheritance", "run_record"],
     "assembly": ["init_from", "assembly", "distributed", "run_settings"],
     "tasks": ["training", "inspection", "export", "predict"],
     "jobs": ["jobs", "runner"],

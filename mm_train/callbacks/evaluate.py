@@ -13,7 +13,7 @@ from typing import Any
 from mindspore.train import Callback
 
 from mm_train.data.failures import reported_data_errors
-from mm_train.runfiles import write_json
+from mm_train.runfiles import read_json, write_json
 
 
 class Evaluate(Callback):
@@ -53,7 +53,6 @@ class Evaluate(Callback):
         print("eval: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in entry.items()), flush=True)
         if self.path is not None:   # the run's record (status, times) stays; "final" only when it finishes
-            from mm_train.run_record import read_json
             data = read_json(self.path) if self.path.is_file() else {}
             data.pop("final", None)
             write_json(self.path, {**data, "last": {k: float(v) for k, v in result.items()},
