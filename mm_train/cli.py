@@ -94,6 +94,9 @@ def recipes_validate(args) -> int:
     return 1 if failed else 0
 
 
+PLURALS = {"loss": "losses", "lr schedule": "lr schedules"}
+
+
 def blocks_ls(args) -> int:
     set_environment()
     from mm_train.registry import ALL, load_all
@@ -104,7 +107,7 @@ def blocks_ls(args) -> int:
     for kind, registry in ALL.items():
         if args.kind and args.kind != kind:
             continue
-        print(f"{kind}s:")
+        print(f"{PLURALS.get(kind, kind + 's')}:")
         for name in registry.names():
             print(f"  {name}({registry.signature(name)})")
     return 0

@@ -30,7 +30,8 @@ def hydra_message(err: Exception) -> str | None:
         text = str(ConfigError(f"+{group}={name}" if group == "recipe" else f"{group}={name}" if group else missing,
                                f"no {group or 'config'} named '{name}'",
                                expected=f"one of {options}" if options else None,
-                               suggestions=closest(name, options)))
+                               suggestions=[ALIASES[name.lower()]] if ALIASES.get(name.lower()) in options
+                               else closest(name, options)))
         return text
     if isinstance(err, ConfigCompositionException):
         cause = err.__cause__
@@ -50,6 +51,9 @@ def hydra_message(err: Exception) -> str | None:
                 return str(ConfigError(key, "unknown top-level key", expected=f"a key of {section}",
                                        suggestions=[added[1:].replace(key, f"{section}.{key}", 1)]))
             if added and not near and "." in key:
+                unknown = _unknown_component_argument(key, parent, added)
+                if unknown is not None:
+                    return unknown
                 return f"{key}: not in this recipe; add it with {shlex.quote(added)}"
             return str(ConfigError(key, "unknown key", expected=f"one of {sorted(keys)}", suggestions=near))
         return str(err).strip() + (f"\n{cause}" if cause else "")
@@ -58,6 +62,36 @@ def hydra_message(err: Exception) -> str | None:
     if isinstance(err, (ValueError, TypeError)) and _raised_by_hydra(err):
         return f"{err} (check the command-line overrides: config groups take a name, e.g. device=cpu)"
     return None
+
+
+ALIASES = {"cuda": "gpu", "nvidia": "gpu", "npu": "ascend"}   # other tools' device names
+
+COMPONENT_REGISTRIES = {"loss": "LOSSES", "optimizer": "OPTIMIZERS", "lr_schedule": "LR_SCHEDULES",
+                        "dataset": "DATASETS"}
+
+
+def _unknown_component_argument(key: str, parent, added: str) -> str | None:
+    """``optimizer.nesterove=true``: not an argument of the recipe's optimizer at all. The message names the
+    nearest argument as a whole override (``+optimizer.nesterov=true``); None when ``key`` is an argument."""
+    section, _, leaf = key.partition(".")
+    kind = COMPONENT_REGISTRIES.get(section)
+    if kind is None or "." in leaf or not isinstance(parent.get("type") if hasattr(parent, "get") else None, str):
+        return None
+    from mm_train import device, registry
+    device.set_environment()
+    table = getattr(registry, kind)
+    if parent["type"] not in table:
+        return None
+    names = sorted({p.name for p in table.parameters(table.get(parent["type"], f"{section}.type"))}
+                   | set(table.reserved))
+    if leaf in names:
+        return None
+    value = added.split("=", 1)[1] if "=" in added else ""
+    err = registry.unknown_argument(section, leaf, names)
+    if err.suggestions:
+        err = ConfigError(err.where, f"not an argument of {parent['type']}", expected=err.expected,
+                          suggestions=[shlex.quote(f"+{section}.{s}={value}") for s in err.suggestions])
+    return str(err)
 
 
 def interpolation_error(key: str, err: Exception) -> ConfigError:

@@ -110,11 +110,15 @@ def code_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
 
 
 def _check_value(path: str, value: Any, schema, key: str) -> Optional[ConfigError]:
-    expected = type_problem(value, hints(schema)[key])
+    hint = hints(schema)[key]
+    whole = hint is int or set(getattr(hint, "__args__", ())) == {int, type(None)}
+    expected = type_problem(value, hint)
+    if expected and path in RANGES and whole:   # one wording for 1.5 and for 0
+        expected = f"a whole number >= {RANGES[path]}"
     if expected:
         return ConfigError(path, f"got {value!r}", expected=expected)
     if path in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool) and value < RANGES[path]:
-        return ConfigError(path, f"got {value}", expected=f"a number >= {RANGES[path]}")
+        return ConfigError(path, f"got {value}", expected=f"a {'whole ' if whole else ''}number >= {RANGES[path]}")
     if path in BELOW and isinstance(value, (int, float)) and value >= BELOW[path]:
         return ConfigError(path, f"got {value}", expected=f"a number in [{RANGES[path]}, {BELOW[path]})")
     return None

@@ -135,7 +135,8 @@ class RunRecord:
         if changed:
             kept = keep_history(self.run_dir)
             print(f"resume: settings changed ({', '.join(changed)}); the earlier config is kept as {kept}", flush=True)
-        write_text(self.run_dir / "config.yaml", to_yaml(config))
+        # the header makes the file a recipe as it stands (copy it into a recipe folder to run it again)
+        write_text(self.run_dir / "config.yaml", "# @package _global_\n" + to_yaml(config))
         info = {**run_info(self.recipe, self.seed, self.overrides), **self.fields}
         earlier = read_json(self.run_dir / "run_info.json") if config.get("resume") else {}
         if earlier.get("started"):   # a resume: keep when the run first started

@@ -110,3 +110,23 @@ def test_resume_with_changes_allowed_keeps_the_config_history(tmp_path, capsys):
     assert yaml.safe_load((tmp_path / "config.yaml").read_text())["optimizer"]["momentum"] == 0.8
     metrics = read(tmp_path / "metrics.json")
     assert metrics["status"] == "finished" and [h["epoch"] for h in metrics["history"]] == [1, 2]
+
+
+def test_tensorboard_after_a_resume_keeps_every_eval_point(tmp_path):
+    from training_helpers import read_events
+    board = "callbacks=[{type: TensorBoard}, {type: ModelCheckpoint}]"
+    train(tmp_path, board, "train.epochs=1")
+    train(tmp_path, board, "train.epochs=2", "resume=auto")
+    scalars = read_events(tmp_path / "tensorboard")
+    assert [step for step, _ in scalars["eval/acc"]] == [4, 8]
+    # TensorBoard drops every earlier point at or after the resumed run's purge step: it must come after step 4,
+    # the resumed-from epoch's evaluation
+    from tensorboardX.proto.event_pb2 import Event, SessionLog
+    newest = sorted((tmp_path / "tensorboard").glob("events.out.tfevents.*"))[-1].read_bytes()
+    events, pos = [], 0
+    while pos < len(newest):
+        length = int.from_bytes(newest[pos:pos + 8], "little")
+        events.append(Event.FromString(newest[pos + 12:pos + 12 + length]))
+        pos += 16 + length
+    purges = [e.step for e in events if e.HasField("session_log") and e.session_log.status == SessionLog.START]
+    assert purges == [5]

@@ -51,7 +51,8 @@ class Evaluate(Callback):
         entry = {**where, **{k: float(v) for k, v in result.items()}}
         self.history.append(entry)
         print("eval: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in entry.items()), flush=True)
+                                   for k, v in entry.items() if not (k == "epoch" and v == 0)),   # task=eval
+              flush=True)
         if self.path is not None:   # the run's record (status, times) stays; "final" only when it finishes
             data = read_json(self.path) if self.path.is_file() else {}
             data.pop("final", None)
