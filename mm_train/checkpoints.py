@@ -5,7 +5,8 @@
     init_from: path/to/x.ckpt  # weights only, every key must match (mm_train.init_from -> load_checkpoint)
 
 Files are named ``PREFIX-EPOCH_STEP.ckpt`` (MindSpore's pattern; STEP counts
-within the epoch) and hold ``epoch_num`` and ``step_num`` (the global step).
+within the epoch; both zero-padded to the width of the run's last, so names sort by epoch:
+``quickstart-03_44.ckpt`` of 20 epochs) and hold ``epoch_num`` and ``step_num`` (the global step).
 They are written to a hidden temporary file and renamed, so a run killed
 while saving never leaves a truncated newest checkpoint.
 """
@@ -33,20 +34,44 @@ STATE_PREFIXES = ("moments.", "moment1.", "moment2.", "mean_grad.", "mean_square
 def save_atomic(cell, path: Path, append: Mapping[str, Any] | None = None) -> Path:
     """``ms.save_checkpoint`` to a hidden file in the same folder, then ``os.replace``."""
     import mindspore as ms
+
+    from mm_train import interruption
     path = Path(path)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ms.save_checkpoint(cell, str(tmp), append_dict=dict(append or {}))
-        os.replace(tmp, path)
+        # a signal waits until the file is complete and renamed (then ends the run naming it)
+        with interruption.phase(f"the writing of checkpoint {path.name}"), interruption.deferred():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ms.save_checkpoint(cell, str(tmp), append_dict=dict(append or {}))
+            os.replace(tmp, path)
+            os.chmod(path, _file_mode())   # MindSpore leaves 0400: readable by the group, like the other files
     except OSError as err:   # disk full, permission denied, read-only: one message, no temporary file left
-        _remove(tmp)
+        _remove_temporaries(tmp)
         files = checkpoint_files(path.parent) if path.parent.is_dir() else []
         raise WriteFailed(path, err, files[-1] if files else None) from None
     except BaseException:
-        _remove(tmp)
+        _remove_temporaries(tmp)
         raise
     return path
+
+
+def checkpoint_name(prefix: str, epoch: int, in_epoch: int, epochs: int, steps_per_epoch: int) -> str:
+    """``PREFIX-EPOCH_STEP.ckpt``, EPOCH and STEP padded to the widths of ``epochs`` and ``steps_per_epoch``."""
+    return (f"{prefix}-{epoch:0{len(str(max(epochs, epoch)))}d}_"
+            f"{in_epoch:0{len(str(max(steps_per_epoch, in_epoch)))}d}.ckpt")
+
+
+def _file_mode() -> int:
+    """0o666 less the process's umask (what ``open`` gives a new file)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _remove_temporaries(tmp: Path) -> None:
+    """``tmp`` and what MindSpore writes for it (``NAME.tmp`` for ``NAME.ckpt``)."""
+    for path in (tmp, tmp.with_suffix(".tmp")):
+        _remove(path)
 
 
 def _remove(path: Path) -> None:
@@ -64,6 +89,13 @@ def checkpoint_files(folder: Path) -> list[Path]:
         if match and not path.name.startswith("."):
             found.append(((int(match["epoch"]), int(match["step"]), path.stat().st_mtime), path))
     return [p for _, p in sorted(found)]
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete ``RUN_DIR/checkpoints/PREFIX-EPOCH_STEP.ckpt``, or None."""
+    folder = Path(run_dir) / "checkpoints"
+    files = checkpoint_files(folder) if folder.is_dir() else []
+    return files[-1] if files else None
 
 
 def find_resume(resume: str | None, run_dir: Path) -> Path | None:

@@ -120,6 +120,9 @@ def recipes_validate(args) -> int:
     return 1 if failed else 0
 
 
+PLURALS = {"loss": "losses", "lr schedule": "lr schedules"}
+
+
 def blocks_ls(args) -> int:
     set_environment()
     from mm_train.registry import ALL, load_all
@@ -130,7 +133,7 @@ def blocks_ls(args) -> int:
     for kind, registry in ALL.items():
         if args.kind and args.kind != kind:
             continue
-        print(f"{kind}s:")
+        print(f"{PLURALS.get(kind, kind + 's')}:")
         for name in registry.names():
             takes = registry.meta(name).get("inputs")   # graph blocks: how many `inputs` (mm_train.nn.graph)
             note = "" if takes is None else "  # inputs: " + {0: "[] (none)", "many": "2 or more"}.get(takes, str(takes))
@@ -140,7 +143,7 @@ def blocks_ls(args) -> int:
 
 def sweep_report(args) -> int:
     from mm_train.sweep_report import format_table, report
-    rows = report(Path(args.dir), args.metric)
+    rows = report(Path(args.dir), args.metric, include_unfinished=args.all)
     print(format_table(rows))
     print(f"\nwrote {Path(args.dir) / 'report.csv'}, report.md and report.png")
     return 0
@@ -204,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "mm-train sweep report multirun/2026-11-26/10-00-00 --metric acc", sweep_report)
     report.add_argument("dir", help="the multirun directory (hydra.sweep.dir)")
     report.add_argument("--metric", default="acc", help="the metric to rank by (default acc; loss ranks lowest first)")
+    report.add_argument("--all", action="store_true",
+                        help="rank unfinished jobs (interrupted, failed, diverged) by their last evaluation too")
 
     run = _add(sub, "launch", "train a recipe data-parallel on several devices with msrun (one run directory; "
                "exits non-zero naming the rank when a worker dies)",
@@ -228,11 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mm_train import interruption
     from mm_train.entry import quiet_broken_pipe
-    argv = sys.argv[1:] if argv is None else list(argv)
+    own_process, argv = argv is None, sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["run"]:   # Hydra parses the rest, as in python run.py
         from mm_train.__main__ import main as run_main
-        return run_main(argv[1:])
+        return run_main(argv[1:], own_process=own_process)
+    if own_process:   # Ctrl-C / SIGTERM: one line, exit 128 + signal
+        interruption.install(block_sigint=False)
     with quiet_broken_pipe():
         args = build_parser().parse_args(argv)
         try:
@@ -240,6 +248,14 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             code = ConfigError.exit_code
+        except BaseException as err:
+            signum = interruption.was_interrupted(err)
+            if signum is None or isinstance(err, SystemExit):
+                raise
+            print(interruption.message(signum), file=sys.stderr, flush=True)
+            if own_process:
+                interruption.exit_now(128 + signum)
+            return 128 + signum
         sys.stdout.flush()   # a closed pipe shows here, inside quiet_broken_pipe
         return code
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 
 from omegaconf import DictConfig
 from omegaconf.errors import GrammarParseError
@@ -29,7 +30,8 @@ def hydra_message(err: Exception) -> str | None:
         text = str(ConfigError(f"+{group}={name}" if group == "recipe" else f"{group}={name}" if group else missing,
                                f"no {group or 'config'} named '{name}'",
                                expected=f"one of {options}" if options else None,
-                               suggestions=closest(name, options)))
+                               suggestions=[ALIASES[name.lower()]] if ALIASES.get(name.lower()) in options
+                               else closest(name, options)))
         return text
     if isinstance(err, ConfigCompositionException):
         cause = err.__cause__
@@ -42,13 +44,17 @@ def hydra_message(err: Exception) -> str | None:
             leaf = key.rsplit(".", 1)[-1]
             keys = [str(k) for k in parent.keys()]
             near = closest(leaf, keys)
-            added = re.search(r"To append to your config use (\+\S+)", str(err))
+            found = re.search(r"To append to your config use (\+.+?)\s*$", str(err), re.MULTILINE)
+            added = found.group(1) if found else None   # the whole override
             section = _section_of(leaf) if "." not in key else None
             if section and added:
                 return str(ConfigError(key, "unknown top-level key", expected=f"a key of {section}",
-                                       suggestions=[added.group(1)[1:].replace(key, f"{section}.{key}", 1)]))
+                                       suggestions=[added[1:].replace(key, f"{section}.{key}", 1)]))
             if added and not near and "." in key:
-                return f"{key}: not in this recipe; add it with {added.group(1)}"
+                unknown = _unknown_component_argument(key, parent, added)
+                if unknown is not None:
+                    return unknown
+                return f"{key}: not in this recipe; add it with {shlex.quote(added)}"
             return str(ConfigError(key, "unknown key", expected=f"one of {sorted(keys)}", suggestions=near))
         return str(err).strip() + (f"\n{cause}" if cause else "")
     if isinstance(err, OverrideParseException):
@@ -56,6 +62,36 @@ def hydra_message(err: Exception) -> str | None:
     if isinstance(err, (ValueError, TypeError)) and _raised_by_hydra(err):
         return f"{err} (check the command-line overrides: config groups take a name, e.g. device=cpu)"
     return None
+
+
+ALIASES = {"cuda": "gpu", "nvidia": "gpu", "npu": "ascend"}   # other tools' device names
+
+COMPONENT_REGISTRIES = {"loss": "LOSSES", "optimizer": "OPTIMIZERS", "lr_schedule": "LR_SCHEDULES",
+                        "dataset": "DATASETS"}
+
+
+def _unknown_component_argument(key: str, parent, added: str) -> str | None:
+    """``optimizer.nesterove=true``: not an argument of the recipe's optimizer at all. The message names the
+    nearest argument as a whole override (``+optimizer.nesterov=true``); None when ``key`` is an argument."""
+    section, _, leaf = key.partition(".")
+    kind = COMPONENT_REGISTRIES.get(section)
+    if kind is None or "." in leaf or not isinstance(parent.get("type") if hasattr(parent, "get") else None, str):
+        return None
+    from mm_train import device, registry
+    device.set_environment()
+    table = getattr(registry, kind)
+    if parent["type"] not in table:
+        return None
+    names = sorted({p.name for p in table.parameters(table.get(parent["type"], f"{section}.type"))}
+                   | set(table.reserved))
+    if leaf in names:
+        return None
+    value = added.split("=", 1)[1] if "=" in added else ""
+    err = registry.unknown_argument(section, leaf, names)
+    if err.suggestions:
+        err = ConfigError(err.where, f"not an argument of {parent['type']}", expected=err.expected,
+                          suggestions=[shlex.quote(f"+{section}.{s}={value}") for s in err.suggestions])
+    return str(err)
 
 
 def interpolation_error(key: str, err: Exception) -> ConfigError:
@@ -88,10 +124,11 @@ def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
     """The config ``python run.py +recipe=NAME OVERRIDES`` would run (without the hydra node)."""
     from hydra import compose, initialize_config_dir
 
+    from mm_train.inheritance import replace_retyped, swap_overrides   # a re-typed component replaces the parent's
+    overrides = swap_overrides(overrides)
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="mm_train"):
             cfg = compose("config", overrides=[f"+recipe={name}", *overrides])
-        from mm_train.inheritance import replace_retyped   # a re-typed component replaces the parent's
         replace_retyped(cfg, name, overrides)
         return cfg
     except ConfigError:

@@ -84,7 +84,7 @@ class LimitsSchema:
 SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema,
             "predict": PredictSchema, "limits": LimitsSchema}
 TOP_LEVEL = ("task", "seed", "init_from", "loss_scale", "callbacks", "resume", "resume_replay", "export", "overwrite",
-             *SECTIONS, *COMPONENTS)
+             "resume_changes", *SECTIONS, *COMPONENTS)
 RANGES = {"train.epochs": 1, "train.eval_interval": 0, "device.device_id": 0, "seed": 0,
           "limits.max_params": 1, "debug.train_limit": 1, "debug.eval_limit": 1, "debug.batch_size": 1, "debug.epochs": 1,
           "train.grad_accumulation": 1, "train.ema_every": 1, "train.eval_start_epoch": 1, "train.ema_decay": 0, "predict.top_k": 1, "predict.batch_size": 1}
@@ -115,11 +115,15 @@ def code_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
 
 
 def _check_value(path: str, value: Any, schema, key: str) -> Optional[ConfigError]:
-    expected = type_problem(value, hints(schema)[key])
+    hint = hints(schema)[key]
+    whole = hint is int or set(getattr(hint, "__args__", ())) == {int, type(None)}
+    expected = type_problem(value, hint)
+    if expected and path in RANGES and whole:   # one wording for 1.5 and for 0
+        expected = f"a whole number >= {RANGES[path]}"
     if expected:
         return ConfigError(path, f"got {value!r}", expected=expected)
     if path in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool) and value < RANGES[path]:
-        return ConfigError(path, f"got {value}", expected=f"a number >= {RANGES[path]}")
+        return ConfigError(path, f"got {value}", expected=f"a {'whole ' if whole else ''}number >= {RANGES[path]}")
     if path in BELOW and isinstance(value, (int, float)) and value >= BELOW[path]:
         return ConfigError(path, f"got {value}", expected=f"a number in [{RANGES[path]}, {BELOW[path]})")
     return None
@@ -170,6 +174,7 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
                                                                      "recorded in run_info.json)"))
     if not isinstance(cfg.get("overwrite", False), bool):
         errors.append(ConfigError("overwrite", f"got {cfg.get('overwrite')!r}", expected="true or false"))
+    errors += choice_error("resume_changes", cfg.get("resume_changes", "refuse"), ("refuse", "allow"))
     train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
     errors += choice_error("train.amp_level", train.get("amp_level", "O0"), AMP_LEVELS)
     errors += metrics_errors(train)

@@ -31,6 +31,29 @@ class Panel:
     xlabel: str
     ylabel: str
     series: list[Series] = field(default_factory=list)
+    log_y: bool = False         # a loss falls over decades: a log axis keeps the later epochs readable
+    whole_x: bool = False       # epochs: ticks on whole numbers only
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Round values for a log axis covering [lo, hi] (lo > 0): powers of ten, with 2 and 5 between them
+    when the range spans few decades."""
+    first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    if last == first:
+        last += 1
+    steps = (1,) if last - first > 3 else (1, 2, 5)
+    ticks = [m * 10.0 ** k for k in range(first, last + 1) for m in steps]
+    inside = [t for t in ticks if lo <= t <= hi]
+    below = [t for t in ticks if t < lo]
+    above = [t for t in ticks if t > hi]
+    return ([below[-1]] if below else []) + inside + ([above[0]] if above else [])
+
+
+def whole_ticks(lo: float, hi: float, count: int = 8) -> list[float]:
+    """Whole-number ticks covering [lo, hi], at most about ``count`` of them."""
+    lo, hi = math.floor(lo), math.ceil(hi)
+    step = max(1, math.ceil((hi - lo) / count))
+    return [float(v) for v in range(int(lo), int(hi) + 1, step)]
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -63,23 +86,36 @@ def _finite(series: Series) -> list[tuple[float, float]]:
 
 def _draw_panel(image, draw, box, panel: Panel, font) -> None:
     left, top, right, bottom = box
-    points = [_finite(s) for s in panel.series]
+    points = [[(x, y) for x, y in _finite(s) if y > 0 or not panel.log_y] for s in panel.series]
     xs = [x for p in points for x, _ in p] or [0.0, 1.0]
-    ys = [y for p in points for _, y in p] or [0.0, 1.0]
-    xt, yt = nice_ticks(min(xs), max(xs)), nice_ticks(min(ys), max(ys))
-    x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
+    ys = [y for p in points for _, y in p] or [1.0, 2.0]
+    if panel.whole_x:   # half an epoch of room either side: no point sits on the frame
+        xt = whole_ticks(min(xs), max(xs))
+        x0, x1 = min(xs) - 0.5, max(xs) + 0.5
+        xt = [v for v in xt if x0 <= v <= x1]
+    else:
+        xt = nice_ticks(min(xs), max(xs))
+        x0, x1 = xt[0], xt[-1]
+    if panel.log_y:
+        yt = log_ticks(min(ys), max(ys))
+        fy = math.log10
+    else:
+        yt = nice_ticks(min(ys), max(ys))
+        fy = float
+    y0, y1 = fy(yt[0]), fy(yt[-1])
     pad = 8 * SCALE
     text_h = font.getbbox("0")[3]
     label_w = max(font.getlength(tick_text(v)) for v in yt)
-    plot = (left + label_w + 2 * pad + text_h, top + pad, right - pad, bottom - 2 * text_h - 3 * pad)
+    legend_h = text_h + 2 * pad if panel.series else pad   # the legend sits above the plot, never on the data
+    plot = (left + label_w + 3 * pad + text_h + 4 * SCALE, top + legend_h + pad, right - 2 * pad,
+            bottom - 2 * text_h - 3 * pad)
 
     def to_px(x: float, y: float) -> tuple[float, float]:
         return (plot[0] + (x - x0) / ((x1 - x0) or 1) * (plot[2] - plot[0]),
-                plot[3] - (y - y0) / ((y1 - y0) or 1) * (plot[3] - plot[1]))
+                plot[3] - (fy(y) - y0) / ((y1 - y0) or 1) * (plot[3] - plot[1]))
 
-    grey = "#b0b0b0"
     for v in xt:
-        px, _ = to_px(v, y0)
+        px, _ = to_px(v, yt[0])
         draw.line([(px, plot[3]), (px, plot[3] + pad // 2)], fill="black", width=SCALE)
         text = tick_text(v)
         draw.text((px - font.getlength(text) / 2, plot[3] + pad), text, fill="black", font=font)
@@ -90,13 +126,15 @@ def _draw_panel(image, draw, box, panel: Panel, font) -> None:
         text = tick_text(v)
         draw.text((plot[0] - pad - font.getlength(text), py - text_h / 2 - SCALE), text, fill="black", font=font)
     draw.rectangle(plot, outline="black", width=SCALE)
-    draw.text(((plot[0] + plot[2] - font.getlength(panel.xlabel)) / 2, bottom - text_h - pad), panel.xlabel,
+    xlabel = panel.xlabel
+    draw.text(((plot[0] + plot[2] - font.getlength(xlabel)) / 2, bottom - text_h - pad), xlabel,
               fill="black", font=font)
-    if panel.ylabel:   # a vertical label: draw it on its own image and rotate
+    ylabel = panel.ylabel + (" (log scale)" if panel.log_y and panel.ylabel else "")
+    if ylabel:   # a vertical label: draw it on its own image and rotate
         from PIL import Image, ImageDraw
-        width = int(font.getlength(panel.ylabel)) + 2
+        width = int(font.getlength(ylabel)) + 2
         label = Image.new("L", (width, text_h + 4 * SCALE), 0)
-        ImageDraw.Draw(label).text((0, 0), panel.ylabel, fill=255, font=font)
+        ImageDraw.Draw(label).text((0, 0), ylabel, fill=255, font=font)
         label = label.rotate(90, expand=True)
         image.paste("black", (int(left + pad), int((plot[1] + plot[3] - width) / 2)), label)
     for i, pts in enumerate(points):
@@ -108,16 +146,16 @@ def _draw_panel(image, draw, box, panel: Panel, font) -> None:
             r = 3 * SCALE
             for px, py in pixels:
                 draw.ellipse((px - r, py - r, px + r, py + r), fill=color)
-    legend = [(s.label, COLORS[i % len(COLORS)]) for i, s in enumerate(panel.series)]
-    if legend:
-        width = max(font.getlength(text) for text, _ in legend) + 6 * pad
-        lx, ly = plot[2] - width - pad, plot[1] + pad
-        draw.rectangle((lx, ly, lx + width, ly + len(legend) * (text_h + pad) + pad), fill="white", outline=grey,
-                       width=SCALE)
-        for j, (text, color) in enumerate(legend):
-            y = ly + pad + j * (text_h + pad) + text_h / 2
-            draw.line([(lx + pad, y), (lx + 4 * pad, y)], fill=color, width=2 * SCALE)
-            draw.text((lx + 5 * pad, y - text_h / 2 - SCALE), text, fill="black", font=font)
+    x = plot[0]   # the legend: one row above the plot
+    y = top + pad + text_h / 2
+    for i, s in enumerate(panel.series):
+        color = COLORS[i % len(COLORS)]
+        draw.line([(x, y), (x + 3 * pad, y)], fill=color, width=2 * SCALE)
+        if s.markers:
+            r = 3 * SCALE
+            draw.ellipse((x + 1.5 * pad - r, y - r, x + 1.5 * pad + r, y + r), fill=color)
+        draw.text((x + 4 * pad, y - text_h / 2 - SCALE), s.label, fill="black", font=font)
+        x += 4 * pad + font.getlength(s.label) + 3 * pad
 
 
 def write_png(path: Path, panels: list[Panel], panel_size: tuple[int, int] = (440, 320)) -> Path:

@@ -5,13 +5,15 @@ rewrites the resolved config, so a debug mode wins over whatever the recipe says
 
 - ``fast``: a few steps of train and eval with a tiny batch, one epoch;
 - ``overfit``: one batch, repeated, augmentation off, evaluated on that batch
-  (the runner reads the train split for both); the loss must fall below
-  ``debug.overfit_loss``, else the run says the network cannot learn (exit 1; the losses come from :class:`mm_train.callbacks.divergence.StopOnNonFiniteLoss`, which records every step);
+  (the runner reads the train split for both); the batch must be memorised: accuracy 1.0 on it, or the
+  loss within ``debug.overfit_loss`` of the floor the loss implies (label smoothing), else the run says
+  the network cannot learn (exit 1; the losses come from :class:`mm_train.callbacks.divergence.StopOnNonFiniteLoss`, which records every step);
 - ``small``: a subset of the data, augmentation off, a fixed loss scale.
 """
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, Mapping
 
 AUGMENTATIONS = {"AutoAugment", "RandAugment", "TrivialAugmentWide", "UniformAugment", "MixUpBatch",
@@ -71,15 +73,40 @@ def apply_debug(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def overfit_verdict(losses: list[float], threshold: float) -> tuple[bool, str]:
-    """Whether one repeated batch was learnt, and the sentence that says so."""
+def loss_floor(loss: Mapping[str, Any], num_classes: int | None) -> tuple[float, str]:
+    """The lowest value ``loss`` can reach on a memorised batch, and why (0 for a plain cross entropy).
+
+    Label smoothing ``e`` over ``K`` classes aims at ``1 - e + e/K`` for the true class and ``e/K`` for each
+    other one, so the cross entropy cannot fall below that target's entropy (0.50 for e=0.1, K=10). MixUp and
+    CutMix are off in ``debug=overfit`` (augmentation), so they add no floor here.
+    """
+    smoothing = float((loss or {}).get("label_smoothing") or 0.0)
+    if smoothing <= 0 or not num_classes or num_classes < 2:
+        return 0.0, ""
+    k = int(num_classes)
+    true, other = 1.0 - smoothing + smoothing / k, smoothing / k
+    floor = -true * math.log(true) - (k - 1) * other * math.log(other)
+    return floor, f"label smoothing {smoothing:g} over {k} classes keeps the loss above {floor:.3f}"
+
+
+def overfit_verdict(losses: list[float], threshold: float, floor: tuple[float, str] = (0.0, ""),
+                    accuracy: float | None = None) -> tuple[bool, str]:
+    """Whether one repeated batch was learnt, and the sentence that says so.
+
+    Learnt: every sample of the batch is classified right (``accuracy`` 1.0, measured on that batch), or the
+    loss came within ``threshold`` of the floor the loss function implies (:func:`loss_floor`).
+    """
     first, last = losses[0], min(losses[-3:])
-    if last <= threshold:
-        return True, (f"overfit: the loss on one repeated batch fell from {first:.4g} to {last:.4g} "
-                      f"(<= {threshold}): the network can learn")
-    return False, (f"overfit: the network cannot learn: the loss on one repeated batch went from {first:.4g} "
-                   f"to {last:.4g}, not below {threshold}. Check the learning rate (lr_schedule), the loss and "
-                   f"the labels, and the layers (python run.py +recipe=... task=summary)")
+    bound, why = floor
+    limit = bound + threshold
+    acc = f" and the accuracy on it is {accuracy:.3g}" if accuracy is not None else ""
+    floor_note = f" ({why})" if why else ""
+    if (accuracy is not None and accuracy >= 1.0) or last <= limit:
+        return True, (f"overfit: the network can learn: on one repeated batch the loss fell from {first:.4g} to "
+                      f"{last:.4g}{floor_note}{acc}")
+    return False, (f"overfit: the network cannot learn: on one repeated batch the loss went from {first:.4g} "
+                   f"to {last:.4g}, not below {limit:.4g}{floor_note}{acc}. Check the learning rate (lr_schedule), "
+                   f"the loss and the labels, and the layers (python run.py +recipe=... task=summary)")
 
 
 def fast_verdict(steps: int, evaluations: list) -> str:

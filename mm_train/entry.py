@@ -12,9 +12,11 @@ import contextlib
 import logging
 import os
 import sys
+from pathlib import Path
 
 from omegaconf import DictConfig
 
+from mm_train import interruption
 from mm_train import resolvers  # noqa: F401  (registers ${mm_bundled:})
 from mm_train.composition import hydra_message
 from mm_train.errors import ConfigError, TrainingVerdict
@@ -67,11 +69,13 @@ def task(cfg: DictConfig):
             hydra_record.clear()
             print(f"error: {err}", file=sys.stderr)
             sys.exit(ConfigError.exit_code)
+    run_dir = Path(hydra_cfg.runtime.output_dir).resolve()
     with console_copied_to_log():   # run.log holds what the console shows, the final error included
         try:
             if recipe is None:
                 raise ConfigError("", no_recipe_message())
             log.info(recipe_line(recipe))
+            log.info(f"run directory: {run_dir}")
             from mm_train.inheritance import replace_retyped
             replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
             result = execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
@@ -84,23 +88,21 @@ def task(cfg: DictConfig):
         except TrainingVerdict as verdict:   # diverged, cannot learn, check failed: exit 1, no traceback
             print(f"error: {verdict}", file=sys.stderr)
             sys.exit(verdict.exit_code)
+        except BaseException as err:   # Ctrl-C / SIGTERM: one line saying how to continue, exit 128 + signal
+            signum = interruption.was_interrupted(err)
+            if signum is None or isinstance(err, SystemExit):
+                raise
+            command = interruption.command_line(list(hydra_cfg.overrides.task), run_dir,
+                                                list(hydra_cfg.overrides.hydra))
+            from mm_train.terminal import active
+            if active() is not None:   # the line is printed below the bar's last frame
+                active().close()
+            from mm_train.checkpoints import last_checkpoint
+            print(interruption.message(signum, run_dir, command, last_checkpoint(run_dir)), file=sys.stderr,
+                  flush=True)
+            raise SystemExit(128 + signum) from None
         finally:
             hydra_record.clear()   # a record not written (a refused run) is never written by a later execute()
-
-
-class _Tee:
-    """A stream that writes to the console and to the run's log file."""
-
-    def __init__(self, stream, log_file):
-        self.stream, self.log_file = stream, log_file
-
-    def write(self, text):
-        self.log_file.write(text)
-        self.log_file.flush()
-        return self.stream.write(text)
-
-    def __getattr__(self, name):
-        return getattr(self.stream, name)
 
 
 @contextlib.contextmanager
@@ -113,9 +115,10 @@ def console_copied_to_log():
     if not files:
         yield
         return
+    from mm_train.terminal import ConsoleStream   # a progress bar's frames stay on the terminal
     with open(files[0], "a", encoding="utf-8") as log_file:
         saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee(sys.stdout, log_file), _Tee(sys.stderr, log_file)
+        sys.stdout, sys.stderr = ConsoleStream(sys.stdout, log_file), ConsoleStream(sys.stderr, log_file)
         try:
             yield
         finally:

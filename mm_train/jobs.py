@@ -46,6 +46,12 @@ def prepare(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
 
     Loads MindSpore (the device's environment variables are set first).
     """
+    nested = cfg.get("recipe")
+    if isinstance(nested, (Mapping, DictConfig)):   # a recipe file without its header: keys under recipe:
+        raise ConfigError("recipe", "the recipe's keys ended up under 'recipe:' because its file does not start "
+                          "with '# @package _global_'",
+                          expected="'# @package _global_' as the first line of the recipe file (also when a run "
+                          "directory's config.yaml is copied as a recipe)")
     config = resolve(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
     if isinstance(config.get("device"), Mapping):
         device.set_environment(config["device"])

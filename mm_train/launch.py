@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from mm_train import interruption
 from mm_train.device import DEFAULTS
 from mm_train.errors import ConfigError
 
@@ -142,6 +144,34 @@ class Watch:
                 pass
 
 
+def stop_workers(msrun: subprocess.Popen, watch: Watch, signum: int, grace: float) -> None:
+    """Pass ``signum`` to the workers (each ends with its record written), then to msrun; kill what is
+    left after ``grace`` seconds."""
+    workers = _children(msrun.pid)
+    for pid in workers:
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.1)
+    try:
+        msrun.send_signal(signum)
+        msrun.wait(timeout=max(deadline - time.monotonic(), 1.0))
+    except (OSError, subprocess.TimeoutExpired):
+        watch.kill_all()
+        msrun.wait()
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def describe_exit(code: int) -> str:
     if code < 0:
         try:
@@ -213,13 +243,30 @@ def launch(nproc: int, overrides: Sequence[str], master_addr: str = "127.0.0.1",
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    while msrun.poll() is None:
-        if died is not None and deadline is None:
-            deadline = time.monotonic() + grace
-        if deadline is not None and time.monotonic() > deadline:
-            watch.kill_all()   # msrun waits for its scheduler's time-out: do not
-            break
-        time.sleep(0.2)
+    try:
+        while msrun.poll() is None:
+            if died is not None and deadline is None:
+                deadline = time.monotonic() + grace
+            if deadline is not None and time.monotonic() > deadline:
+                watch.kill_all()   # msrun waits for its scheduler's time-out: do not
+                break
+            time.sleep(0.2)
+    except interruption.Interrupted as stop:   # Ctrl-C: the workers stop too, then one line saying how to continue
+        stop_workers(msrun, watch, stop.signum, grace)
+        thread.join(timeout=2)
+        watch.stop.set()
+        interruption.set_phase(f"mm-train launch ({nproc * nnodes} workers)")
+        from mm_train.run_record import mark_stopped
+        mark_stopped(run_dir, "interrupted")   # if rank 0 could not say so itself
+        command = " ".join(["mm-train launch", "--nproc", str(nproc), *(
+            [f"--nnodes {nnodes} --node-rank {node_rank} --master-addr {master_addr}"] if nnodes > 1 else []),
+            "--", *map(shlex.quote, [o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in
+                                     ("resume", "overwrite", "hydra.run.dir")]),
+            shlex.quote(f"hydra.run.dir={run_dir}"), "resume=auto"])
+        from mm_train.checkpoints import last_checkpoint
+        print(interruption.message(stop.signum, run_dir, command, last_checkpoint(run_dir)), file=sys.stderr,
+              flush=True)
+        return stop.exit_code
     msrun.wait()
     thread.join(timeout=5)
     watch.stop.set()

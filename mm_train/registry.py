@@ -106,8 +106,10 @@ class Registry:
         """The factory registered as ``name``; ``where`` is the key path for messages."""
         self._ensure()
         if not isinstance(name, str) or name not in self._items:
+            names = sorted(self._items)
             raise ConfigError(where, f"unknown {self.kind} '{name}'",
-                              expected=f"a registered {self.kind} name, see: mm-train blocks ls",
+                              expected=f"one of {names}" if len(names) <= 12
+                              else f"a registered {self.kind} name, see: mm-train blocks ls",
                               suggestions=closest(str(name), self._items))
         return self._items[name]
 
@@ -124,7 +126,7 @@ class Registry:
 
     def signature(self, name: str) -> str:
         """``"out_channels, kernel_size, stride=1"``: what ``mm-train blocks ls`` shows."""
-        return ", ".join(p.name if p.default is p.empty else f"{p.name}={p.default!r}"
+        return ", ".join(p.name if p.default is p.empty else f"{p.name}={_shown(p.default)}"
                          for p in self.parameters(self.get(name, self.kind)))
 
     def _spec(self, spec: Any, where: str) -> tuple[Callable[..., Any], dict[str, Any]]:
@@ -142,7 +144,7 @@ class Registry:
         try:
             factory, kwargs = self._spec(spec, where)
             check_arguments(factory, kwargs, where, skip=len(self.takes),
-                            given=dict.fromkeys((*self.given, *given)))
+                            given=dict.fromkeys((*self.given, *given)), also=self.reserved)
         except ConfigError as err:
             return list(err.problems)
         return []
@@ -154,6 +156,12 @@ class Registry:
         if self.build_func:
             return _resolve(self.build_func)(factory, args, {**kwargs, **given}, where)
         return factory(*args, **kwargs, **given)
+
+
+def _shown(default: Any) -> str:
+    """A default as a recipe writes it: an enum by its value (``'constant'``, not ``<Border.CONSTANT: ...>``)."""
+    import enum
+    return repr(default.value) if isinstance(default, enum.Enum) else repr(default)
 
 
 def inferred_hints(params: Sequence[inspect.Parameter]) -> dict[str, Any]:
@@ -176,7 +184,7 @@ def inferred_hints(params: Sequence[inspect.Parameter]) -> dict[str, Any]:
 
 
 def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], where: str,
-                    skip: int = 0, given: Mapping[str, Any] = ()) -> None:
+                    skip: int = 0, given: Mapping[str, Any] = (), also: Sequence[str] = ()) -> None:
     """Raise ConfigError naming unknown, missing or mistyped keyword arguments of ``factory``."""
     try:
         params = list(inspect.signature(factory).parameters.values())[skip:]
@@ -185,9 +193,7 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], wher
     names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     errors = []
     if not any(p.kind is p.VAR_KEYWORD for p in params):
-        errors += [ConfigError(f"{where}.{key}", "unknown argument",
-                               expected=f"one of {sorted(set(names) - set(given))}",
-                               suggestions=closest(key, names))
+        errors += [unknown_argument(where, key, sorted((set(names) - set(given)) | set(also)))
                    for key in kwargs if key not in names]
     required = [p.name for p in params if p.default is p.empty
                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
@@ -200,6 +206,19 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], wher
             errors.append(ConfigError(f"{where}.{key}", f"got {value!r}", expected=expected))
     if errors:
         raise ConfigError.collect(errors)
+
+
+LEARNING_RATE_KEYS = ("lr", "learning_rate", "lr_max", "lr_init", "lr_end", "base_lr")
+
+
+def unknown_argument(where: str, key: str, names: Sequence[str]) -> ConfigError:
+    """An argument the component does not take; a learning rate given to the optimizer points to lr_schedule."""
+    if where == "optimizer" and key in LEARNING_RATE_KEYS:
+        return ConfigError(f"{where}.{key}", "the learning rate is not an optimizer argument",
+                           expected="it in lr_schedule: lr_schedule.lr_max=0.05, or "
+                           "'lr_schedule={type: constant, lr: 0.05}' for a fixed rate")
+    return ConfigError(f"{where}.{key}", "unknown argument", expected=f"one of {list(names)}",
+                       suggestions=closest(key, names))
 
 
 # What every reader gets from the pipeline settings of a split (mm_train.data.build_dataset).

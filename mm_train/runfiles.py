@@ -42,6 +42,15 @@ def write_text(path: Path, text: str) -> Path:
     return path
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object file of the run directory ({} when missing, unreadable or not an object)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
 def write_json(path: Path, data: Any) -> Path:
     """``data`` as indented JSON, atomically."""
     return write_text(path, json.dumps(data, indent=2) + "\n")

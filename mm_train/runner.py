@@ -20,7 +20,9 @@ from mm_train.jobs import start
 from mm_train.registry import TASKS
 from mm_train.errors import ConfigError
 from mm_train.rundir import claim
-from mm_train.runfiles import run_info, to_yaml, write_json, write_text
+from mm_train.run_record import RunRecord, status_of
+
+WITH_METRICS = ("train", "eval")   # tasks whose status is also in metrics.json
 
 
 def seed_everything(seed: int) -> None:
@@ -47,15 +49,27 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     run_dir = Path(run_dir)
     os.environ.setdefault("MS_DEV_SAVE_GRAPHS_PATH", str(run_dir))   # MindSpore's analyze_fail.ir: not in ./
     os.environ["MS_OM_PATH"] = str(run_dir.resolve())   # where MindSpore writes rank_N/om/analyze_fail.ir
+    from mm_train.interruption import set_phase
+    set_phase("start-up (loading MindSpore, checking the config)")
     job = start(cfg)
     config = job.config
     if config.get("seed") is None:   # seed: null -> a fresh seed, recorded in run_info.json
         config["seed"] = fresh_seed(job.rank)
     seed_everything(int(config["seed"]))
     with claim(run_dir, config, job.rank):   # a lock, and no silent reuse of earlier results
+        record = None
         if job.rank.is_main:   # one run directory for all ranks: only rank 0 writes to it
+            record = RunRecord(run_dir, recipe, overrides, config["seed"], metrics=config["task"] in WITH_METRICS)
+            record.begin(config)   # config.yaml, run_info.json (status running); a changed resume is refused
             hydra_record.write(run_dir)   # .hydra/: never before the run holds the directory
-            write_text(run_dir / "config.yaml", to_yaml(config))
-            write_json(run_dir / "run_info.json", run_info(recipe, config["seed"], overrides or []))
         task = TASKS.get(config["task"], "task")
-        return task(config, run_dir, recipe, job.rank)
+        set_phase("start-up (building the network and the data)")
+        try:
+            result = task(config, run_dir, recipe, job.rank)
+        except BaseException as err:   # interrupted, diverged, failed: the record says so
+            if record is not None:
+                record.end(status_of(err))
+            raise
+        if record is not None:
+            record.end("finished")
+        return result

@@ -92,6 +92,20 @@ def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, 
     return evaluate.record(result, epoch=0)
 
 
+def ema_note(decay, total_steps: int) -> str | None:
+    """A warning when ``train.ema_decay`` is too slow for the run: the starting weights still weigh over 5% in
+    the average at the end (0.999 over the quickstart's 440 steps: 64%)."""
+    if decay is None or total_steps < 1:
+        return None
+    left = float(decay) ** total_steps
+    if left <= 0.05:
+        return None
+    suggested = 1 - 3 / total_steps
+    return (f"warning: train.ema_decay={decay:g} averages over about {1 / (1 - float(decay)):.0f} steps but this run "
+            f"has {total_steps}: the starting weights still weigh {left:.0%} in the average, so the evaluated (EMA) "
+            f"weights lag the trained ones. Use train.ema_decay={suggested:.3g} or less, or train longer")
+
+
 def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None) -> tuple[list, list]:
     """Train ``parts.model``; returns (the evaluations, the training loss of every step of this run).
 
@@ -100,12 +114,16 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     """
     from mm_train.callbacks.context import RunContext
     from mm_train.callbacks.divergence import StopOnNonFiniteLoss
+    from mm_train.callbacks.phases import Phases
     from mm_train.callbacks.plot import PlotCurves
     run_dir = Path(run_dir)
     epochs = int(config["train"]["epochs"])
     rank = rank or ranks.current()
     ctx = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"),
                      batch_size=parts.global_batch_size, lr=parts.lr, rank=rank.rank)
+    note = ema_note(config["train"].get("ema_decay"), epochs * parts.steps_per_epoch)
+    if note and rank.is_main:
+        print(note, flush=True)
     initial_epoch = 0
     checkpoint = find_resume(config.get("resume"), run_dir)
     if checkpoint is not None:
@@ -128,7 +146,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     session.start(parts.network, config["dataset"].get("train"), parts.steps_per_epoch)
     with reported_data_errors(), first_step_compiled(config, ctx, recipe):
         parts.model.train(epochs, parts.train_data,
-                          callbacks=[StopOnNonFiniteLoss(ctx), evaluate, *callbacks, PlotCurves(ctx)],
+                          callbacks=[Phases(ctx), StopOnNonFiniteLoss(ctx), evaluate, *callbacks, PlotCurves(ctx)],
                           dataset_sink_mode=sink, initial_epoch=initial_epoch)
     session.finish(parts.network)
     return ctx.evaluations, [loss for _, loss in ctx.step_losses]
@@ -144,7 +162,11 @@ def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank
     if mode == "fast":
         print(fast_verdict(len(losses), evaluations), flush=True)
     if mode == "overfit":
-        learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]))
+        from mm_train.debug import loss_floor
+        accuracy = evaluations[-1].get("acc") if evaluations else None   # evaluated on that very batch
+        learnt, verdict = overfit_verdict(losses, float(config["debug"]["overfit_loss"]),
+                                          loss_floor(config.get("loss"), config["dataset"].get("num_classes")),
+                                          accuracy)
         if not learnt:
             raise NetworkCannotLearn(verdict)
         print(verdict, flush=True)

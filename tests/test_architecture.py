@@ -18,14 +18,14 @@ PACKAGE = ROOT / "mm_train"
 # A registry's members are imported by name (Registry.locations), which is not an import edge.
 LAYERS = {
     "core": ["locations", "errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers", "rundir",
-             "fast_exit", "run_paths", "hydra_record"],
+             "fast_exit", "run_paths", "hydra_record", "terminal"],
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
               "migrate.torch_pickle", "migrate.weights", "migrate.keras3", "debug", "sweep_report", "ema", "curves_png",
-              "compile_cache"],
+              "compile_cache", "interruption"],
     "config": ["components", "config", "composition", "recipes", "boundary", "inheritance", "sweep_params",
-               "recipe_files", "interpolation_bounds"],
+               "recipe_files", "interpolation_bounds", "run_record"],
     "assembly": ["init_from", "assembly", "distributed", "run_settings"],
     "tasks": ["training", "inspection", "export", "predict", "inference_memory"],
     "jobs": ["jobs", "runner"],

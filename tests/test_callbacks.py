@@ -91,4 +91,5 @@ def test_a_diverging_run_stops_at_the_first_nan_or_inf_loss_with_one_message(tmp
     from mm_train.lr_schedules import build_lr_schedule
     lr = build_lr_schedule(compose("lr_schedule.lr_max=1e4", "train.epochs=2")["lr_schedule"], 88, 44, 32)
     assert float(match.group(3)) == pytest.approx(lr[step - 1], rel=1e-3)
-    assert not (tmp_path / "metrics.json").exists()       # no evaluation was recorded for a diverged epoch
+    record = json.loads((tmp_path / "metrics.json").read_text())   # the run's record: no evaluation of it
+    assert record["status"] == "diverged" and record["history"] == [] and "final" not in record

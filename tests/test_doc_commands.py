@@ -54,7 +54,7 @@ TABLE = {
     "mm-train blocks ls --kind block": run(),
     "mm-train --help": run(),
     "python run.py +recipe=quickstart hydra.run.dir=runs/q resume=auto": run("train.epochs=1"),
-    "python run.py +recipe=quickstart resume=runs/q/checkpoints/quickstart-3_44.ckpt train.epochs=20":
+    "python run.py +recipe=quickstart resume=runs/q/checkpoints/quickstart-03_44.ckpt train.epochs=20":
         ("edit", ("resume=runs/q/checkpoints/quickstart-1_44.ckpt", "train.epochs=2")),
     "python run.py +recipe=quickstart init_from='{path: x.ckpt, allow_missing: [\"fc.*\"]}'": run(FAST),
     "python run.py +recipe=quickstart task=eval init_from=x.ckpt": run(),

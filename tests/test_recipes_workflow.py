@@ -78,7 +78,7 @@ def test_sweep_2x2_and_its_report(tmp_path):
     report = cli_main("sweep", "report", str(sweep))
     assert report.returncode == 0, report.stderr
     lines = report.stdout.splitlines()
-    assert lines[0].split() == ["job", "lr_schedule.lr_max", "optimizer.momentum", "acc", "loss"]
+    assert lines[0].split() == ["job", "lr_schedule.lr_max", "optimizer.momentum", "acc", "loss", "status"]
     with open(sweep / "report.csv") as f:
         rows = list(csv.DictReader(f))
     assert {r["job"]: float(r["acc"]) for r in rows} == pytest.approx(accuracies, rel=1e-5)

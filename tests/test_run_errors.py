@@ -50,8 +50,8 @@ def test_run_py_reports_user_errors(overrides, recipe_files, fragments, tmp_path
 # "run" is python run.py, "cli" is mm-train; RUN_DIR is replaced by a fresh run directory.
 TRAPS = [
     # 2. keys a recipe lacks: the message gives the +KEY=VALUE that works
-    ("run", ["+recipe=quickstart", "loss_scale.type=dynamic", "loss_scale.cpu_fallback=fixed"], 2,
-     ["loss_scale.cpu_fallback: not in this recipe; add it with +loss_scale.cpu_fallback=fixed"]),
+    ("run", ["+recipe=quickstart", "optimizer.nesterov=true"], 2,
+     ["optimizer.nesterov: not in this recipe; add it with +optimizer.nesterov=true"]),
     ("run", ["+recipe=quickstart", "optimizer.clip_grad_norm=1.0"], 2,
      ["optimizer.clip_grad_norm: not in this recipe; add it with +optimizer.clip_grad_norm=1.0"]),
     ("run", ["+recipe=quickstart", "dataset.train.limit=1000"], 2,

@@ -20,7 +20,7 @@ import logging
 
 from mindspore.train import Callback
 
-from mm_train.checkpoints import checkpoint_files, save_atomic
+from mm_train.checkpoints import checkpoint_files, checkpoint_name, save_atomic
 from mm_train.errors import ConfigError
 from mm_train.metrics import better_mode
 from mm_train.registry import CALLBACKS
@@ -39,7 +39,9 @@ class AtomicCheckpoint(Callback):
         self.best_value = None
         self.keep_best_k = 1    # the factory sets it
         self.last_saved = None
-        self.written: set[str] = set()   # pruning removes only the checkpoints this run wrote
+        self.written: set[str] = set()   # pruning removes only the checkpoints of this run
+        if ctx.initial_step:   # resumed: the earlier sessions' checkpoints count toward keep_checkpoint_max
+            self.written.update(p.name for p in checkpoint_files(self.folder) if p.name.startswith(f"{prefix}-"))
         best_json = self.folder / f"{prefix}-best.json"
         if best_metric and best_json.is_file():     # resumed: keep beating the earlier best
             self.best_value = json.loads(best_json.read_text()).get(best_metric)
@@ -48,7 +50,8 @@ class AtomicCheckpoint(Callback):
         step = self.ctx.global_step(cb_params)
         epoch = cb_params.cur_epoch_num
         in_epoch = step - (epoch - 1) * self.ctx.steps_per_epoch
-        path = self.folder / (name or f"{self.prefix}-{epoch}_{in_epoch}.ckpt")
+        path = self.folder / (name or checkpoint_name(self.prefix, epoch, in_epoch, self.ctx.epochs,
+                                                      self.ctx.steps_per_epoch))
         if self.ctx.rank == 0:
             save_atomic(cb_params.train_network, path, {"epoch_num": epoch, "step_num": step})
         if name is None:

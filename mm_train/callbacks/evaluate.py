@@ -1,6 +1,8 @@
 """Evaluation every N epochs (and at the last), kept in ``metrics.json``::
 
-    {"final": {"acc": 0.97, "loss": 0.1}, "history": [{"epoch": 1, "step": 40, "acc": ...}, ...]}
+    {"status": "running", "last": {"acc": 0.97, "loss": 0.1}, "history": [{"epoch": 1, "step": 40, "acc": ...}, ...]}
+
+``last`` becomes ``final`` when the run finishes (:mod:`mm_train.run_record` keeps the status).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 from mindspore.train import Callback
 
 from mm_train.data.failures import reported_data_errors
-from mm_train.runfiles import write_json
+from mm_train.runfiles import read_json, write_json
 
 
 class Evaluate(Callback):
@@ -41,7 +43,8 @@ class Evaluate(Callback):
         params = run_context.original_args()
         epoch = params.cur_epoch_num
         if epoch == self.epochs or (self.interval and epoch % self.interval == 0 and epoch >= self.start_epoch):
-            with reported_data_errors():   # a corrupt file: one message naming it
+            from mm_train import interruption
+            with reported_data_errors(), interruption.phase(f"the evaluation after epoch {epoch}"):
                 result = self.model.eval(self.dataset, dataset_sink_mode=self.sink)
             self.record(result, epoch=epoch, step=self.step_offset + params.cur_step_num)
 
@@ -49,8 +52,11 @@ class Evaluate(Callback):
         entry = {**where, **{k: float(v) for k, v in result.items()}}
         self.history.append(entry)
         print("eval: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in entry.items()), flush=True)
-        if self.path is not None:
-            write_json(self.path, {"final": {k: float(v) for k, v in result.items()}, "history": self.history,
-                                   **self.notes})   # notes
+                                   for k, v in entry.items() if not (k == "epoch" and v == 0)),   # task=eval
+              flush=True)
+        if self.path is not None:   # the run's record (status, times) stays; "final" only when it finishes
+            data = read_json(self.path) if self.path.is_file() else {}
+            data.pop("final", None)
+            write_json(self.path, {**data, "last": {k: float(v) for k, v in result.items()},
+                                   "history": self.history, **self.notes})
         return entry

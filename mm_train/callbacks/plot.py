@@ -69,7 +69,7 @@ def plot_curves(path: Path, steps, losses, evaluations, steps_per_epoch: int) ->
     from mm_train.curves_png import Panel, Series, write_png
 
     metrics = sorted({k for e in evaluations for k in e if k not in ("epoch", "step")})
-    loss = Panel("step", "loss", [Series(steps, losses, "train loss")])
+    loss = Panel("step", "loss", [Series(steps, losses, "train loss")], log_y=True)
     if "loss" in metrics:
         loss.series.append(Series([e["step"] for e in evaluations if "loss" in e],
                                   [e["loss"] for e in evaluations if "loss" in e], "eval loss", markers=True))
@@ -78,5 +78,5 @@ def plot_curves(path: Path, steps, losses, evaluations, steps_per_epoch: int) ->
         panels.append(Panel("epoch", "", [Series([e["epoch"] for e in evaluations if key in e],
                                                  [e[key] for e in evaluations if key in e], f"eval {key}",
                                                  markers=True)
-                                          for key in metrics if key != "loss"]))
+                                          for key in metrics if key != "loss"], whole_x=True))
     return write_png(path, panels)

@@ -30,7 +30,10 @@ class TensorBoardWriter(Callback):
     def on_train_begin(self, run_context):
         from tensorboardX import SummaryWriter
         if self.ctx.rank == 0:
-            self.writer = SummaryWriter(str(self.folder), purge_step=self.ctx.initial_step or None)
+            # a resume purges what a killed run logged after its checkpoint, but keeps the checkpoint's own step
+            # (its evaluation is logged at that step)
+            self.writer = SummaryWriter(str(self.folder), purge_step=self.ctx.initial_step + 1 if self.ctx.initial_step
+                                        else None)
         self.logged_evals = len(self.ctx.evaluations)
 
     def on_train_step_begin(self, run_context):

@@ -167,4 +167,23 @@ def convert(source: str, src: str, target: str, dest: str, shards: int = 1, usag
         yield from items
 
     write = write_mindrecord if target == "mindrecord" else write_tfrecord
-    return write(all_items(), dest, shards), count
+    from mm_train import interruption
+    try:
+        with interruption.phase(f"data convert (writing {dest})"):
+            return write(all_items(), dest, shards), count
+    except BaseException:   # interrupted or failed: no half-written data set is left behind
+        removed = remove_partial(dest, target, shards)
+        if removed:
+            interruption.add_note("removed the partial output " + ", ".join(str(p) for p in removed))
+        raise
+
+
+def remove_partial(dest: str, target: str, shards: int) -> list[Path]:
+    """Delete the files a conversion into ``dest`` writes (MindRecord's ``.db`` index files too); those removed."""
+    removed = []
+    for path in shard_paths(dest, target, shards):
+        for candidate in (path, Path(f"{path}.db")):
+            if candidate.exists():
+                candidate.unlink()
+                removed.append(candidate)
+    return removed

@@ -15,6 +15,7 @@ from mindspore import nn, ops
 
 from mm_train.nn.shapes import expect_chw, expect_flat, spatial_out
 from mm_train.argtypes import Initializer, NonNegativeInt, Padding, PadMode, PositiveInt, Size
+from mm_train.errors import ConfigError
 from mm_train.registry import BLOCKS
 
 
