@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MS_PYTHON = os.environ.get("MM_TRAIN_PYTHON", "/work/venv/bin/python")
 TORCH_PYTHON = os.environ.get("BENCH_TORCH_PYTHON", "/work/benchvenv/bin/python")
 RECIPES = {"vit_b_16": "vit_b_16_torchvision", "convnext_tiny": "convnext_tiny_torchvision",
-           "resnet50": "resnet50_torchvision"}
+           "resnet50": "resnet50_torchvision", "resnet18": "resnet18_torchvision"}
 
 
 # ----------------------------------------------------------------------------- children
@@ -44,44 +44,43 @@ def _report(step: int, seconds: float) -> None:
     print(f"STEP {step} {seconds:.4f}", flush=True)
 
 
-def _batch(batch: int, size: int = 224, classes: int = 1000):
+def _batch(batch: int, size: int, classes: int):
     import numpy as np
     rng = np.random.default_rng(0)
     return (rng.normal(0, 1, (batch, 3, size, size)).astype(np.float32),
             rng.integers(0, classes, batch).astype(np.int32))
 
 
-def _recipe_config(model: str, depth: int | None):
+def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int = 1000):
+    """The recipe as ``run.py +recipe=<model>_torchvision`` composes it, at ``size`` pixels and ``classes``."""
     from omegaconf import OmegaConf
-    raw = OmegaConf.load(ROOT / "recipes" / f"{RECIPES[model]}.yaml")
-    raw.paths = {"data": "/nonexistent"}
-    config = OmegaConf.to_container(raw, resolve=True)
+    from mm_train.composition import compose_recipe
+    overrides = [f"dataset.image_size={size}", f"dataset.num_classes={classes}"]
     if depth is not None:
-        config["network"]["layers"]["encoder"]["layers"]["layers"]["repeat"] = depth
-    config["train"].setdefault("epochs", 1)
-    return config
+        overrides.append(f"network.layers.encoder.layers.layers.repeat={depth}")
+    return OmegaConf.to_container(compose_recipe(RECIPES[model], overrides), resolve=True)
 
 
-def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | None) -> None:
+def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | None, size: int, classes: int) -> None:
     from mm_train.device import set_environment
     set_environment()
     import mindspore as ms
     from mm_train.amp import parse_loss_scale
     from mm_train.assembly import build_training
     from mm_train.nn.builder import build_network
-    config = _recipe_config(model, depth)
+    config = _recipe_config(model, depth, size, classes)
     print(f"MODE {mode}", flush=True)
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     network, _ = build_network(config["network"], max_params=10 ** 9)
     _, _, step = build_training(config, network, 10, batch, parse_loss_scale(None, "CPU"), "O0")
-    x, y = (ms.Tensor(a) for a in _batch(batch))
+    x, y = (ms.Tensor(a) for a in _batch(batch, size, classes))
     for i in range(steps):
         start = time.perf_counter()
         step(x, y).asnumpy()
         _report(i, time.perf_counter() - start)
 
 
-def child_mindspore(model: str, batch: int, steps: int, mode: str, depth: int | None) -> None:
+def child_mindspore(model: str, batch: int, steps: int, mode: str, depth: int | None, size: int, classes: int) -> None:
     os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
     os.environ.setdefault("GLOG_v", "3")
     import mindspore as ms
@@ -91,43 +90,43 @@ def child_mindspore(model: str, batch: int, steps: int, mode: str, depth: int | 
     if model == "vit_b_16":
         sys.path.insert(0, str(ROOT / "bench"))
         from plain_vit import ViT
-        net = ViT(depth=depth or 12)
+        net = ViT(depth=depth or 12, image=size, classes=classes)
         decay = [p for p in net.trainable_params() if p.ndim > 1]
         rest = [p for p in net.trainable_params() if p.ndim <= 1]
         opt = nn.AdamWeightDecay([{"params": decay, "weight_decay": 0.3}, {"params": rest, "weight_decay": 0.0}],
                                  learning_rate=1e-4)
-    elif model == "resnet50":
+    elif model in ("resnet50", "resnet18"):
         sys.path.insert(0, str(ROOT / "bench"))
-        from plain_resnet50 import ResNet50, init_weights
-        net = ResNet50(1000)
+        from plain_resnet50 import ResNet18, ResNet50, init_weights
+        net = (ResNet50 if model == "resnet50" else ResNet18)(classes)
         init_weights(net)
         opt = nn.Momentum(net.trainable_params(), 0.01, 0.9, weight_decay=1e-4)
     else:
         raise SystemExit(f"no hand-written MindSpore {model}")
     loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
     step = nn.TrainOneStepCell(nn.WithLossCell(net, loss), opt).set_train()
-    x, y = (ms.Tensor(a) for a in _batch(batch))
+    x, y = (ms.Tensor(a) for a in _batch(batch, size, classes))
     for i in range(steps):
         start = time.perf_counter()
         step(x, y).asnumpy()
         _report(i, time.perf_counter() - start)
 
 
-def child_torch(model: str, batch: int, steps: int, mode: str, depth: int | None) -> None:
+def child_torch(model: str, batch: int, steps: int, mode: str, depth: int | None, size: int, classes: int) -> None:
     import torch
     import torchvision
     torch.manual_seed(0)
-    net = getattr(torchvision.models, model)(num_classes=1000)
+    net = getattr(torchvision.models, model)(num_classes=classes)
     if depth is not None and model == "vit_b_16":
         net.encoder.layers = net.encoder.layers[:depth]
-    if model == "resnet50":
+    if model.startswith("resnet"):
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     else:
         opt = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0.3)
     if mode == "compile":
         net = torch.compile(net)
     print(f"MODE {mode}", flush=True)
-    x, y = (torch.from_numpy(a) for a in _batch(batch))
+    x, y = (torch.from_numpy(a) for a in _batch(batch, size, classes))
     y = y.long()
     loss_fn = torch.nn.CrossEntropyLoss()
     net.train()
@@ -189,10 +188,11 @@ def measure(command: list[str], cap_bytes: int, env=None) -> dict:
     return state
 
 
-def command_for(program: str, model: str, batch: int, steps: int, mode: str, depth) -> list[str]:
+def command_for(program: str, model: str, batch: int, steps: int, mode: str, depth, size: int = 224,
+                classes: int = 1000) -> list[str]:
     python = TORCH_PYTHON if program == "torch" else MS_PYTHON
     command = [python, str(Path(__file__).resolve()), "--child", program, "--models", model, "--batch", str(batch),
-               "--steps", str(steps), "--modes", mode]
+               "--steps", str(steps), "--modes", mode, "--image-size", str(size), "--classes", str(classes)]
     return command + (["--depth", str(depth)] if depth is not None else [])
 
 
@@ -206,6 +206,8 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--depth", type=int, default=None, help="ViT: encoder blocks (12 in ViT-B/16)")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--cap-gb", type=float, default=14.0)
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -213,7 +215,7 @@ def main(argv=None) -> None:
     if args.child:
         sys.path.insert(0, str(ROOT))
         run = {"mm_train": child_mm_train, "mindspore": child_mindspore, "torch": child_torch}[args.child]
-        return run(args.models[0], args.batch, args.steps, args.modes[0], args.depth)
+        return run(args.models[0], args.batch, args.steps, args.modes[0], args.depth, args.image_size, args.classes)
 
     rows = []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -230,7 +232,8 @@ def main(argv=None) -> None:
         results = {job: [] for job in jobs}
         for i in range(args.repeats):
             for program, mode in (jobs if i % 2 == 0 else jobs[::-1]):
-                result = measure(command_for(program, model, args.batch, args.steps, mode, args.depth),
+                result = measure(command_for(program, model, args.batch, args.steps, mode, args.depth,
+                                             args.image_size, args.classes),
                                  int(args.cap_gb * 2 ** 30), env)
                 result["load"] = os.getloadavg()[0]
                 results[(program, mode)].append(result)
