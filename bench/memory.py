@@ -13,7 +13,8 @@ s/step is the median of the later steps.
 
 - mm_train: the recipe's ``network`` (``recipes/<model>_torchvision.yaml``), loss and
   optimizer built by mm_train (``build_network`` + ``build_training``: the train step
-  ``Model`` runs), graph mode (mm_train's default ``device.mode``) unless ``--modes`` says;
+  ``Model`` runs), in the recipe's ``device.mode`` (PyNative for ViT-B/16, graph otherwise)
+  unless ``--modes`` says;
 - mindspore: the same architecture written by hand in plain MindSpore (ViT-B/16 with
   ``nn.MultiheadAttention``-free attention; ResNet-50 from bench/plain_resnet50.py),
   ``nn.TrainOneStepCell``, graph mode unless ``--modes`` says;
@@ -69,6 +70,7 @@ def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | N
     from mm_train.assembly import build_training
     from mm_train.nn.builder import build_network
     config = _recipe_config(model, depth, size, classes)
+    mode = config["device"]["mode"] if mode == "recipe" else mode
     print(f"MODE {mode}", flush=True)
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     network, _ = build_network(config["network"], max_params=10 ** 9)
@@ -201,7 +203,8 @@ def main(argv=None) -> None:
     parser.add_argument("--models", nargs="+", default=["vit_b_16", "convnext_tiny", "resnet50"])
     parser.add_argument("--programs", nargs="+", default=["mm_train", "mindspore", "torch"])
     parser.add_argument("--modes", nargs="+", default=None,
-                        help="MindSpore: graph / pynative; torch: eager / compile (default: graph and eager)")
+                        help="MindSpore: graph / pynative / recipe (mm_train: the recipe's device.mode, the default); "
+                             "torch: eager / compile")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--depth", type=int, default=None, help="ViT: encoder blocks (12 in ViT-B/16)")
@@ -224,7 +227,7 @@ def main(argv=None) -> None:
         for program in args.programs:
             if program == "mindspore" and model == "convnext_tiny":
                 continue   # no hand-written MindSpore ConvNeXt-T (yet)
-            modes = args.modes or (["eager"] if program == "torch" else ["graph"])
+            modes = args.modes or (["eager"] if program == "torch" else ["recipe" if program == "mm_train" else "graph"])
             for mode in modes:
                 if (program == "torch") != (mode in ("eager", "compile")):
                     continue
@@ -266,7 +269,7 @@ def main(argv=None) -> None:
             later = [s for r in ok for s in r["steps"][1:]] or [s for r in ok for s in r["steps"]]
             first = med([r["first_step_at"] for r in ok])
             ratio = (max(compile_gb, steady_gb) * 2 ** 30 / med(torch_peak)) if torch_peak else float("nan")
-            shown = mode
+            shown = f"{ok[0]['mode']}" + (" (recipe)" if mode == "recipe" else "")
             print(f"{model:<14} {program:<10} {shown:<9} {compile_gb:>10.2f} {steady_gb:>10.2f} {med(later):>7.2f} "
                   f"{first:>10.1f} {med([r['load'] for r in ok]):>5.1f} {ratio:>11.2f}")
             out.append({"model": model, "program": program, "mode": ok[0]["mode"], "compile_gb": compile_gb,
