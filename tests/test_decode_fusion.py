@@ -139,3 +139,18 @@ def test_run_info_records_the_fusion(tmp_path):
     info = json.loads((tmp_path / "run_info.json").read_text())
     assert info["data_pipeline"] == {"train": {"fused_decode": True, "workers": train.pipeline_record["workers"]},
                                      "eval": None}
+
+
+def test_a_truncated_jpeg_in_the_fused_op_is_reported_naming_the_file(tmp_path):
+    from mm_train.data.failures import reported_data_errors
+    write_image_folder(tmp_path, 4, size=40)
+    folder = tmp_path / "train" / "class_0"
+    bad = folder / "broken.jpg"
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(bad, quality=90)
+    bad.write_bytes(bad.read_bytes()[:40])
+    data = _dataset(tmp_path, batch=1)
+    assert data.pipeline_record["fused_decode"] is True
+    with pytest.raises(ConfigError, match=r"broken\.jpg: the image cannot be decoded"):
+        with reported_data_errors():
+            for _ in data.create_tuple_iterator(output_numpy=True, num_epochs=1):
+                pass
