@@ -2,6 +2,7 @@
 
 - the graph compile cache (:mod:`mm_train.compile_cache`, ``device.compile_cache``);
 - the data pipeline's worker counts as resolved (``num_parallel_workers: auto``, :mod:`mm_train.data.workers`);
+- how each split's pipeline was built (``data_pipeline``: the Decode fusion of :mod:`mm_train.data.decode_fusion`);
 
     with run_settings(config, parts, run_dir, recipe, rank):   # the compile cache lasts as long as the job
         fit(...)
@@ -39,7 +40,9 @@ def apply_run_settings(config: Mapping[str, Any], parts, run_dir: Path, recipe: 
     eval_batches = parts.eval_data.get_dataset_size() if parts.eval_data is not None else None
     settings = {"compile_cache": compile_cache.enable(config, parts.steps_per_epoch, eval_batches, recipe,
                                                       getattr(rank, "rank", 0)),
-                "data_workers": data_workers(config.get("dataset") or {})}
+                "data_workers": data_workers(config.get("dataset") or {}),
+                "data_pipeline": {name: getattr(data, "pipeline_record", None)
+                                  for name, data in (("train", parts.train_data), ("eval", parts.eval_data))}}
     if getattr(rank, "is_main", True):
         info_path = Path(run_dir) / "run_info.json"
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}

@@ -10,6 +10,7 @@
               transforms: [{type: RandomHorizontalFlip}, ...],
               batch_transforms: [{type: MixUpCutMix, mixup_alpha: 0.2, cutmix_alpha: 1.0}]}   # needs one_hot: true
       eval:  {batch_size: 32}
+      fuse_decode: true                # train: Decode + RandomResizedCrop -> RandomCropDecodeResize (decode_fusion.py)
     loss: {type: SoftmaxCrossEntropyWithLogits, sparse: false}   # with one_hot: true (soft labels)
 
 Keys of ``dataset`` and of each split that are not pipeline settings are the
@@ -25,7 +26,8 @@ from mm_train.registry import DATASETS
 from mm_train.errors import ConfigError
 
 DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval",
-                "classes"}   # image_size: for interpolation; classes: label names (task=predict)
+                "classes",   # image_size: for interpolation; classes: label names (task=predict)
+                "fuse_decode"}   # false: keep Decode + RandomResizedCrop (data/decode_fusion.py)
 SPLIT_KEYS = {"batch_size", "shuffle", "drop_remainder", "num_parallel_workers", "limit",
               "transforms", "batch_transforms", "num_shards", "shard_id", "repeated_aug"}
 SPLITS = {"train": {"shuffle": True, "drop_remainder": True},
@@ -83,10 +85,13 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     import mindspore.dataset.transforms as T
 
     from mm_train.data.checks import guards
+    from mm_train.data.decode_fusion import fuse_decode
     from mm_train.data.sharding import shard_for
     from mm_train.data.transforms import build_transforms
 
     settings = split_settings(dataset, split, where)
+    if not isinstance(dataset.get("fuse_decode", True), bool):
+        raise ConfigError(f"{where}.fuse_decode", f"got {dataset.get('fuse_decode')!r}", expected="true or false")
     one_hot = bool(dataset.get("one_hot", False))
     _check_transform_lists(settings, one_hot, f"{where}.{split}")
     num_shards, shard_id = shard_for(dataset.get(split), f"{where}.{split}", automatic=split == "train")
@@ -114,7 +119,10 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
                               "(mm-train data convert writes image folders too), or no repeated_aug")
         data.use_sampler(RepeatedAugSampler(repeated["repeats"], num_shards, shard_id, bool(settings["shuffle"]),
                                             repeated["selected_round"], settings["limit"]))
-    image_ops = list(image_ops) + build_transforms(settings["transforms"], f"{where}.{split}.transforms")
+    specs, fused = settings["transforms"], False
+    if split == "train" and dataset.get("fuse_decode", True) is not False:
+        image_ops, specs, fused = fuse_decode(image_ops, specs, f"{where}.{split}.transforms")
+    image_ops = list(image_ops) + build_transforms(specs, f"{where}.{split}.transforms")
     workers = common["num_parallel_workers"]
     if image_ops:
         data = data.map(operations=image_ops, input_columns="image", num_parallel_workers=workers)
@@ -139,4 +147,5 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
         raise ConfigError(f"{where}.{split}.batch_size",
                           f"batch size {settings['batch_size']} leaves no full batch in the {split} split",
                           expected="a batch size no larger than the split (or drop_remainder: false)")
+    data.pipeline_record = {"fused_decode": fused, "workers": workers}   # run_info.json's data_pipeline
     return data

@@ -24,6 +24,8 @@ BATCH_SHAPES = re.compile(r"(?:Inconsistent batch shapes|Cannot batch tensors wi
 PROBLEMS = {
     "Decode": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
                "a valid JPEG or PNG file: replace or remove it"),
+    "RandomCropDecodeResize": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
+                               "a valid JPEG or PNG file: replace or remove it"),   # Decode fused (decode_fusion.py)
     "ParseExample": ("cannot parse the tf.train.Example",
                      "records that are serialized tf.train.Example messages with the declared features"),
 }

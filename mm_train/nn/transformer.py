@@ -12,14 +12,21 @@ encoder block (multi-head attention and a GELU MLP) and the class-token readout.
     token: {type: SelectToken}                                           # -> (768,)
     heads: {type: Sequential, layers: {head: {type: Dense, out_channels: 1000}}}
 
-Token sequences are ``(tokens, dim)`` per sample. The attention is MindSpore's
-``nn.MultiheadAttention`` (``in_proj_weight``, ``in_proj_bias``, ``out_proj``: torch's layout).
+Token sequences are ``(tokens, dim)`` per sample. The attention is :class:`SelfAttention`:
+``nn.MultiheadAttention``'s parameters and initialisation (``in_proj_weight``, ``in_proj_bias``,
+``out_proj``: torch's layout), computed as 2-D matmuls. MindSpore's own cell (2.10) projects
+sequence-first ``(tokens, N, dim)`` input with a batched matmul that broadcasts each weight
+to ``tokens`` copies in graph mode: about 3.2 GB and a 10x slower step per ViT-B/16 block on
+the CPU, whatever the batch (``python bench/memory.py --models vit_b_16 --depth 1 --batch 2``).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
+from mindspore.common.initializer import HeUniform, Uniform, XavierUniform, initializer
 
 from mm_train.argtypes import NonNegativeInt, PositiveInt
 from mm_train.errors import ConfigError
@@ -102,12 +109,38 @@ def position_embedding(in_shape, std: float = 0.02):
     return PositionEmbeddingCell(tokens, dim, std), (tokens, dim)
 
 
+class SelfAttention(nn.Cell):
+    """Multi-head self-attention on ``(N, tokens, dim)``: ``nn.MultiheadAttention(dim, heads, dropout,
+    batch_first=True)(x, x, x)[0]`` with the same parameters, as 2-D matmuls (no broadcast weights)."""
+
+    init_name = "MultiheadAttention"   # network.init: {MultiheadAttention: {in_proj_weight: ...}}
+
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.in_proj_weight = ms.Parameter(initializer(XavierUniform(), (3 * dim, dim), ms.float32), "in_proj_weight")
+        self.in_proj_bias = ms.Parameter(initializer("zeros", (3 * dim,), ms.float32), "in_proj_bias")
+        self.out_proj = nn.Dense(dim, dim, weight_init=HeUniform(math.sqrt(5)), bias_init=Uniform(1 / math.sqrt(dim)))
+        self.dropout = _dropout(dropout, ".attention_dropout")
+        self.project = ops.MatMul(transpose_b=True)
+        self.scale = float(self.head_dim) ** -0.5
+
+    def construct(self, x):
+        n, t, d = x.shape
+        qkv = self.project(ops.reshape(x, (n * t, d)), self.in_proj_weight) + self.in_proj_bias
+        qkv = ops.transpose(ops.reshape(qkv, (n, t, 3, self.heads, self.head_dim)), (2, 0, 3, 1, 4))
+        q, k, v = qkv[0], qkv[1], qkv[2]                                  # (N, heads, tokens, head_dim)
+        weights = self.dropout(ops.softmax(ops.matmul(q * self.scale, ops.transpose(k, (0, 1, 3, 2))), -1))
+        out = ops.reshape(ops.transpose(ops.matmul(weights, v), (0, 2, 1, 3)), (n * t, d))
+        return ops.reshape(self.out_proj(out), (n, t, d))
+
+
 class EncoderBlockCell(nn.Cell):
     def __init__(self, dim, heads, mlp_dim, dropout, attention_dropout, eps, drop_path=0.0):
         super().__init__()
         self.drop_path = StochasticDepthCell(drop_path)   # one rate, a new mask per branch (timm's Block)
         self.ln_1 = layer_norm(dim, eps)
-        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout, batch_first=True)
+        self.self_attention = SelfAttention(dim, heads, attention_dropout)
         self.dropout = _dropout(dropout, ".dropout")
         self.ln_2 = layer_norm(dim, eps)
         self.mlp = nn.SequentialCell([nn.Dense(dim, mlp_dim), nn.GELU(approximate=False),
@@ -116,7 +149,7 @@ class EncoderBlockCell(nn.Cell):
 
     def construct(self, x):
         y = self.ln_1(x)
-        y = self.self_attention(y, y, y, need_weights=False)[0]
+        y = self.self_attention(y)
         x = x + self.drop_path(self.dropout(y))
         return x + self.drop_path(self.mlp(self.ln_2(x)))
 
