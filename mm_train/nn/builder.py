@@ -29,9 +29,9 @@ from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 from mm_train.nn.wiring import wiring
 
-NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules",   # output: mm_train.nn.wiring; weight_rules: mm_train.init_from
-                "drop_path_rate",                                   # see mm_train.nn.stochastic_depth
-                "defaults")                                         # see mm_train.nn.defaults
+# output: see mm_train.nn.wiring; weight_rules: see mm_train.init_from; drop_path_rate: mm_train.nn.stochastic_depth;
+# defaults: mm_train.nn.defaults
+NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules", "drop_path_rate", "defaults")
 _relative = relative   # the skeleton's name
 
 
