@@ -143,6 +143,10 @@ def train_verdict(run_dir: Path, images: int, seconds: float) -> str:
     return f"{verdict} ({images} images, {seconds:.0f} s, train loss {shown})"
 
 
+def untrained(row: dict) -> str:
+    return "- (the legacy export trains)" if row["exporter"] == "dynamo" else "not run"
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| model | exporter | params | ops | convert s (wall / CPU) | max diff | bound | float64 floor | parity | trains |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -156,7 +160,7 @@ def table(rows: list[dict]) -> str:
             continue
         lines.append(f"| {r['model']} | {r['exporter']} | {num(r.get('params'), ',')} | {r.get('ops')} | "
                      f"{num(r.get('convert_s'), '.1f')} / {num(r.get('convert_cpu_s'), '.1f')} | {num(r.get('max_diff'), '.2e')} | {num(r.get('bound'), '.2e')} | "
-                     f"{num(r.get('float64_floor'), '.2e')} | {r.get('parity')} | {r.get('trains', 'not run')} |")
+                     f"{num(r.get('float64_floor'), '.2e')} | {r.get('parity')} | {r.get('trains', untrained(r))} |")
     return "\n".join(lines)
 
 
@@ -191,7 +195,8 @@ def main() -> int:
         tag = f"{r['model'].replace(':', '_')}_{r['exporter']}".replace("-", "_").replace(".", "_")
         if found and (Path(args.out) / tag / "run").is_dir():
             r["trains"] = train_verdict(Path(args.out) / tag / "run", int(found.group(1)), float(found.group(2)))
-    print(table(list(latest.values())))
+    order = {m: i for i, m in enumerate(dict.fromkeys(r["model"] for r in latest.values()))}
+    print(table(sorted(latest.values(), key=lambda r: (order[r["model"]], r["exporter"] != "legacy"))))
     return 0
 
 
