@@ -71,6 +71,7 @@ def run_debug_fast(name: str, tmp_path: Path) -> dict:
     return json.loads((tmp_path / "run" / "metrics.json").read_text())
 
 
+@pytest.mark.slow          # builds MobileNetV3-Large twice: about 10 s
 def test_a_published_recipe_validates_for_cpu_and_gpu(capsys):
     assert cli_main(["recipes", "validate", LIGHT]) == 0
     assert cli_main(["recipes", "validate", "--device", "gpu", LIGHT]) == 0
