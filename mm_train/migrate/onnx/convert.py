@@ -44,6 +44,12 @@ def base_sections(base: str | None, input_shape: list[int]) -> dict:
             h, w = input_shape[1:]
             for split in ("train",):
                 sections["dataset"][split]["transforms"].insert(0, {"type": "Resize", "size": [h, w]})
+            if input_shape[0] != 3 and input_shape[-1] in (1, 3):
+                raise ConfigError("--base", f"the network takes channels-last input {input_shape} that the "
+                                  "converter could not turn channels-first (operations before its first "
+                                  "NHWC -> NCHW Transpose, e.g. Keras preprocessing layers)",
+                                  expected="--base RECIPE whose data is channels-last, or a model exported "
+                                  "without the preprocessing layers")
             if input_shape[0] != 3:
                 raise ConfigError("--base", f"the network takes {input_shape[0]} channels, the bundled images 3",
                                   expected="--base RECIPE with data of the network's channels")
