@@ -18,7 +18,6 @@ from omegaconf import DictConfig
 from mm_train import hydra_record
 from mm_train.jobs import start
 from mm_train.registry import TASKS
-from mm_train.errors import ConfigError
 from mm_train.rundir import claim
 from mm_train.run_record import RunRecord, status_of
 
@@ -34,12 +33,13 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
-def fresh_seed(rank) -> int:
-    """A new seed for ``seed: null``; data parallel ranks must agree, so they need a given seed."""
+def fresh_seed(rank, run_dir: Path) -> int:
+    """A new seed for ``seed: null``. Data parallel ranks must agree without talking first, so there it
+    comes from the run directory they share (a new folder per run: mm-train launch's MM_TRAIN_RUN_DIR)."""
+    import hashlib
     import secrets
     if rank.size > 1:
-        raise ConfigError("seed", f"null with {rank.size} processes: each would draw its own",
-                          expected="a whole number (python run.py ... seed=N) for a data parallel run")
+        return int(hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest(), 16) % (2**31 - 1)
     return secrets.randbelow(2**31 - 1)
 
 
@@ -54,7 +54,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     job = start(cfg)
     config = job.config
     if config.get("seed") is None:   # seed: null -> a fresh seed, recorded in run_info.json
-        config["seed"] = fresh_seed(job.rank)
+        config["seed"] = fresh_seed(job.rank, run_dir)
     seed_everything(int(config["seed"]))
     with claim(run_dir, config, job.rank):   # a lock, and no silent reuse of earlier results
         record = None

@@ -95,7 +95,7 @@ def _interpolations(kwargs: Mapping[str, Any]) -> list | None:
 
 def instantiate(cls, args, kwargs: dict[str, Any], where: str):
     """The registry's ``build_func`` for transforms: strings to enums and dtypes, then the class."""
-    choices = _interpolations(kwargs)
+    choices = _interpolations(kwargs) if inspect.isclass(cls) else None   # mm_train's own ops read it themselves
     if choices is not None:
         ops = [instantiate(cls, args, {**kwargs, "interpolation": c}, f"{where}.interpolation") for c in choices]
         return ops[0] if len(ops) == 1 else ms_transforms.RandomChoice(ops)
@@ -119,7 +119,7 @@ def transform_errors(spec: Any, where: str) -> list[ConfigError]:
             errors += transform_errors(inner, f"{where}.{NESTED}[{i}]")
     elif nested is not None:
         errors.append(ConfigError(f"{where}.{NESTED}", f"got {nested!r}", expected="a list of {type: NAME, ...}"))
-    choices = _interpolations(kwargs)
+    choices = _interpolations(kwargs) if inspect.isclass(cls) else None
     for value in choices or [kwargs.get("interpolation")] if "interpolation" in kwargs else []:
         try:
             _coerce(cls, {"interpolation": value}, where)
