@@ -11,5 +11,5 @@ def test_quickstart_reaches_95_percent(tmp_path):
     assert [entry["epoch"] for entry in metrics["history"]] == list(range(1, 11))
     assert metrics["history"][-1]["acc"] == metrics["final"]["acc"]
     assert (tmp_path / "config.yaml").is_file()
-    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.ckpt"))[-1] == "quickstart-9_44.ckpt"
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.ckpt"))[-1] == "quickstart-10_44.ckpt"   # sorts
     assert "eval: epoch=10" in result.stdout

@@ -40,7 +40,7 @@ class AtomicCheckpoint(Callback):
         self.keep_best_k = 1    # the factory sets it
         self.last_saved = None
         self.written: set[str] = set()   # pruning removes only the checkpoints of this run
-        if ctx.initial_step:   # resumed: the earlier sessions' checkpoints count toward keep_checkpoint_max
+        if getattr(ctx, "initial_step", 0):   # resumed: the earlier sessions' checkpoints count toward keep_checkpoint_max
             self.written.update(p.name for p in checkpoint_files(self.folder) if p.name.startswith(f"{prefix}-"))
         best_json = self.folder / f"{prefix}-best.json"
         if best_metric and best_json.is_file():     # resumed: keep beating the earlier best
@@ -50,7 +50,7 @@ class AtomicCheckpoint(Callback):
         step = self.ctx.global_step(cb_params)
         epoch = cb_params.cur_epoch_num
         in_epoch = step - (epoch - 1) * self.ctx.steps_per_epoch
-        path = self.folder / (name or checkpoint_name(self.prefix, epoch, in_epoch, self.ctx.epochs,
+        path = self.folder / (name or checkpoint_name(self.prefix, epoch, in_epoch, getattr(self.ctx, "epochs", epoch),
                                                       self.ctx.steps_per_epoch))
         if self.ctx.rank == 0:
             save_atomic(cb_params.train_network, path, {"epoch_num": epoch, "step_num": step})
