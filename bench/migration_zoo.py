@@ -96,6 +96,9 @@ def make_torch(name: str, out: Path) -> None:
     model = getattr(torchvision.models, TORCH[name][0])(weights=None).eval()
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
+        for p in model.parameters():     # torchvision's ViT starts its head at zero: the logits would all be 0
+            if p.ndim >= 2 and not p.any():
+                p.copy_(torch.randn(p.shape, generator=g) / p.shape[1] ** 0.5)
         for m in model.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
