@@ -44,7 +44,7 @@ def save_atomic(cell, path: Path, append: Mapping[str, Any] | None = None) -> Pa
             path.parent.mkdir(parents=True, exist_ok=True)
             ms.save_checkpoint(cell, str(tmp), append_dict=dict(append or {}))
             os.replace(tmp, path)
-            os.chmod(path, _file_mode())   # MindSpore leaves 0400: readable by the group, like the other files
+            ordinary_mode(path)   # MindSpore leaves 0400: readable by the group, like the other files
     except OSError as err:   # disk full, permission denied, read-only: one message, no temporary file left
         _remove_temporaries(tmp)
         files = checkpoint_files(path.parent) if path.parent.is_dir() else []
@@ -61,11 +61,11 @@ def checkpoint_name(prefix: str, epoch: int, in_epoch: int, epochs: int, steps_p
             f"{in_epoch:0{len(str(max(steps_per_epoch, in_epoch)))}d}.ckpt")
 
 
-def _file_mode() -> int:
-    """0o666 less the process's umask (what ``open`` gives a new file)."""
+def ordinary_mode(path: Path) -> None:
+    """Give ``path`` the mode ``open`` gives a new file (0o666 less the umask), not MindSpore's 0400."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _remove_temporaries(tmp: Path) -> None:

@@ -58,6 +58,8 @@ def export_network(network, input_shape, run_dir: Path, settings: Mapping[str, A
     path = base.with_name(base.name + FORMATS[fmt])
     if not path.is_file():
         raise ConfigError("export.format", f"MindSpore wrote no {path.name}", expected="export.format=MINDIR")
+    from mm_train.checkpoints import ordinary_mode
+    ordinary_mode(path)   # MindSpore writes 0400: awkward in a shared run directory
     print(f"exported {fmt}: {path}", flush=True)
     return path
 

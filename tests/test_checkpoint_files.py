@@ -35,6 +35,16 @@ def test_a_checkpoint_is_written_with_an_ordinary_file_mode(tmp_path):
     assert oct(path.stat().st_mode & 0o777) == oct(0o644)   # not MindSpore's 0400
 
 
+def test_an_export_is_written_with_an_ordinary_file_mode(tmp_path):
+    from mm_train.export import export_network
+    umask = os.umask(0o022)
+    try:
+        path = export_network(_tiny_cell(), (2,), tmp_path, {"format": "MINDIR", "file_name": "model", "batch_size": 1})
+    finally:
+        os.umask(umask)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+
+
 def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
     import mindspore as ms
 
