@@ -116,10 +116,14 @@ def _ks(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_fused_crops_follow_the_same_distribution_as_decode_then_crop(tmp_path):
     _coordinate_jpegs(tmp_path, 300)
+    seed = ds.config.get_seed()
     ds.config.set_seed(3)
-    crop = {"type": "RandomResizedCrop", "size": 48}
-    fused = _crop_boxes(_dataset(tmp_path, True, transforms=[crop], batch=50))
-    pair = _crop_boxes(_dataset(tmp_path, False, transforms=[crop], batch=50))
+    try:
+        crop = {"type": "RandomResizedCrop", "size": 48}
+        fused = _crop_boxes(_dataset(tmp_path, True, transforms=[crop], batch=50))
+        pair = _crop_boxes(_dataset(tmp_path, False, transforms=[crop], batch=50))
+    finally:
+        ds.config.set_seed(seed)
     for ours, theirs in zip(fused, pair):
         assert len(ours) == len(theirs) == 300
         # two-sample Kolmogorov-Smirnov: 0.16 is the 1 % critical value for 300 + 300 samples
