@@ -29,7 +29,7 @@ def graph_layers(stages=(3, 4, 6, 3), widths=(256, 512, 1024, 2048), num_classes
     layers = {"conv1": {"type": "Conv2d", "out_channels": 64, "kernel_size": 7, "stride": 2},
               "bn1": {"type": "BatchNorm2d", "eps": 1e-4}, "relu": {"type": "ReLU"},
               "maxpool": {"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "pad_mode": "same"}}
-    last, cin = "maxpool", 64
+    last = "maxpool"
     for s, (repeat, cout) in enumerate(zip(stages, widths), start=1):
         for b in range(repeat):
             p, mid, stride = f"layer{s}.{b}", cout // 4, (1 if s == 1 or b else 2)
@@ -48,7 +48,7 @@ def graph_layers(stages=(3, 4, 6, 3), widths=(256, 512, 1024, 2048), num_classes
                 short = f"{p}.down_sample_layer.1"
             layers[f"{p}.add"] = {"type": "Add", "inputs": [f"{p}.bn3", short]}
             layers[f"{p}.out"] = {"type": "ReLU"}
-            last, cin = f"{p}.out", cout
+            last = f"{p}.out"
     layers["pool"] = {"type": "GlobalAvgPool"}
     layers["end_point"] = {"type": "Dense", "out_channels": num_classes}
     return layers

@@ -108,7 +108,8 @@ def blocks_ls(args) -> int:
         print(f"{kind}s:")
         for name in registry.names():
             takes = registry.meta(name).get("inputs")   # graph blocks: how many `inputs` (mm_train.nn.graph)
-            note = "" if takes is None else "  # inputs: " + {0: "[] (none)", "many": "2 or more"}.get(takes, str(takes))
+            note = "" if takes is None else \
+                "  # inputs: " + {0: "[] (none)", "many": "2 or more"}.get(takes, str(takes))
             print(f"  {name}({registry.signature(name)}){note}")
     return 0
 

@@ -215,19 +215,23 @@ def test_summary_of_a_graph_network_shows_each_layers_inputs():
     assert lines[-1] == "Total params: 33,122"
 
 
-def test_check_runs_every_graph_layer_on_its_own_inputs(tmp_path, capsys):
+@pytest.mark.parametrize("recipe", ["inception_digits", "branchy"])
+def test_check_runs_every_graph_layer_on_its_own_inputs(recipe, tmp_path, capsys):
     import mindspore as ms
     from mm_train.inspection import check
     config = compose("inception_digits", "device.mode=pynative")
+    if recipe == "branchy":   # with a Parameter that has no batch axis
+        config["network"] = branchy()
     old = ms.get_context("mode")
     ms.set_context(mode=ms.PYNATIVE_MODE)   # GRAPH mode is covered above; this is about the per-layer inputs
     try:
-        results = check(config, tmp_path, "inception_digits")
+        results = check(config, tmp_path, recipe)
     finally:
         ms.set_context(mode=old)
     assert all(r.ok for r in results)
-    assert [r.part for r in results][-3:] == ["fc", "network", "train step"]
-    assert "check passed: all 15 parts" in capsys.readouterr().out
+    assert [r.part for r in results][-3:] == ["fc" if recipe != "branchy" else "classifier.fc", "network",
+                                              "train step"]
+    assert f"check passed: all {len(config['network']['layers']) + 2} parts" in capsys.readouterr().out
 
 
 def test_the_vit_token_stem_in_the_docs_builds_with_parameters_named_by_their_layers():
@@ -240,3 +244,65 @@ def test_the_vit_token_stem_in_the_docs_builds_with_parameters_named_by_their_la
     assert [p.name for p in net.get_parameters()] == ["patches.weight", "patches.bias", "class_token",
                                                       "pos_embedding"]
     assert net(ms.Tensor(np.ones((2, 3, 8, 8), np.float32))).shape == (2, 17, 64)
+
+
+def _linear_graph():
+    """``x @ proj.w`` as a graph: a Parameter layer (named exactly 'proj.w') and a MatMul."""
+    return build({"input_shape": [4], "layers": {
+        "proj.w": {"type": "Parameter", "shape": [4, 1], "init": "ones", "inputs": []},
+        "out": {"type": "MatMul", "inputs": ["input", "proj.w"]}}})[0]
+
+
+def test_graph_network_in_the_train_step_with_ema_and_accumulation_follows_the_closed_form():
+    """SGD on sum(x @ w): w_t = 1 - lr*g*t and its EMA as in tests/test_ema.py; 2 micro-batches of the same
+    sample give the gradient of one (the mean), so the weights match the plain run."""
+    import mindspore as ms
+    from mindspore import nn
+    from mm_train.amp import LossScale
+    from mm_train.train_step import build_train_network
+
+    class Sum(nn.Cell):
+        def construct(self, logits, label):
+            return logits.sum()
+
+    lr, decay, steps = 0.01, 0.9, 12
+    x = np.array([[0.5, -1.0, 2.0, 0.25]], np.float32)
+    g = x[0].astype(np.float64)
+    for micro in (1, 2):
+        network = _linear_graph()
+        step = build_train_network(network, Sum(), nn.SGD(network.trainable_params(), lr), LossScale(),
+                                   micro_batches=micro, ema_decay=decay)
+        for _ in range(steps):
+            step(ms.Tensor(np.repeat(x, micro, 0)), ms.Tensor(np.zeros(micro, np.int32)))
+        saved = {p.name: p.asnumpy() for p in step.get_parameters()}
+        np.testing.assert_allclose(saved["proj.w"][:, 0], 1 - lr * g * steps, rtol=0, atol=1e-5)
+        expected = 1 - lr * g * (steps - decay * (1 - decay ** steps) / (1 - decay))
+        np.testing.assert_allclose(saved["ema.proj.w"][:, 0], expected, rtol=0, atol=1e-5)
+
+
+def dense_block(layers_in_block: int = 4) -> dict:
+    """A DenseNet block: each layer sees the concatenation of the stem and every layer before it."""
+    layers, features = {"stem": {"type": "Conv2d", "out_channels": 4, "kernel_size": 3}}, ["stem"]
+    for i in range(layers_in_block):
+        p = f"features.denseblock1.denselayer{i + 1}"
+        layers[f"{p}.cat"] = {"type": "Concat", "axis": 1, "inputs": list(features)} if len(features) > 1 else \
+            {"type": "Identity", "inputs": features[0]}
+        layers[f"{p}.norm1"] = {"type": "BatchNorm2d"}
+        layers[f"{p}.relu1"] = {"type": "ReLU"}
+        layers[f"{p}.conv1"] = {"type": "Conv2d", "out_channels": 2, "kernel_size": 3}
+        features.append(f"{p}.conv1")
+    layers["all"] = {"type": "Concat", "axis": 1, "inputs": features}
+    layers["pool"] = {"type": "GlobalAvgPool"}
+    layers["fc"] = {"type": "Dense", "out_channels": 3}
+    return {"input_shape": [3, 6, 6], "layers": layers}
+
+
+def test_a_dense_block_concatenating_many_earlier_layers_runs_alike_in_graph_and_pynative_mode():
+    import mindspore as ms
+    x = np.random.default_rng(1).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    graph = _forward(dense_block(), ms.GRAPH_MODE, x)
+    eager = _forward(dense_block(), ms.PYNATIVE_MODE, x)
+    np.testing.assert_allclose(graph, eager, rtol=1e-5, atol=1e-5)
+    net, infos = build(dense_block())
+    assert {i.name: i.output_shape for i in infos}["all"] == (12, 6, 6)   # 4 + 4 layers x 2 channels
+    assert "features.denseblock1.denselayer4.conv1.weight" in {p.name for p in net.get_parameters()}

@@ -29,7 +29,8 @@ from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
 from mm_train.nn.wiring import wiring
 
-NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules")   # output: see mm_train.nn.wiring   # weight_rules: see mm_train.init_from
+# output: see mm_train.nn.wiring; weight_rules: see mm_train.init_from
+NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules")
 _relative = relative   # the skeleton's name
 
 

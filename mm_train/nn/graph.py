@@ -17,7 +17,7 @@ from mindspore import nn
 
 from mm_train.errors import ConfigError
 from mm_train.nn.compose import LayerInfo, build_one
-from mm_train.nn.shapes import ShapeMismatch, Unbatched, is_unbatched
+from mm_train.nn.shapes import Unbatched, is_unbatched
 from mm_train.nn.wiring import INPUT, Wiring
 from mm_train.registry import BLOCKS
 
@@ -161,7 +161,7 @@ def build_graph(layers: Mapping[str, Any], shape: tuple, w: Wiring, where: str):
         shapes.append(out if is_unbatched(out) else tuple(out))
         cells.append(cell)
         names = tuple(INPUT if s == 0 else w.names[s - 1] for s in w.sources[i])
-        infos.append(LayerInfo(name, kind, tuple(out), sum(p.size for p in cell.trainable_params()),
+        infos.append(LayerInfo(name, kind, shapes[-1], sum(p.size for p in cell.trainable_params()),
                                ins[0] if len(ins) == 1 else tuple(ins), names))
     steps, output = plan(w)
     graph = GraphCell([Step(cells[run[0]] if len(run) == 1 else Chain(cells[run[0]], [cells[i] for i in run[1:]]),

@@ -114,7 +114,8 @@ def wiring(layers: Mapping[str, Any], output: Any = None, where: str = "network"
                 problem = (f"a cycle: {' -> '.join(cycle)}" if cycle else
                            f"'{ref}' comes later (layers run in the order they are written)")
                 expected = f"an earlier layer or '{INPUT}'" + ("" if cycle else f"; move '{ref}' above '{name}'")
-                errors.append(ConfigError(path, problem, expected=expected))
+                errors.append(ConfigError(path, problem, expected=expected,
+                                          suggestions=closest(ref, [INPUT, *names[:i]])))
             else:
                 ids.append(order[ref] + 1)
         sources.append(tuple(ids))
