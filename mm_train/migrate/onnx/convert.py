@@ -173,8 +173,8 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
         if expected is None:
             verbose_print("parity: onnxruntime is not installed (pip install onnxruntime): not checked")
         else:
-            from mm_train.migrate.parity import compare, weighted_layers
-            result = compare(out, expected, layers=weighted_layers(network))
+            from mm_train.migrate.parity import self_floor, verdict
+            result = verdict(out, expected, floor=self_floor(network, x))   # the bound `mm-train parity` uses
             verbose_print(f"parity with onnxruntime on a seeded random batch of {batch}:\n" + result.text())
             markdown += "\n## Parity with onnxruntime\n\n```\n" + result.text() + "\n```\n"
     recipe = {**sections, "network": network_spec}
