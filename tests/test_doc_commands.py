@@ -157,7 +157,7 @@ TEAM_RECIPES = ["mm-train recipes cp resnet18_torchvision team_recipes/", "expor
 
 # What a command reads that commands before it in the docs wrote.
 NEEDS = {
-    "python run.py +recipe=quickstart resume=runs/q/checkpoints/quickstart-3_44.ckpt train.epochs=20":
+    "python run.py +recipe=quickstart resume=runs/q/checkpoints/quickstart-03_44.ckpt train.epochs=20":
         ["python run.py +recipe=quickstart hydra.run.dir=runs/q resume=auto"],
     "python run.py +recipe=cifar10_mindrecord": [CONVERT + "train.mindrecord --usage train --shards 4",
                                                  CONVERT + "test.mindrecord --usage test"],

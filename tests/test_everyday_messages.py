@@ -16,15 +16,15 @@ def error_of(*overrides: str, recipe: str = "quickstart") -> str:
 
 def test_a_misspelt_optimizer_argument_gets_the_right_one_at_once():
     assert error_of("optimizer.nesterove=true") == (
-        "optimizer.nesterove: not an argument of Momentum (expected one of ['clip_grad_norm', 'momentum', "
-        "'nesterov', 'no_decay', 'param_groups', 'weight_decay']). Did you mean '+optimizer.nesterov=true'?")
+        "optimizer.nesterove: not an argument of Momentum (expected one of ['clip_grad_norm', 'layer_decay', "
+        "'momentum', 'nesterov', 'no_decay', 'param_groups', 'weight_decay']). Did you mean '+optimizer.nesterov=true'?")
     assert open_job("quickstart", ["+optimizer.nesterov=true"]).config["optimizer"]["nesterov"] is True   # pasted
 
 
 def test_the_optimizers_expected_arguments_include_its_own_keys():
     assert error_of("+optimizer.foo=1") == (
-        "optimizer.foo: unknown argument (expected one of ['clip_grad_norm', 'momentum', 'nesterov', 'no_decay', "
-        "'param_groups', 'weight_decay'])")
+        "optimizer.foo: unknown argument (expected one of ['clip_grad_norm', 'layer_decay', 'momentum', 'nesterov', "
+        "'no_decay', 'param_groups', 'weight_decay'])")
 
 
 @pytest.mark.parametrize("override", ["optimizer.lr=0.1", "+optimizer.lr=0.1"])
@@ -42,7 +42,7 @@ def test_epochs_say_whole_number_at_least_one_either_way(value):
 def test_an_unknown_lr_schedule_lists_the_valid_ones():
     assert error_of("lr_schedule.type=stepp") == (
         "lr_schedule.type: unknown lr schedule 'stepp' (expected one of ['constant', 'cosine', 'linear', 'multistep', "
-        "'poly', 'step', 'warmup_cosine', 'warmup_poly']). Did you mean 'step' or 'multistep'?")
+        "'onecycle', 'poly', 'step', 'warmup_cosine', 'warmup_poly']). Did you mean 'step' or 'multistep'?")
 
 
 def test_device_cuda_suggests_gpu():

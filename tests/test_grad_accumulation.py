@@ -42,7 +42,7 @@ def test_four_micro_batches_equal_one_batch_of_four_times_the_size(tmp_path, cli
 
 def test_grad_accumulation_must_be_a_whole_number_from_1(tmp_path):
     result = run_main("+recipe=quickstart", "train.grad_accumulation=0", f"hydra.run.dir={tmp_path}")
-    assert_user_error(result, "train.grad_accumulation: got 0 (expected a number >= 1)")
+    assert_user_error(result, "train.grad_accumulation: got 0 (expected a whole number >= 1)")
     result = run_main("+recipe=quickstart", "train.grad_acumulation=2", f"hydra.run.dir={tmp_path}")
     assert_user_error(result, "train.grad_acumulation", "Did you mean 'grad_accumulation'?")
 

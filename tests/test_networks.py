@@ -342,5 +342,5 @@ def test_repeat_of_a_yaml_residual_block():
     assert net(ms.Tensor(np.ones((2, 8, 6, 6), np.float32))).shape == (2, 8, 6, 6)
     message = _error({"input_shape": [3, 6, 6], "layers": {"blocks": {"type": "Repeat", "repeat": 2,
                                                                        "block": block}}})
-    assert message.startswith("network.layers.blocks.block[0]: Residual body gives shape (8, 6, 6) but the "
+    assert message.startswith("network.layers.blocks.block: Residual body gives shape (8, 6, 6) but the "
                               "shortcut gives (3, 6, 6)")

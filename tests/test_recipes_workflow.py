@@ -37,7 +37,7 @@ def test_misspelled_nested_key_on_the_command_line():
 
 def test_wrong_type_and_out_of_range_values():
     result = run_main("+recipe=quickstart", "train.epochs=-1", "device.device_id=abc")
-    assert_user_error(result, "train.epochs: got -1 (expected a number >= 1)", "device.device_id: got 'abc'")
+    assert_user_error(result, "train.epochs: got -1 (expected a whole number >= 1)", "device.device_id: got 'abc'")
 
 
 def test_loss_scale_against_device_before_building():

@@ -168,6 +168,6 @@ def test_blocks_ls_shows_the_graph_blocks_with_their_arguments_and_inputs(capsys
                  "  BroadcastBatch(shape=None)  # inputs: 2", "  Reshape(shape)", "  Transpose(perm)",
                  "  Gather(index, axis=1)", "  Slice(starts, ends, axes=None, steps=None)",
                  "  ReduceMean(axes=None, keepdims=True)", "  Clip(min=None, max=None)", "  Erf()",
-                 "  Flatten(start_dim=1)", "  Softmax(axis=-1)", "  Conv2d(out_channels, kernel_size, stride=1, "
+                 "  Flatten(start_dim=1, order='chw')", "  Softmax(axis=-1)", "  Conv2d(out_channels, kernel_size, stride=1, "
                  "pad_mode='same', padding=0, dilation=1, group=1, has_bias=False, weight_init=None, bias_init=None)"):
         assert line in lines, line

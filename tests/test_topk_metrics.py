@@ -31,7 +31,8 @@ def test_acc5_is_in_metrics_json_tensorboard_best_checkpoint_and_sweep_report(tm
     (job / ".hydra").mkdir(exist_ok=True)
     (job / ".hydra" / "overrides.yaml").write_text("- train.metrics=[acc,acc5]\n")
     rows = report(tmp_path / "sweep", metric="acc5")
-    assert rows[0][-3:] == ["acc5", "acc", "loss"] and float(rows[1][-3]) == pytest.approx(final["acc5"], rel=1e-5)
+    assert rows[0][-4:] == ["acc5", "acc", "loss", "status"] and rows[1][-1] == "finished"
+    assert float(rows[1][-4]) == pytest.approx(final["acc5"], rel=1e-5)
 
 
 def test_top1_acc_of_a_network_that_always_says_one_class_and_its_top5():

@@ -26,10 +26,10 @@ def test_init_from_a_missing_file_fails_with_the_path(tmp_path):
 
 
 def test_init_from_a_mismatched_checkpoint_lists_the_problems(trained, tmp_path):
-    result = run_main("+recipe=quickstart", f"init_from={trained}", "dataset.num_classes=5",
+    result = run_main("+recipe=quickstart", f"init_from={trained}", "network.layers.fc.out_channels=20",
                     "network.layers.conv2.out_channels=32", f"hydra.run.dir={tmp_path}/r")
     assert_user_error(result, f"init_from: {trained} does not fit the network",
-                      "shape of fc.weight: checkpoint (10, 1024), network (5, 512)", "shape of fc.bias",
+                      "shape of fc.weight: checkpoint (10, 1024), network (20, 512)", "shape of fc.bias",
                       "shape of conv2.conv.weight", "allow_missing")
 
 

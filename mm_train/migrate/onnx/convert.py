@@ -131,7 +131,7 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
     """Check, translate, build and run the model; ``(Converted, network)``. Writes nothing."""
     from mm_train.migrate.onnx.assessment import assessment_text
     from mm_train.migrate.onnx.load import load_model
-    from mm_train.migrate.onnx.translate import translate
+    from mm_train.migrate.onnx.walk import translate
     from mm_train.nn.budget import max_params
 
     model_path = Path(model_path)
