@@ -1,6 +1,11 @@
 """Write the Keras 3 test fixtures with real Keras 3 (not run in CI; the output is committed, a few KB each).
 
     /work/tfvenv/bin/python scripts/make_keras3_fixtures.py       # keras 3 with any backend, h5py, numpy
+    /work/tfvenv/bin/python scripts/make_keras3_fixtures.py --layout   # only resnet50_layout.json
+
+resnet50_layout.json: the groups of keras.applications.ResNet50(weights=None).save_weights(...) as Keras 3
+writes them (``layers/conv2d_3``), in Keras's layer order, each with the layer's name and its variables'
+shapes (the test writes a full-size file from it with h5py, without Keras).
 
 Three tiny functional models with the layer kinds of the Keras applications the importer covers, built by
 the same calls as keras.applications (layer names included), seeded weights and non-trivial BatchNorm
@@ -117,7 +122,36 @@ def seeded(model, seed):
     return values
 
 
+def resnet50_layout() -> None:
+    """resnet50_layout.json from a real ResNet50 .weights.h5 (no weights downloaded)."""
+    import json
+    import tempfile
+
+    import h5py
+
+    model = keras.applications.ResNet50(weights=None)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_weights(f"{tmp}/resnet50.weights.h5")
+        with h5py.File(f"{tmp}/resnet50.weights.h5") as f:
+            stored = {f"layers/{g}": [list(f[f"layers/{g}/vars/{i}"].shape) for i in range(len(f[f"layers/{g}/vars"]))]
+                      for g in f["layers"] if "vars" in f[f"layers/{g}"] and len(f[f"layers/{g}/vars"])}
+    seen, groups = {}, []
+    for layer in model.layers:                      # Keras names each group by class and counter in this order
+        base = keras.src.utils.naming.to_snake_case(type(layer).__name__)
+        n = seen[base] = seen.get(base, -1) + 1
+        group = f"layers/{base}" + (f"_{n}" if n else "")
+        if layer.weights:
+            assert stored[group] == [list(v.shape) for v in layer.weights], group
+            groups.append([group, layer.name, stored.pop(group)])
+    assert not stored, stored
+    (OUT / "resnet50_layout.json").write_text(json.dumps({"keras": keras.__version__, "groups": groups}) + "\n")
+    print(f"resnet50_layout.json: {len(groups)} layers, keras {keras.__version__}")
+
+
 def main() -> int:
+    if "--layout" in sys.argv:
+        resnet50_layout()
+        return 0
     for seed, build in enumerate((resnet, mobilenet, vgg)):
         folder = OUT / build.__name__
         folder.mkdir(parents=True, exist_ok=True)
@@ -138,6 +172,7 @@ def main() -> int:
         np.save(folder / "y64.npy", y64.astype("float64"))
         print(f"{build.__name__}: {len(model.weights)} variables, max|y64 - y| {np.abs(y64 - y).max():.3e}, "
               f"keras {keras.__version__} ({keras.backend.backend()})")
+    resnet50_layout()
     return 0
 
 

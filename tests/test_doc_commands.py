@@ -125,6 +125,9 @@ TABLE = {
         skip("needs torchvision's ViT-B/16 weights and ImageNet data"),
     "mm-train parity +recipe=resnet50_keras 'init_from={path: resnet50.keras, rules: keras_resnet50}' "
     "--input x_nhwc.npy --expected logits.npy --expected64 logits64.npy --nhwc": skip("needs the user's Keras weights and outputs (no TensorFlow here)"),
+    "mm-train weights convert resnet50.weights.h5 resnet50.ckpt --rules keras_resnet50 --recipe resnet50_keras":
+        skip("needs the user's Keras 3 ResNet50 .weights.h5 (no TensorFlow here); tests/test_keras3_files.py "
+             "converts one with Keras's layout"),
     "python run.py +recipe=vit_digits task=summary": run(),
     "python run.py +recipe=vit_digits task=check": run(),
     "python run.py +recipe=vit_digits": run(FAST),

@@ -1,6 +1,7 @@
 """Keras 3 files as Keras 3 writes them (fixtures written by real Keras 3: scripts/make_keras3_fixtures.py):
 a .keras maps by its config.json's layer names, a .weights.h5 alone by the order of the network the recipe
-builds (shapes checked); a Dense after a Flatten gets its input rows permuted from Keras's HWC order."""
+builds (in Keras's order within a block where the rules' keras3_order says so; shapes checked); a Dense after
+a Flatten gets its input rows permuted from Keras's HWC order."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -90,30 +91,71 @@ def test_keras_archive_maps_by_its_config_and_matches_keras_output(recipes, monk
     assert result.passed and result.ratio < 8, result.text()
 
 
-@pytest.mark.parametrize("name", ["mobilenet", "vgg"])
+@pytest.mark.parametrize("name", ["resnet", "mobilenet", "vgg"])
 def test_weights_h5_alone_maps_by_the_order_of_the_recipe_network(recipes, monkeypatch, name):
-    result = parity(recipes, monkeypatch, name, "model.weights.h5", "keras")
+    """ResNet: keras_resnet50's keras3_order puts the network's projection shortcut where Keras lists it."""
+    network, report = _import(f"tiny_{name}", recipes, monkeypatch, "model.weights.h5", NETWORKS[name][1], name)
+    assert report.ok and len(report.matched) == len(list(network.get_parameters())), report.text()
+    result = parity(recipes, monkeypatch, name, "model.weights.h5", NETWORKS[name][1])
     assert result.passed and result.ratio < 8, result.text()
 
 
 def test_weights_h5_whose_order_differs_from_the_network_is_refused_with_the_way_out(recipes, monkeypatch):
-    """Keras's ResNet puts the projection shortcut (_0_conv) after _2_conv; the recipe's block builds it last:
-    the shapes disagree, and the message points to the .keras file."""
+    """Keras's ResNet lists the projection shortcut (_0_conv) after _2_conv, the recipe's block builds it last;
+    rules without keras3_order pair them as built: the shapes disagree, and the message gives both ways out."""
     from mm_train.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"(?s)likely cause: the layers were mapped by position.*model.save\('m.keras'\)"
-                                          r".*shape of layer1\.0\.conv3\.weight: source conv2d_3/kernel"):
-        parity(recipes, monkeypatch, "resnet", "model.weights.h5", "keras_resnet50")
+                                          r".*keras3_order.*keras_resnet50.*"
+                                          r"shape of layer1\.0\.conv3\.weight: source conv2d_3/kernel"):
+        parity(recipes, monkeypatch, "resnet", "model.weights.h5", "keras")
 
 
-def _import(recipe: str, recipes, monkeypatch, file: str, rules):
+def test_full_size_resnet50_weights_h5_as_keras3_writes_it_converts_every_parameter(tmp_path, capsys):
+    """`mm-train weights convert resnet50.weights.h5 o.ckpt --rules keras_resnet50 --recipe resnet50_keras` on
+    a file with the groups of keras.applications.ResNet50's own .weights.h5 (resnet50_layout.json, recorded
+    by scripts/make_keras3_fixtures.py), each variable a distinct constant: every parameter is matched, and
+    each gets the variable of the Keras layer whose name the keras_resnet50 rules give it."""
+    import json
+
+    import h5py
+    import mindspore as ms
+
+    from mm_train.cli import main
+    from mm_train.migrate.keras3 import by_shape
+    from mm_train.migrate.rules import convert, load_rules
+
+    layout = json.loads((FIXTURES / "resnet50_layout.json").read_text())["groups"]
+    value, by_name = {}, {}
+    with h5py.File(tmp_path / "resnet50.weights.h5", "w") as f:      # constants: no data written
+        for n, (group, layer, shapes) in enumerate(layout):
+            for i, (var, shape) in enumerate(zip(by_shape([np.empty(s, np.uint8) for s in shapes]), shapes)):
+                value[f"{layer}/{var}"] = n + i / 8
+                f.create_dataset(f"{group}/vars/{i}", shape=shape, dtype="float32", fillvalue=n + i / 8)
+                by_name[f"{layer}/{var}"] = np.zeros([1] * len(shape))
+    code = main(["weights", "convert", str(tmp_path / "resnet50.weights.h5"), str(tmp_path / "o.ckpt"),
+                 "--rules", "keras_resnet50", "--recipe", "resnet50_keras", "--quiet"])
+    out = capsys.readouterr().out
+    biases = sum(len(shapes) == 2 and len(shapes[0]) == 4 for _, _, shapes in layout)    # folded into BatchNorms
+    count = sum(len(shapes) for _, _, shapes in layout) - biases
+    assert code == 0 and f"matched {count} of {count} target parameters" in out, out
+    by_names = convert(by_name, load_rules("keras_resnet50"))          # what the layer names say
+    loaded = ms.load_checkpoint(str(tmp_path / "o.ckpt"))
+    assert len(by_names.origin) == count and set(by_names.origin) == set(loaded)
+    for target, source in by_names.origin.items():
+        if not target.endswith("moving_mean"):                         # moving means: bias folded in
+            array = loaded[target].asnumpy()
+            assert array.min() == array.max() == value[source], (target, source, array.min())
+
+
+def _import(recipe: str, recipes, monkeypatch, file: str, rules, fixture: str = "vgg"):
     from mm_train.init_from import load
     from mm_train.jobs import open_job
     from mm_train.nn.builder import build_network
 
     monkeypatch.setenv("MM_TRAIN_RECIPE_PATH", str(recipes))
     network, _ = build_network(open_job(recipe, []).config["network"])
-    return network, load(network, {"path": str(FIXTURES / "vgg" / file), "rules": rules})
+    return network, load(network, {"path": str(FIXTURES / fixture / file), "rules": rules})
 
 
 def test_dense_after_flatten_gets_its_rows_permuted_from_hwc(recipes, monkeypatch):

@@ -10,7 +10,9 @@ variables by position (``vars/0``, ``vars/1``). Two ways back to the layers:
   names Keras 2 gave them (``conv1_conv/kernel``, ``conv1_bn/moving_mean``) and the rules apply as usual;
 - a ``.weights.h5`` alone: the n-th layer of each kind (conv, depthwise conv, BatchNorm, dense, layer norm)
   goes to the n-th layer of that kind of the network the recipe builds, shapes checked
-  (:func:`by_position`); a conv bias the network does not have is folded into the n-th BatchNorm.
+  (:func:`by_position`); a conv bias the network does not have is folded into the n-th BatchNorm. Where
+  Keras lists a block's layers in another order than the network builds them, the rule set's
+  ``keras3_order`` says so and the network's layers are taken in Keras's order (:func:`in_keras3_order`).
 """
 from __future__ import annotations
 
@@ -130,6 +132,7 @@ class TargetLayer:
     """A layer of the network with weights, as :func:`by_position` pairs them: its kind and parameter names."""
     kind: str
     params: dict[str, str] = field(default_factory=dict)     # weight, bias, gamma, beta, moving_mean, ...
+    name: str = ""                                          # the cell's name: layer1.0.downsample.0
 
 
 def network_layers(network) -> list[TargetLayer]:
@@ -137,17 +140,36 @@ def network_layers(network) -> list[TargetLayer]:
     from mindspore import nn
 
     out = []
-    for _, cell in network.cells_and_names():
+    for name, cell in network.cells_and_names():
         params = {p.name.rsplit(".", 1)[-1]: p.name for p in cell.get_parameters(expand=False)}
         if isinstance(cell, nn.Conv2d):
             depthwise = cell.group > 1 and cell.group == cell.in_channels == cell.out_channels
-            out.append(TargetLayer("depthwise" if depthwise else "conv", params))
+            out.append(TargetLayer("depthwise" if depthwise else "conv", params, name))
         elif isinstance(cell, nn.Dense):
-            out.append(TargetLayer("dense", params))
+            out.append(TargetLayer("dense", params, name))
         elif isinstance(cell, (nn.BatchNorm2d, nn.BatchNorm1d)):
-            out.append(TargetLayer("bn", params))
+            out.append(TargetLayer("bn", params, name))
         elif isinstance(cell, nn.LayerNorm):
-            out.append(TargetLayer("ln", params))
+            out.append(TargetLayer("ln", params, name))
+    return out
+
+
+def in_keras3_order(layers: list[TargetLayer], orders) -> list[TargetLayer]:
+    """``layers`` with each block's cells rearranged as the rule set's ``keras3_order`` entries list them
+    (``BlockOrder(block=re.compile(r'^layer\d+\.\d+\.'), order=(conv1, bn1, conv2, bn2, downsample.0, ...))``):
+    the cells a block lists take the places they held, in the listed order; the others stay where they are."""
+    out = list(layers)
+    for entry in orders:
+        blocks: dict[str, list[tuple[int, int]]] = {}       # block prefix -> [(place, rank in order)]
+        for place, layer in enumerate(out):
+            m = entry.block.search(layer.name)
+            if m and m.start() == 0 and layer.name[m.end():] in entry.order:
+                blocks.setdefault(m.group(0), []).append((place, entry.order.index(layer.name[m.end():])))
+        moved = list(out)
+        for members in blocks.values():
+            for place, (source, _) in zip([p for p, _ in members], sorted(members, key=lambda m: m[1])):
+                moved[place] = out[source]
+        out = moved
     return out
 
 

@@ -14,10 +14,19 @@ A rule set is a YAML file (built in: ``mm_train/migrate/rules/NAME.yaml``; or yo
       - {match: '^(.*)conv(\\d+)\\.bias$', into: '\\1bn\\2'}
     strip_prefix: module.           # removed from the start of every source key first (DataParallel, Lightning)
     flatten: hwc                    # the order the source framework flattens C, H, W in (Keras: hwc; torch: chw)
+    keras3_order:                   # a Keras 3 .weights.h5 alone: the order Keras lists a block's layers in
+      - {block: '^layer\\d+\\.\\d+\\.', order: [conv1, bn1, conv2, bn2, downsample.0, conv3, downsample.1, bn3]}
 
 ``flatten``: a Dense that follows a Flatten of a C x H x W input (H * W > 1) takes its inputs in the
 source framework's order; when the recipe's Flatten has another ``order`` (default ``chw``), the
 Dense kernel's input rows are permuted to match (:mod:`mm_train.migrate.weights`).
+
+``keras3_order``: a Keras 3 ``.weights.h5`` alone names its layers by class and counter in the order of
+Keras's layer list, and is mapped by position onto the network (:mod:`mm_train.migrate.keras3`). Where Keras
+lists a block's layers in another order than the network builds them (Keras's ResNet: the projection
+shortcut after the 3x3 conv, the network: last), each entry says so: the network's cells whose name starts
+with a match of ``block`` and continues with a name in ``order`` are taken in that order (the others keep
+their place) before they are paired, shapes still checked.
 
 ``if_sibling: REGEX`` applies a rename only when the module of the key (its name up to the last
 ``.`` or ``/``) also has a source key whose last part (after the module) the regex finds.
@@ -37,7 +46,7 @@ import yaml
 from mm_train.errors import ConfigError, closest
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "rules"
-KEYS = ("description", "extends", "strip_prefix", "drop", "layout", "rename", "fold_bias", "flatten")
+KEYS = ("description", "extends", "strip_prefix", "drop", "layout", "rename", "fold_bias", "flatten", "keras3_order")
 FLATTEN_ORDERS = ("chw", "hwc")
 
 
@@ -66,6 +75,13 @@ class Fold:
 
 
 @dataclass
+class BlockOrder:
+    """``keras3_order`` entry: the cells of each block (names starting with a match of ``block``) in ``order``."""
+    block: re.Pattern
+    order: tuple[str, ...]
+
+
+@dataclass
 class RuleSet:
     name: str
     description: str = ""
@@ -75,6 +91,7 @@ class RuleSet:
     fold_bias: list[Fold] = field(default_factory=list)
     strip_prefix: list[str] = field(default_factory=list)
     flatten: str | None = None          # chw | hwc: how the source flattens; None: not declared
+    keras3_order: list[BlockOrder] = field(default_factory=list)
 
 
 def _regex(value: Any, where: str) -> re.Pattern:
@@ -132,6 +149,14 @@ def _parse(spec: Any, name: str, where: str, seen: tuple[str, ...]) -> RuleSet:
                               "if_sibling:}")
         sibling = _regex(entry["if_sibling"], f"{here}.if_sibling") if entry.get("if_sibling") else None
         rules.rename.append(Rename(_regex(entry["match"], f"{here}.match"), entry["replace"], sibling))
+    for i, entry in enumerate(_list(spec, "keras3_order", where)):
+        here = f"{where}.keras3_order[{i}]"
+        order = entry.get("order") if isinstance(entry, Mapping) else None
+        if not isinstance(entry, Mapping) or "block" not in entry or not isinstance(order, list) \
+                or not order or not all(isinstance(n, str) and n for n in order):
+            raise ConfigError(here, f"got {entry!r}", expected="{block: REGEX, order: [CELL, ...]} such as "
+                              "{block: '^layer\\d+\\.\\d+\\.', order: [conv1, bn1, downsample.0, conv2]}")
+        rules.keras3_order.append(BlockOrder(_regex(entry["block"], f"{here}.block"), tuple(order)))
     for i, entry in enumerate(_list(spec, "fold_bias", where)):
         here = f"{where}.fold_bias[{i}]"
         if not isinstance(entry, Mapping) or "match" not in entry or not isinstance(entry.get("into"), str):

@@ -203,7 +203,8 @@ def convert_weights(spec: Mapping[str, Any], target: Mapping[str, tuple] | None,
                               "counter (conv2d_3), so they map by position onto a network",
                               expected="--recipe NAME (the network to map onto), or the model saved with "
                                        "model.save('m.keras'), whose config.json names the layers")
-        converted = keras3.by_position(weights, keras3.network_layers(network))
+        converted = keras3.by_position(weights, keras3.in_keras3_order(keras3.network_layers(network),
+                                                                        rules.keras3_order))
     else:
         converted = convert(weights, rules, target)
     report = match(converted, target, list(spec.get("allow") or [])) if target is not None else None
@@ -215,7 +216,8 @@ def convert_weights(spec: Mapping[str, Any], target: Mapping[str, tuple] | None,
         if not report.ok and keras3.positional(weights):
             report.cause = ("the layers were mapped by position (a Keras 3 .weights.h5 names them by class and "
                             "counter, conv2d_3) and the network builds them in another order; load the model saved "
-                            "with model.save('m.keras'), whose config.json names the layers")
+                            "with model.save('m.keras'), whose config.json names the layers, or use rules whose "
+                            "keras3_order lists each block's layers as Keras does (keras_resnet50 for ResNets)")
         elif not report.ok:
             report.cause = likely_cause(list(weights), target)
     return converted, report
