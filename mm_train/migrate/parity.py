@@ -154,9 +154,11 @@ def _load_array(path: str, where: str) -> np.ndarray:
         raise ConfigError(where, f"cannot read {path}: {err}", expected="a .npy file (numpy.save)") from None
 
 
-def load_network(config: Mapping[str, Any]):
-    """The recipe network with ``init_from``'s weights, in inference mode."""
+def load_network(config: Mapping[str, Any], child_if_unsure: bool = False):
+    """The recipe network with ``init_from``'s weights, in inference mode. ``child_if_unsure``: raise
+    :class:`mm_train.inference_child.RunInChild` when the memory estimate cannot vouch for graph mode."""
     from mm_train import init_from
+    from mm_train.inference_child import check
     from mm_train.inference_memory import guard
     from mm_train.nn.budget import max_params
     from mm_train.nn.builder import build_network
@@ -168,6 +170,8 @@ def load_network(config: Mapping[str, Any]):
     init_from.load(network, config["init_from"])
     network.set_train(False)
     guard(network, "parity")
+    if child_if_unsure:
+        check(network)
     return network
 
 
@@ -179,12 +183,13 @@ def _check_input(config: Mapping[str, Any], x: np.ndarray) -> None:
                           "--nhwc for channels-last input)")
 
 
-def network_output(config: Mapping[str, Any], x: np.ndarray, info: dict | None = None) -> np.ndarray:
+def network_output(config: Mapping[str, Any], x: np.ndarray, info: dict | None = None,
+                   child_if_unsure: bool = False) -> np.ndarray:
     """The recipe network with ``init_from``'s weights, in inference mode, applied to ``x`` (NCHW);
     ``info["network"]`` gets the network."""
     import mindspore as ms
 
-    network = load_network(config)
+    network = load_network(config, child_if_unsure)
     _check_input(config, x)
     if info is not None:
         info["network"] = network
@@ -193,7 +198,9 @@ def network_output(config: Mapping[str, Any], x: np.ndarray, info: dict | None =
 
 def run_parity(recipe: str, overrides: list[str], input_path: str, expected_path: str, nhwc: bool,
                atol: float | None = None, rtol: float | None = None, expected64_path: str | None = None,
-               k: float = K_FLOOR) -> Parity:
+               k: float = K_FLOOR, child_if_unsure: bool = False) -> Parity:
+    """``child_if_unsure``: raise :class:`mm_train.inference_child.RunInChild` (before the forward pass) when
+    the memory estimate cannot vouch for graph mode; ``mm-train parity`` then runs itself in a child process."""
     from mm_train.jobs import open_job
 
     x = _load_array(input_path, "--input")
@@ -207,7 +214,7 @@ def run_parity(recipe: str, overrides: list[str], input_path: str, expected_path
             raise ConfigError("--nhwc", f"input has {x.ndim} axes", expected="a batch of images [N, H, W, C]")
         x = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)))
     info: dict = {}
-    out = network_output(open_job(recipe, overrides).config, x, info)
+    out = network_output(open_job(recipe, overrides).config, x, info, child_if_unsure)
     if out.shape != expected.shape:
         raise ConfigError("--expected", f"the network gives shape {list(out.shape)}, the expected output has "
                           f"{list(expected.shape)}", expected="the source framework's output for the same input")
