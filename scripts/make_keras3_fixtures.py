@@ -133,8 +133,8 @@ def resnet50_layout() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model.save_weights(f"{tmp}/resnet50.weights.h5")
         with h5py.File(f"{tmp}/resnet50.weights.h5") as f:
-            stored = {f"layers/{g}": [list(f[f"layers/{g}/vars/{i}"].shape) for i in range(len(f[f"layers/{g}/vars"]))]
-                      for g in f["layers"] if "vars" in f[f"layers/{g}"] and len(f[f"layers/{g}/vars"])}
+            stored = {f"layers/{g}": [list(v[str(i)].shape) for i in range(len(v))]
+                      for g in f["layers"] if len(v := f[f"layers/{g}"].get("vars", {}))}
     seen, groups = {}, []
     for layer in model.layers:                      # Keras names each group by class and counter in this order
         base = keras.src.utils.naming.to_snake_case(type(layer).__name__)

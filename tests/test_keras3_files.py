@@ -105,10 +105,18 @@ def test_weights_h5_whose_order_differs_from_the_network_is_refused_with_the_way
     rules without keras3_order pair them as built: the shapes disagree, and the message gives both ways out."""
     from mm_train.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"(?s)likely cause: the layers were mapped by position.*model.save\('m.keras'\)"
-                                          r".*keras3_order.*keras_resnet50.*"
+    with pytest.raises(ConfigError, match=r"(?s)likely cause: the layers were mapped by position"
+                                          r".*model.save\('m.keras'\).*keras3_order.*keras_resnet50.*"
                                           r"shape of layer1\.0\.conv3\.weight: source conv2d_3/kernel"):
         parity(recipes, monkeypatch, "resnet", "model.weights.h5", "keras")
+
+
+def test_keras3_order_that_is_not_a_block_and_an_order_is_refused_naming_the_entry():
+    from mm_train.errors import ConfigError
+    from mm_train.migrate.rules import load_rules
+
+    with pytest.raises(ConfigError, match=r"rules\.keras3_order\[0\].*expected \{block: REGEX, order: \[CELL"):
+        load_rules({"extends": "keras", "keras3_order": [{"block": "^layer\\d+\\.", "order": "conv1"}]})
 
 
 def test_full_size_resnet50_weights_h5_as_keras3_writes_it_converts_every_parameter(tmp_path, capsys):

@@ -156,7 +156,7 @@ def network_layers(network) -> list[TargetLayer]:
 
 def in_keras3_order(layers: list[TargetLayer], orders) -> list[TargetLayer]:
     """``layers`` with each block's cells rearranged as the rule set's ``keras3_order`` entries list them
-    (``BlockOrder(block=re.compile(r'^layer\d+\.\d+\.'), order=(conv1, bn1, conv2, bn2, downsample.0, ...))``):
+    (``BlockOrder(block=re.compile(r'^layer\\d+\\.\\d+\\.'), order=(conv1, bn1, conv2, bn2, downsample.0, ...))``):
     the cells a block lists take the places they held, in the listed order; the others stay where they are."""
     out = list(layers)
     for entry in orders:
