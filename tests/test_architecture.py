@@ -29,7 +29,7 @@ LAYERS = {
     "config": ["components", "config", "composition", "recipes", "boundary", "inheritance", "sweep_params",
                "recipe_files", "interpolation_bounds", "run_record"],
     "assembly": ["init_from", "assembly", "distributed", "run_settings"],
-    "tasks": ["training", "inspection", "export", "predict", "inference_memory"],
+    "tasks": ["training", "inspection", "export", "predict", "inference_memory", "inference_child"],
     "jobs": ["jobs", "runner"],
     "front": ["entry", "cli", "launch", "__main__", "data.commands", "migrate.commands", "migrate.parity", "migrate.onnx.convert",
               "sweep_claim"],
