@@ -122,7 +122,7 @@ def _mindrecord_records(args: Mapping[str, Any]):
 def _cifar_records(args: Mapping[str, Any], name: str, split: str):
     """The labels of a CIFAR binary split, file by file in the reader's order (8-bit images: no pixel check).
 
-    Reads only the label bytes (a strided view of each file), once, on the error path."""
+    Reads each file once, on the error path only, and walks its label column."""
     from pathlib import Path
 
     from mm_train.data.cifar10 import IMAGE_BYTES, LAYOUTS
