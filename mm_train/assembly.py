@@ -87,7 +87,7 @@ def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, glo
     from mm_train.lr_schedules import build_lr_schedule
     from mm_train.optim import build_optimizer, clip_grad_norm
     from mm_train.registry import LOSSES
-    from mm_train.train_step import build_train_network, train_step_options
+    from mm_train.train_step import build_train_network, ema_copy_steps, train_step_options
 
     clip = clip_grad_norm(config["optimizer"])
     epochs = int(config["train"]["epochs"])
@@ -99,8 +99,10 @@ def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, glo
     with building("loss"):
         loss = LOSSES.build(config["loss"], "loss")
     with building("train.amp_level"):
-        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip,
-                                            **train_step_options(config["train"], task))
+        options = train_step_options(config["train"], task)
+        if options["ema_decay"] is not None:
+            options["ema_copy_steps"] = ema_copy_steps(config, steps_per_epoch)
+        train_network = build_train_network(network, loss, optimizer, loss_scale, amp_level, clip, **options)
     return lr, loss, train_network
 
 

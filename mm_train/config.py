@@ -35,6 +35,7 @@ class TrainSchema:
     ema_decay: Optional[float] = None   # EMA of the weights (mm_train/ema.py); null = off
     ema_every: int = 1                  # update the EMA every N optimizer steps (torchvision's model_ema_steps)
     ema_warmup: bool = False            # timm's EMA warm-up: decay min(d, (1 + t) / (10 + t))
+    ema_reset_during_warmup: bool = False   # torchvision: the EMA copies the weights during lr warm-up
     eval_start_epoch: int = 1           # no evaluation before this epoch (MindCV's val_start_epoch)
     grad_accumulation: int = 1          # micro-batches per optimizer step (mm_train/train_step.py)
 

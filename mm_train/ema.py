@@ -12,6 +12,10 @@ moving statistics included, as timm's ModelEmaV2 does)::
 ``model_ema_steps``; torchvision also rescales its decay per update, which a recipe writes as the
 decay it ends up with). ``ema_warmup: true`` uses ``min(decay, (1 + t) / (10 + t))`` at the t-th
 update (timm's ``ModelEmaV3`` warm-up), so early averages follow the weights closely.
+``ema_reset_during_warmup: true`` is torchvision's reset (``references/classification/train.py``:
+``if epoch < args.lr_warmup_epochs: model_ema.n_averaged.fill_(0)`` after each update): every update
+made during ``lr_schedule.warmup_epochs``, and the first one after, copies the weights; the average
+starts from there.
 Evaluation reports both: the EMA weights as ``acc``/``loss`` and the raw ones as ``raw_acc``/``raw_loss``.
 
 The averages are Parameters named ``ema.NAME`` of the train network, so checkpoints hold
@@ -50,7 +54,8 @@ class Ema(nn.Cell):
     """The averages (``ema.NAME``) of ``network``'s float parameters; calling it counts one optimizer
     step and updates them on every ``every``-th."""
 
-    def __init__(self, network, decay: float, every: int = 1, warmup: bool = False):
+    def __init__(self, network, decay: float, every: int = 1, warmup: bool = False, copy_steps: int = 0):
+        """``copy_steps``: the warm-up's optimizer steps, during which (and once after) updates copy the weights."""
         super().__init__(auto_prefix=False)
         floats = (ms.float16, ms.float32, ms.float64, ms.bfloat16)
         self.weights = ms.ParameterTuple([p for p in network.get_parameters() if p.dtype in floats])
@@ -59,17 +64,21 @@ class Ema(nn.Cell):
             average.requires_grad = False
         self.decay_value, self.every, self.warmup = float(decay), int(every), bool(warmup)
         self.decay = ms.Tensor(float(decay), ms.float32)
-        if self.every > 1 or self.warmup:    # a state key of the checkpoint (resume continues the count)
+        self.copy_steps = int(copy_steps)
+        self.copy_limit = ms.Tensor(self.copy_steps + self.every, ms.int32)
+        if self.every > 1 or self.warmup or self.copy_steps:    # a state key of the checkpoint (resume continues the count)
             self.steps = ms.Parameter(ms.Tensor(0, ms.int32), name="ema.steps", requires_grad=False)
         self.hyper_map = ops.HyperMap()
 
     def construct(self):
         decay = self.decay
-        if self.every > 1 or self.warmup:
+        if self.every > 1 or self.warmup or self.copy_steps:
             steps = ops.assign_add(self.steps, ms.Tensor(1, ms.int32))
             updates = ops.cast(steps // self.every, ms.float32)            # updates made, this one included
             if self.warmup:
                 decay = ops.minimum(decay, updates / (9.0 + updates))     # (1 + t) / (10 + t), t = updates - 1
+            if self.copy_steps:   # torchvision: the previous update was in warm-up (n_averaged reset): copy
+                decay = ops.select(ops.less_equal(steps, self.copy_limit), ops.zeros_like(decay), decay)
             due = ops.equal(steps % self.every, 0)
             decay = ops.select(due, decay, ops.ones_like(decay))          # not due: average unchanged
         return self.hyper_map(ops.partial(_update, decay), self.averages, self.weights)
@@ -78,10 +87,10 @@ class Ema(nn.Cell):
 class EmaStep(nn.Cell):
     """``train_step`` (any train cell), then one EMA update of ``network``'s weights; same outputs."""
 
-    def __init__(self, train_step, network, decay: float, every: int = 1, warmup: bool = False):
+    def __init__(self, train_step, network, decay: float, every: int = 1, warmup: bool = False, copy_steps: int = 0):
         super().__init__(auto_prefix=False)
         self.step = train_step
-        self.ema = Ema(network, decay, every, warmup)
+        self.ema = Ema(network, decay, every, warmup, copy_steps)
 
     def construct(self, *inputs):
         outputs = self.step(*inputs)
@@ -137,7 +146,8 @@ def metrics_note(train_network) -> dict[str, Any]:
     ema = ema_of(train_network)
     return {} if ema is None else {"weights": "ema", "ema_decay": ema.decay_value, "raw_weights": "raw_*",
                                    **({"ema_every": ema.every} if ema.every > 1 else {}),
-                                   **({"ema_warmup": True} if ema.warmup else {})}
+                                   **({"ema_warmup": True} if ema.warmup else {}),
+                                   **({"ema_reset_during_warmup": True} if ema.copy_steps else {})}
 
 
 def split_choice(spec: Any) -> tuple[Any, bool]:

@@ -25,10 +25,13 @@ accumulation. ``train.ema_decay`` wraps the cell in :class:`mm_train.ema.EmaStep
 """
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import mindspore as ms
 from mindspore import nn, ops
 
 from mm_train.amp import LossScale
+from mm_train.errors import ConfigError
 
 _grad_scale = ops.MultitypeFuncGraph("grad_scale")
 
@@ -115,11 +118,12 @@ class ClippedLossScaleStep(nn.TrainOneStepWithLossScaleCell):
 
 def build_train_network(network, loss_fn, optimizer, loss_scale: LossScale, amp_level: str = "O0",
                         clip_grad_norm: float | None = None, micro_batches: int = 1, ema_decay: float | None = None,
-                        ema_every: int = 1, ema_warmup: bool = False):
+                        ema_every: int = 1, ema_warmup: bool = False, ema_copy_steps: int = 0):
     """The train cell for ``Model``; ``network`` gets ``amp_level`` applied by MindSpore.
 
     ``micro_batches``: gradient accumulation (each call takes ``micro_batches`` x B samples);
-    ``ema_decay``: also keep an EMA of the weights (:class:`mm_train.ema.EmaStep`).
+    ``ema_decay``: also keep an EMA of the weights (:class:`mm_train.ema.EmaStep`); ``ema_copy_steps``:
+    the warm-up's optimizer steps, during which the EMA copies the weights (torchvision's reset).
     """
     from mindspore import amp
     plain = amp.build_train_network(network, optimizer, loss_fn, level=amp_level,   # amp cast + loss cell
@@ -134,7 +138,7 @@ def build_train_network(network, loss_fn, optimizer, loss_scale: LossScale, amp_
         step = TrainStep(with_loss, optimizer, loss_scale.scale, clip_grad_norm, micro_batches)
     if ema_decay is not None:
         from mm_train.ema import EmaStep
-        step = EmaStep(step, network, ema_decay, ema_every, ema_warmup)
+        step = EmaStep(step, network, ema_decay, ema_every, ema_warmup, ema_copy_steps)
     return step.set_train()
 
 
@@ -171,3 +175,16 @@ def train_step_options(train: dict, task: str = "train") -> dict:
     return {"micro_batches": int(train.get("grad_accumulation", 1) or 1),
             "ema_decay": None if ema is None else float(ema),
             "ema_every": int(train.get("ema_every", 1) or 1), "ema_warmup": bool(train.get("ema_warmup", False))}
+
+
+def ema_copy_steps(config: Mapping[str, Any], steps_per_epoch: int) -> int:
+    """The optimizer steps of ``lr_schedule.warmup_epochs`` when ``train.ema_reset_during_warmup`` is on, else 0."""
+    train = config.get("train") or {}
+    if not train.get("ema_reset_during_warmup") or train.get("ema_decay") is None:
+        return 0
+    warmup = (config.get("lr_schedule") or {}).get("warmup_epochs") or 0
+    if not isinstance(warmup, (int, float)) or isinstance(warmup, bool) or warmup <= 0:
+        raise ConfigError("train.ema_reset_during_warmup", f"is true, but lr_schedule.warmup_epochs is {warmup!r}",
+                          expected="a warm-up (lr_schedule.warmup_epochs > 0) to reset the EMA during, "
+                                   "or ema_reset_during_warmup: false")
+    return max(int(round(float(warmup) * steps_per_epoch)), 1)

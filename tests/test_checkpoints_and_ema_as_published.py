@@ -70,3 +70,60 @@ def test_eval_reports_the_ema_and_the_raw_weights(tmp_path):
     assert set(metrics["final"]) == {"acc", "loss", "raw_acc", "raw_loss"}
     assert metrics["weights"] == "ema" and metrics["ema_every"] == 2 and metrics["ema_warmup"] is True
     assert all({"raw_acc", "acc"} <= set(e) for e in metrics["history"])
+
+
+def torchvision_reset_ema(values, decay, every, warmup_steps):
+    """torchvision's AveragedModel during warm-up by hand: update_parameters copies while n_averaged == 0,
+    and train.py sets n_averaged to 0 after every update made in a warm-up epoch."""
+    average, n_averaged, out = values[0], 0, []
+    for step, value in enumerate(values[1:], start=1):
+        if step % every == 0:
+            average = value if n_averaged == 0 else decay * average + (1 - decay) * value
+            n_averaged = 0 if step <= warmup_steps else n_averaged + 1
+        out.append(average)
+    return out
+
+
+@pytest.mark.parametrize("every", [1, 2])
+def test_ema_reset_during_warmup_copies_the_weights_each_warmup_epoch_then_averages(every):
+    from mm_train.amp import LossScale
+    from mm_train.train_step import build_train_network
+
+    class Sum(nn.Cell):          # loss = sum(x @ w): SGD moves the weight by the same amount every step
+        def construct(self, logits, label):
+            return logits.sum()
+
+    steps_per_epoch, warmup_epochs, decay = 4, 2, 0.5
+    network = nn.Dense(1, 1, has_bias=False, weight_init="zeros")
+    step = build_train_network(network, Sum(), nn.SGD(network.trainable_params(), 1.0), LossScale(),
+                               ema_decay=decay, ema_every=every, ema_copy_steps=warmup_epochs * steps_per_epoch)
+    raw, averaged = [0.0], []
+    for _ in range(4 * steps_per_epoch):
+        step(ms.Tensor([[-1.0]], ms.float32), ms.Tensor(np.zeros(1, np.int32)))
+        raw.append(float(network.weight.asnumpy().ravel()[0]))
+        averaged.append(float(step.ema.averages[0].asnumpy().ravel()[0]))
+    for epoch in range(warmup_epochs):   # the end of each warm-up epoch: the EMA is the weights
+        end = (epoch + 1) * steps_per_epoch
+        assert averaged[end - 1] == raw[end]
+    np.testing.assert_allclose(averaged, torchvision_reset_ema(raw, decay, every, warmup_epochs * steps_per_epoch),
+                               rtol=0, atol=1e-6)
+    assert raw[-1] - averaged[-1] > 0.9   # after the warm-up it averages: it lags the weights
+
+
+def test_ema_reset_during_warmup_takes_its_steps_from_the_lr_warmup_and_needs_one():
+    from mm_train.train_step import ema_copy_steps
+    config = {"train": {"ema_decay": 0.99, "ema_reset_during_warmup": True},
+              "lr_schedule": {"type": "cosine", "warmup_epochs": 5}}
+    assert ema_copy_steps(config, 7) == 35
+    assert ema_copy_steps({**config, "train": {"ema_decay": 0.99}}, 7) == 0
+    with pytest.raises(ConfigError) as err:
+        ema_copy_steps({**config, "lr_schedule": {"type": "cosine"}}, 7)
+    assert str(err.value).startswith("train.ema_reset_during_warmup: is true, but lr_schedule.warmup_epochs is 0")
+
+
+def test_a_run_whose_warmup_covers_every_epoch_evaluates_an_ema_equal_to_the_raw_weights(tmp_path):
+    training_helpers.train(tmp_path, "train.ema_decay=0.9", "train.ema_reset_during_warmup=true",
+                           "lr_schedule.warmup_epochs=2")   # train.epochs=2: every update is in the warm-up
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["ema_reset_during_warmup"] is True
+    assert metrics["final"]["loss"] == metrics["final"]["raw_loss"]

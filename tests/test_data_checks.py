@@ -46,18 +46,21 @@ def test_nan_pixels_in_a_float_tfrecord_name_the_file_and_record(tmp_path):
     from mm_train.data.tfrecord_io import TFRecordWriter, encode_example
     images, labels = tiny_images(8, size=8)
     pixels = images.astype(np.float32) / 255
+    clean = pixels.copy()
     pixels[5, 2, 2, 1] = np.nan
-    with TFRecordWriter(tmp_path / "f.tfrecord") as writer:
-        for x, y in zip(pixels, labels):
-            writer.write(encode_example({"pixels": x.ravel().tolist(), "class": int(y)}))
+    for name, values in (("f.tfrecord", pixels), ("clean.tfrecord", clean)):   # a clean eval split
+        with TFRecordWriter(tmp_path / name) as writer:
+            for x, y in zip(values, labels):
+                writer.write(encode_example({"pixels": x.ravel().tolist(), "class": int(y)}))
     config = _config({"type": "tfrecord", "path": str(tmp_path / "f.tfrecord"), "num_classes": 2,
                       "decode": False, "columns": {"image": "pixels", "label": "class"},
                       "features": {"pixels": {"type": "float32", "shape": [8, 8, 3]}, "class": {"type": "int64"}},
-                      "train": {"transforms": [{"type": "HWC2CHW"}]}, "eval": {"transforms": [{"type": "HWC2CHW"}]}})
-    parts = build_parts(config, "train")   # the first batch is clean: found by the per-batch check
+                      "train": {"transforms": [{"type": "HWC2CHW"}]}, "eval": {"transforms": [{"type": "HWC2CHW"}],
+                                                                        "path": str(tmp_path / "clean.tfrecord")}})
     from mm_train.data.failures import reported_data_errors
-    with pytest.raises(ConfigError) as err, reported_data_errors():
-        for _ in parts.train_data.create_tuple_iterator(num_epochs=1, output_numpy=True):
+    with pytest.raises(ConfigError) as err, reported_data_errors():   # the first batch is clean: the per-batch
+        parts = build_parts(config, "train")                          # check finds it (in a prefetched batch
+        for _ in parts.train_data.create_tuple_iterator(num_epochs=1, output_numpy=True):   # or while iterating)
             pass
     assert str(err.value).startswith(f"dataset.train: {tmp_path / 'f.tfrecord'} record 5: the image holds NaN values")
 
@@ -119,3 +122,40 @@ def test_mindspores_analyze_fail_ir_goes_into_the_run_directory(tmp_path, monkey
     finally:
         ms.set_context(mode=mode)
     assert list(run_dir.rglob("analyze_fail.ir")) and not list((tmp_path).glob("rank_*"))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_a_cifar_label_outside_num_classes_names_the_file_and_record(tmp_path, shuffle):
+    from mm_train.data.synthetic import write_cifar10
+    folder = write_cifar10(tmp_path / "cifar")   # labels 0 1 2 ... 9 0 1 ...
+    message = _refusal(_config({"type": "cifar10", "path": str(folder), "num_classes": 2,
+                                "train": {"shuffle": shuffle}}, input_shape=(3, 32, 32)))
+    assert message.startswith(f"dataset.train: {folder / 'data_batch_1.bin'} record 2: label 2 is outside [0, 2) "
+                              "(dataset.num_classes)")
+
+
+def test_a_cifar100_coarse_or_fine_label_is_found_in_its_own_byte(tmp_path):
+    from mm_train.data.checks import locate
+    from mm_train.data.cifar10 import IMAGE_BYTES
+    records = np.zeros((3, 2 + IMAGE_BYTES), np.uint8)
+    records[:, 0] = [0, 1, 7]      # coarse labels
+    records[:, 1] = [0, 30, 1]     # fine labels
+    (tmp_path / "train.bin").write_bytes(records.tobytes())
+    assert locate("cifar100", {"path": str(tmp_path)}, 20, "train") == \
+        f"{tmp_path / 'train.bin'} record 1: label 30 is outside [0, 20) (dataset.num_classes)"
+    assert locate("cifar100", {"path": str(tmp_path), "label": "coarse"}, 5, "train") == \
+        f"{tmp_path / 'train.bin'} record 2: label 7 is outside [0, 5) (dataset.num_classes)"
+
+
+def test_an_image_folder_class_beyond_num_classes_names_the_first_image_of_that_class(tmp_path):
+    write_image_folder(tmp_path / "imgs", 6, "train", classes=3)   # within debug=fast's 8 samples
+    write_image_folder(tmp_path / "imgs", 12, "val", classes=2)   # val within range: the train split is named
+    first = sorted((tmp_path / "imgs" / "train" / "class_2").iterdir())[0]
+    config = _config({"type": "image_folder", "path": str(tmp_path / "imgs"), "num_classes": 2,
+                      "train": {"batch_size": 2}})
+    from mm_train.data.failures import reported_data_errors
+    with pytest.raises(ConfigError) as err, reported_data_errors():   # the first batch is clean: the per-batch check
+        parts = build_parts(config, "train")
+        for _ in parts.train_data.create_tuple_iterator(num_epochs=1, output_numpy=True):
+            pass
+    assert str(err.value).startswith(f"dataset.train: {first}: label 2 is outside [0, 2) (dataset.num_classes)")

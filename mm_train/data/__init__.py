@@ -126,7 +126,8 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     workers = common["num_parallel_workers"]
     if image_ops:
         data = data.map(operations=image_ops, input_columns="image", num_parallel_workers=workers)
-    label_guard, batch_guard = guards(dataset, split, where, reader_arguments(dataset, split))
+    label_guard, batch_guard = guards(dataset, split, where, reader_arguments(dataset, split),
+                                     reader_arguments(dataset, "train"))
     if label_guard is not None:   # before OneHot: an out-of-range label would become a row of zeros
         data = data.map(operations=[label_guard], input_columns="label", num_parallel_workers=workers)
     if one_hot:

@@ -3,7 +3,8 @@
 :class:`BatchGuard` runs on every batch (two numpy reductions): integer labels must lie in
 ``[0, dataset.num_classes)`` and float images must hold no NaN or Inf. :class:`LabelGuard` checks each
 label before ``one_hot`` turns it into a row. On the first bad batch the guard finds the file and
-record (:func:`locate`: TFRecord and MindRecord files are scanned, others name the batch) and stops
+record (:func:`locate`: TFRecord, MindRecord and CIFAR files are scanned record by record, an image
+folder file by file, on the error path only; a problem no file holds names the batch) and stops
 the run with one message, through :func:`mm_train.data.failures.data_error`::
 
     dataset.train: /data/train-00001.tfrecord record 17: label 12 is outside [0, 10) (dataset.num_classes)
@@ -118,29 +119,74 @@ def _mindrecord_records(args: Mapping[str, Any]):
             reader.close()
 
 
-SCANNERS = {"tfrecord": _tfrecord_records, "mindrecord": _mindrecord_records}
+def _cifar_records(args: Mapping[str, Any], name: str, split: str):
+    """The labels of a CIFAR binary split, file by file in the reader's order (8-bit images: no pixel check).
+
+    Reads each file once, on the error path only, and walks its label column."""
+    from pathlib import Path
+
+    from mm_train.data.cifar10 import IMAGE_BYTES, LAYOUTS
+    label_bytes, layout, _ = LAYOUTS[name]
+    usage = args.get("usage") or ("train" if split == "train" else "test")
+    parts = layout["train"] + layout["test"] if usage == "all" else layout[usage]
+    column = 1 if name == "cifar100" and args.get("label", "fine") == "fine" else 0
+    for pattern, _ in parts:
+        for file in sorted(Path(str(args.get("path"))).glob(pattern)):
+            raw = np.fromfile(file, np.uint8)
+            labels = raw[:raw.size - raw.size % (label_bytes + IMAGE_BYTES)].reshape(-1, label_bytes + IMAGE_BYTES)
+            for index, value in enumerate(labels[:, column]):
+                yield file, index, None, np.asarray([value], np.int64)
 
 
-def locate(kind: str, args: Mapping[str, Any], num_classes: Optional[int]) -> Optional[str]:
-    """``FILE record N: problem`` for the first bad record of a TFRecord or MindRecord split, or None."""
+def _image_folder_records(args: Mapping[str, Any], split: str):
+    """Each image file of an image-folder split with its label (8-bit images: no pixel check)."""
+    from pathlib import Path
+
+    from mm_train.data.image_folder import class_index, image_files
+    root = Path(str(args.get("path")))
+    usage = args.get("usage") or ("train" if split == "train" else "val")
+    train_usage = usage if split == "train" else ((args.get("train_args") or {}).get("usage") or "train")
+    index = class_index(root, usage, "dataset", args.get("classes"), train_usage)
+    for name, label in sorted(index.items(), key=lambda item: item[1]):
+        for file in image_files(root / usage / name):
+            yield file, None, None, np.asarray([label], np.int64)
+
+
+SCANNERS = {"tfrecord": lambda args, split: _tfrecord_records(args),
+            "mindrecord": lambda args, split: _mindrecord_records(args),
+            "cifar10": lambda args, split: _cifar_records(args, "cifar10", split),
+            "cifar100": lambda args, split: _cifar_records(args, "cifar100", split),
+            "image_folder": _image_folder_records}
+
+
+def locate(kind: str, args: Mapping[str, Any], num_classes: Optional[int], split: str = "train") -> Optional[str]:
+    """``FILE record N: problem`` for the first bad record of a split (``FILE: problem`` for an image file), or None.
+
+    TFRecord, MindRecord and CIFAR files are scanned record by record in file order, an image folder file
+    by file; a problem the files do not hold (NaN made by a transform) gives None."""
     scan = SCANNERS.get(str(kind))
     if scan is None:
         return None
     try:
-        for file, index, image, label in scan(args):
+        for file, index, image, label in scan(args, split):
             problem = _record_problem(image, label, num_classes)
             if problem:
-                return f"{file} record {index}: {problem}"
+                return f"{file}: {problem}" if index is None else f"{file} record {index}: {problem}"
     except Exception:  # noqa: BLE001 - the scan only names the record; the batch's problem is reported anyway
         return None
     return None
 
 
-def guards(dataset: Mapping[str, Any], split: str, where: str, reader_args: Mapping[str, Any]):
-    """(label guard or None, batch guard) for one split of ``dataset``."""
+def guards(dataset: Mapping[str, Any], split: str, where: str, reader_args: Mapping[str, Any],
+           train_args: Optional[Mapping[str, Any]] = None):
+    """(label guard or None, batch guard) for one split of ``dataset`` (``train_args``: the train split's
+    reader arguments, for an image folder's class list)."""
     classes = dataset.get("num_classes")
     classes = classes if isinstance(classes, int) and not isinstance(classes, bool) and classes > 0 else None
-    find = lambda: locate(dataset.get("type"), reader_args, classes)   # noqa: E731
+    if dataset.get("type") == "image_folder":
+        reader_args = {**reader_args, "train_args": train_args or {},
+                       **({"classes": dataset["classes"]} if dataset.get("classes") is not None else {})}
+    find = lambda: locate(dataset.get("type"), reader_args, classes, split)   # noqa: E731
     label = LabelGuard(classes, f"{where}.{split}", find) if dataset.get("one_hot") and classes else None
     return label, BatchGuard(classes, f"{where}.{split}", find)
 
