@@ -76,7 +76,7 @@ def check_images(folder: Path, where: str) -> None:
 
         check_images(Path("data/flowers/train"), "dataset.path")   # ConfigError naming a bad file
     """
-    from mm_train.data.checks import exif_orientation
+    from mm_train.data.exif import exif_orientation
     rotated, jpegs = [], 0
     for class_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
         with os.scandir(class_folder) as entries:
