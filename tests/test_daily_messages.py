@@ -1,0 +1,57 @@
+"""Everyday messages, each exact: data paths name their key and what they are relative to, sweeps name
+their own folder and are checked before a job trains, what a run changes on its own is said. In process."""
+from __future__ import annotations
+
+import pytest
+
+from helpers import assert_user_error, run_main
+from mm_train.data.synthetic import write_image_folder
+from mm_train.errors import ConfigError
+
+
+def build(cfg, split="train"):
+    from mm_train.data import build_dataset
+    return build_dataset(cfg, split)
+
+
+def test_an_image_folder_path_one_level_too_deep_names_the_path_key_and_folder(tmp_path):
+    write_image_folder(tmp_path / "images", 4)
+    deep = tmp_path / "images" / "train"
+    with pytest.raises(ConfigError) as err:
+        build({"type": "image_folder", "train": {"path": str(deep)}})
+    classes = sorted(p.name for p in deep.iterdir())
+    assert str(err.value) == (
+        f"dataset.train.path: folder not found: {deep}/train (the 'train' split of {deep}) (expected "
+        f"dataset.train.path naming the folder that holds train/<class>/*.jpg, or dataset.train.usage one of its "
+        f"split folders {classes})")
+
+
+def test_a_missing_eval_split_folder_names_the_path_key_not_usage(tmp_path):
+    write_image_folder(tmp_path / "images", 4)
+    with pytest.raises(ConfigError) as err:
+        build({"type": "image_folder", "path": str(tmp_path / "images")}, "eval")
+    assert str(err.value) == (
+        f"dataset.path: folder not found: {tmp_path}/images/val (the 'val' split of {tmp_path}/images) (expected "
+        "dataset.path naming the folder that holds val/<class>/*.jpg, or dataset.eval.usage one of its split "
+        "folders ['train'])")
+
+
+def test_a_relative_image_folder_path_says_what_it_is_relative_to(tmp_path):
+    done = run_main("+recipe=image_folder_small", "dataset.path=data/flowers", cwd=tmp_path)
+    assert_user_error(done, f"error: dataset.path: folder not found: data/flowers (relative to the working "
+                            f"directory {tmp_path}: {tmp_path}/data/flowers) (expected a folder with one sub-folder "
+                            "per split (train/, val/), each with one per class)")
+
+
+def test_a_relative_cifar_path_says_what_it_is_relative_to(tmp_path):
+    done = run_main("+recipe=resnet50_cifar", "dataset.path=nowhere", cwd=tmp_path)
+    assert_user_error(done, f"error: dataset.path: folder not found: nowhere (relative to the working directory "
+                            f"{tmp_path}: {tmp_path}/nowhere) (expected the cifar-10-batches-bin folder")
+
+
+def test_a_relative_mindrecord_path_says_what_it_is_relative_to(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        build({"type": "mindrecord", "path": "d.mindrecord"})
+    assert str(err.value) == (f"dataset.train.path: file not found: d.mindrecord (relative to the working directory "
+                              f"{tmp_path}: {tmp_path}/d.mindrecord) (expected a .mindrecord file)")
