@@ -55,3 +55,21 @@ def test_a_relative_mindrecord_path_says_what_it_is_relative_to(tmp_path, monkey
         build({"type": "mindrecord", "path": "d.mindrecord"})
     assert str(err.value) == (f"dataset.train.path: file not found: d.mindrecord (relative to the working directory "
                               f"{tmp_path}: {tmp_path}/d.mindrecord) (expected a .mindrecord file)")
+
+
+def test_a_sweep_into_a_folder_holding_a_jobs_results_names_hydra_sweep_dir(tmp_path):
+    sweep = tmp_path / "sweep"
+    (sweep / "0" / "checkpoints").mkdir(parents=True)
+    (sweep / "0" / "checkpoints" / "quickstart-1_2.ckpt").write_bytes(b"x")
+    done = run_main("-m", "+recipe=quickstart", "train.epochs=1", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert_user_error(done, f"error: hydra.sweep.dir: {sweep}/0 already holds the results of a run (checkpoints/) "
+                            "(expected resume=auto to continue that run, overwrite=true to move its results into "
+                            f"{sweep}/0/previous-TIMESTAMP/ first, or another hydra.sweep.dir)")
+    assert "hydra.run.dir" not in done.stderr
+
+
+def test_a_run_into_a_folder_holding_results_still_names_hydra_run_dir(tmp_path):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "quickstart-1_2.ckpt").write_bytes(b"x")
+    done = run_main("+recipe=quickstart", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert_user_error(done, f"error: hydra.run.dir: {tmp_path}/run already holds the results of a run")
