@@ -73,3 +73,11 @@ def test_a_run_into_a_folder_holding_results_still_names_hydra_run_dir(tmp_path)
     (tmp_path / "run" / "checkpoints" / "quickstart-1_2.ckpt").write_bytes(b"x")
     done = run_main("+recipe=quickstart", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert_user_error(done, f"error: hydra.run.dir: {tmp_path}/run already holds the results of a run")
+
+
+def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(tmp_path):
+    sweep = tmp_path / "sweep"
+    done = run_main("-m", "+recipe=quickstart", "train.epochs=1,abc", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert_user_error(done, "error: sweep job 1 of 2 (train.epochs=abc): train.epochs: got 'abc' (expected a whole "
+                            "number >= 1); no job was started")
+    assert not (sweep / "0").exists() and not (sweep / "multirun.yaml").exists()
