@@ -81,3 +81,21 @@ def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(tmp_p
     assert_user_error(done, "error: sweep job 1 of 2 (train.epochs=abc): train.epochs: got 'abc' (expected a whole "
                             "number >= 1); no job was started")
     assert not (sweep / "0").exists() and not (sweep / "multirun.yaml").exists()
+
+
+def test_a_warm_up_longer_than_the_run_is_said_once_with_what_it_became(tmp_path, capsys):
+    from training_helpers import train
+    train(tmp_path / "run", "train.epochs=1", "lr_schedule.warmup_epochs=5")   # 64 images / 16: 4 steps
+    notes = [line for line in capsys.readouterr().out.splitlines() if "warmup_epochs" in line]
+    assert notes == ["note: lr_schedule.warmup_epochs=5 is longer than this run (1 epoch): the warm-up became the "
+                     "whole run (4 steps), so the rate ends at 0.0775, not lr_max 0.1"]
+
+
+def test_a_fractional_warm_up_says_the_steps_or_epochs_it_became():
+    from mm_train.lr_schedules import warmup_note
+    spec = {"type": "cosine", "lr_max": 0.1, "warmup_epochs": 0.33}
+    assert warmup_note(spec, 100, 10) == "note: lr_schedule.warmup_epochs=0.33 became 3 steps (0.3 epochs of 10 steps)"
+    assert warmup_note({**spec, "warmup_epochs": 1.5, "by_epoch": True}, 100, 10) == (
+        "note: lr_schedule.warmup_epochs=1.5 became 2 epochs (lr_schedule.by_epoch: true changes the rate once an epoch)")
+    assert warmup_note({**spec, "warmup_epochs": 0.5}, 100, 10) is None     # 5 steps, as asked
+    assert warmup_note({**spec, "warmup_epochs": 2}, 100, 10) is None
