@@ -99,3 +99,15 @@ def test_a_fractional_warm_up_says_the_steps_or_epochs_it_became():
         "note: lr_schedule.warmup_epochs=1.5 became 2 epochs (lr_schedule.by_epoch: true changes the rate once an epoch)")
     assert warmup_note({**spec, "warmup_epochs": 0.5}, 100, 10) is None     # 5 steps, as asked
     assert warmup_note({**spec, "warmup_epochs": 2}, 100, 10) is None
+
+
+def test_init_from_a_pth_says_in_one_line_what_it_loaded(tmp_path, capsys):
+    from test_weight_import_wrappers import network, write_state
+
+    from mm_train.init_from import load
+    path, _ = write_state(tmp_path / "w.pth", "module.")
+    capsys.readouterr()
+    report = load(network(), {"path": str(path), "rules": {"strip_prefix": "module."}})
+    assert report.ok
+    assert capsys.readouterr().out.splitlines() == [
+        f"init_from: loaded {path} (torch, rules torch + {{strip_prefix: module.}}): matched 7 of 7 network parameters"]
