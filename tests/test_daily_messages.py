@@ -111,3 +111,18 @@ def test_init_from_a_pth_says_in_one_line_what_it_loaded(tmp_path, capsys):
     assert report.ok
     assert capsys.readouterr().out.splitlines() == [
         f"init_from: loaded {path} (torch, rules torch + {{strip_prefix: module.}}): matched 7 of 7 network parameters"]
+
+
+@pytest.mark.parametrize("task", ["summary", "check"])
+def test_a_report_task_without_a_run_dir_leaves_no_folder(tmp_path, task):
+    done = run_main("+recipe=quickstart", f"task={task}", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ("Total params:" if task == "summary" else "check passed:") in done.stdout
+    assert "run directory:" not in done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []     # no outputs/DATE/TIME
+
+
+def test_a_report_task_given_a_run_dir_writes_its_report_there(tmp_path):
+    done = run_main("+recipe=quickstart", "task=summary", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "run" / "summary.txt").read_text().rstrip().endswith("Total params: 29,738")
