@@ -126,3 +126,37 @@ def test_a_report_task_given_a_run_dir_writes_its_report_there(tmp_path):
     done = run_main("+recipe=quickstart", "task=summary", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "run" / "summary.txt").read_text().rstrip().endswith("Total params: 29,738")
+
+
+def quoted_errors() -> list[tuple[str, str, str]]:
+    """(file, command, quoted message) of every example in README.md and docs/*.md that shows a
+    ``python run.py ...`` line followed by the ``error: ...`` it prints (``$ `` and ``# `` prefixes
+    allowed; the message may wrap over the following indented lines)."""
+    import re
+
+    from helpers import ROOT
+    found = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        lines = doc.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines[:-1]):
+            command = re.match(r"\s+(?:\$ )?python run\.py (.+)$", line)
+            first = re.match(r"\s+(?:# )?(error: .+)$", lines[i + 1])
+            if not (command and first):
+                continue
+            text = [first.group(1)]
+            for more in lines[i + 2:]:
+                if not more.startswith("    ") or re.match(r"\s+(\$ |# |python )", more):
+                    break
+                text.append(more.strip())
+            found.append((doc.name, command.group(1), " ".join(text)))
+    return found
+
+
+def test_the_docs_quote_each_example_error_as_mm_train_prints_it_today():
+    import shlex
+    examples = quoted_errors()
+    assert len(examples) >= 3, examples      # README's Errors section, docs/networks.md's two
+    for doc, command, quoted in examples:
+        done = run_main(*shlex.split(command))
+        assert done.returncode == 2, (doc, command, done.stderr)
+        assert " ".join(done.stderr.split()) == " ".join(quoted.split()), (doc, command, done.stderr)
