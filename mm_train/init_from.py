@@ -117,7 +117,8 @@ def loaded_line(parsed: dict[str, Any], report: Any, where: str = "init_from") -
     line = (f"{where}: loaded {parsed['path']} ({parsed['format']}, rules {rules}): matched {len(report.matched)} "
             f"of {total} network parameters")
     if report.allowed:
-        line += f"; allowed: {len(report.allowed)} ({', '.join(report.allowed[:3])}{', ...' if len(report.allowed) > 3 else ''})"
+        more = ", ..." if len(report.allowed) > 3 else ""
+        line += f"; allowed: {len(report.allowed)} ({', '.join(report.allowed[:3])}{more})"
     if report.unexpected:
         line += f"; {len(report.unexpected)} source keys unused"
     return line

@@ -206,7 +206,8 @@ def warmup_note(spec: Any, total_steps: int, steps_per_epoch: int, where: str = 
     shown = f"{asked:g}"
     if steps * (steps_per_epoch if per_epoch else 1) > total_steps:
         peak = "lr" if "lr" in spec else "lr_max"
-        text = (f"note: {where}.warmup_epochs={shown} is longer than this run ({run_epochs:g} epoch{'' if run_epochs == 1 else 's'}): the warm-up "
+        epochs = f"{run_epochs:g} epoch{'' if run_epochs == 1 else 's'}"
+        text = (f"note: {where}.warmup_epochs={shown} is longer than this run ({epochs}): the warm-up "
                 f"became the whole run ({total_steps} steps)")
         if isinstance(spec.get(peak), (int, float)) and not isinstance(spec.get(peak), bool):
             lr_init = float(spec.get("lr_init", 0.0) or 0.0)

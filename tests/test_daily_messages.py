@@ -96,7 +96,8 @@ def test_a_fractional_warm_up_says_the_steps_or_epochs_it_became():
     spec = {"type": "cosine", "lr_max": 0.1, "warmup_epochs": 0.33}
     assert warmup_note(spec, 100, 10) == "note: lr_schedule.warmup_epochs=0.33 became 3 steps (0.3 epochs of 10 steps)"
     assert warmup_note({**spec, "warmup_epochs": 1.5, "by_epoch": True}, 100, 10) == (
-        "note: lr_schedule.warmup_epochs=1.5 became 2 epochs (lr_schedule.by_epoch: true changes the rate once an epoch)")
+        "note: lr_schedule.warmup_epochs=1.5 became 2 epochs (lr_schedule.by_epoch: true changes the rate once an "
+        "epoch)")
     assert warmup_note({**spec, "warmup_epochs": 0.5}, 100, 10) is None     # 5 steps, as asked
     assert warmup_note({**spec, "warmup_epochs": 2}, 100, 10) is None
 
