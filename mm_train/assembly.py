@@ -84,7 +84,7 @@ def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, glo
     (with ``train.grad_accumulation`` micro-batches and, for ``task=train``, ``train.ema_decay``)."""
     import mindspore as ms
 
-    from mm_train.lr_schedules import build_lr_schedule
+    from mm_train.lr_schedules import build_lr_schedule, warmup_note
     from mm_train.optim import build_optimizer, clip_grad_norm
     from mm_train.registry import LOSSES
     from mm_train.train_step import build_train_network, ema_copy_steps, train_step_options
@@ -93,6 +93,9 @@ def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, glo
     epochs = int(config["train"]["epochs"])
     with building("lr_schedule"):
         lr = build_lr_schedule(config["lr_schedule"], epochs * steps_per_epoch, steps_per_epoch, global_batch)
+    note = warmup_note(config["lr_schedule"], epochs * steps_per_epoch, steps_per_epoch)
+    if note and task == "train":   # the warm-up as it runs, when it is not what warmup_epochs says
+        print(note, flush=True)
     lr = distributed.scale_lr(lr, config)   # train.scale_lr_by_devices
     with building("optimizer"):
         optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))

@@ -126,9 +126,13 @@ def compose_recipe(name: str, overrides: list[str] = ()) -> DictConfig:
 
     from mm_train.inheritance import replace_retyped, swap_overrides   # a re-typed component replaces the parent's
     overrides = swap_overrides(overrides)
+    from hydra.core.global_hydra import GlobalHydra
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="mm_train"):
+        if GlobalHydra.instance().is_initialized():   # inside run.py (a sweep's up-front check): its conf/
             cfg = compose("config", overrides=[f"+recipe={name}", *overrides])
+        else:
+            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="mm_train"):
+                cfg = compose("config", overrides=[f"+recipe={name}", *overrides])
         replace_retyped(cfg, name, overrides)
         return cfg
     except ConfigError:

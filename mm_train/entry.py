@@ -75,7 +75,9 @@ def task(cfg: DictConfig):
             if recipe is None:
                 raise ConfigError("", no_recipe_message())
             log.info(recipe_line(recipe))
-            log.info(f"run directory: {run_dir}")
+            from mm_train.report_tasks import is_scratch
+            if not is_scratch(run_dir):   # a report task without hydra.run.dir writes nowhere
+                log.info(f"run directory: {run_dir}")
             from mm_train.inheritance import replace_retyped
             replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
             result = execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))

@@ -99,4 +99,26 @@ def load(network, spec: Any, where: str = "init_from") -> Any:
     if "rules" not in parsed:
         return load_checkpoint(network, parsed["path"], parsed["allow_missing"], parsed["allow_unexpected"], where,
                                ema=use_ema)
-    return import_weights(network, {**parsed, "ema": use_ema}, where)
+    report = import_weights(network, {**parsed, "ema": use_ema}, where)
+    print(loaded_line(parsed, report, where), flush=True)
+    return report
+
+
+def loaded_line(parsed: dict[str, Any], report: Any, where: str = "init_from") -> str:
+    """What an import loaded, in one line::
+
+        init_from: loaded r18.pth (torch, rules torchvision_resnet): matched 62 of 62 network parameters
+    """
+    rules = parsed["rules"]
+    if isinstance(rules, dict):
+        inline = ", ".join(f"{k}: {v}" for k, v in rules.items() if k != "extends")
+        rules = f"{rules.get('extends')} + {{{inline}}}" if rules.get("extends") else f"{{{inline}}}"
+    total = len(report.matched) + len(report.missing) + len(report.mismatched)
+    line = (f"{where}: loaded {parsed['path']} ({parsed['format']}, rules {rules}): matched {len(report.matched)} "
+            f"of {total} network parameters")
+    if report.allowed:
+        more = ", ..." if len(report.allowed) > 3 else ""
+        line += f"; allowed: {len(report.allowed)} ({', '.join(report.allowed[:3])}{more})"
+    if report.unexpected:
+        line += f"; {len(report.unexpected)} source keys unused"
+    return line

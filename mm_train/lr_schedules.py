@@ -183,6 +183,46 @@ def build_lr_schedule(spec: Mapping[str, Any], total_steps: int, steps_per_epoch
     return LR_SCHEDULES.build(spec, where, total_steps, steps_per_epoch)
 
 
+def warmup_note(spec: Any, total_steps: int, steps_per_epoch: int, where: str = "lr_schedule") -> str | None:
+    """One ``note:`` line when the warm-up runs other than ``warmup_epochs`` says, else None: longer than
+    the run (``debug=fast`` shortens the epochs under a 5-epoch warm-up), or a fraction of an epoch
+    that becomes whole steps (whole epochs with ``by_epoch: true``).
+
+    Example::
+
+        warmup_note({"type": "cosine", "lr_max": 0.1, "warmup_epochs": 5}, 20, 10)
+        # "note: lr_schedule.warmup_epochs=5 is longer than this run (2 epochs): the warm-up became the whole
+        #  run (20 steps), so the rate ends at 0.095, not lr_max 0.1"
+    """
+    if not isinstance(spec, Mapping):
+        return None
+    asked = spec.get("warmup_epochs") or 0
+    if isinstance(asked, bool) or not isinstance(asked, (int, float)) or asked <= 0 or steps_per_epoch < 1:
+        return None
+    per_epoch = spec.get("by_epoch") is True
+    unit = 1 if per_epoch else steps_per_epoch
+    steps = int(round(asked * unit))
+    run_epochs = total_steps / steps_per_epoch
+    shown = f"{asked:g}"
+    if steps * (steps_per_epoch if per_epoch else 1) > total_steps:
+        peak = "lr" if "lr" in spec else "lr_max"
+        epochs = f"{run_epochs:g} epoch{'' if run_epochs == 1 else 's'}"
+        text = (f"note: {where}.warmup_epochs={shown} is longer than this run ({epochs}): the warm-up "
+                f"became the whole run ({total_steps} steps)")
+        if isinstance(spec.get(peak), (int, float)) and not isinstance(spec.get(peak), bool):
+            lr_init = float(spec.get("lr_init", 0.0) or 0.0)
+            n = -(-total_steps // steps_per_epoch) if per_epoch else total_steps   # the ramp, squeezed into the run
+            done = (n - 1) / n
+            text += (f", so the rate ends at {lr_init + (float(spec[peak]) - lr_init) * done:.3g}, "
+                     f"not {peak} {float(spec[peak]):g}")
+        return text
+    if steps != asked * unit:
+        became = (f"{steps} epoch{'s' if steps != 1 else ''} ({where}.by_epoch: true changes the rate once an epoch)"
+                  if per_epoch else f"{steps} steps ({steps / steps_per_epoch:g} epochs of {steps_per_epoch} steps)")
+        return f"note: {where}.warmup_epochs={shown} became {became}"
+    return None
+
+
 SCHEDULE_KEYS = ("scale_by_batch", "by_epoch", "warmup_factor")   # read here, not by the schedule
 
 

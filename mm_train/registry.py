@@ -227,7 +227,7 @@ READER_COMMON = ("split", "shuffle", "num_shards", "shard_id", "num_samples", "n
 OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm", "layer_decay")
 
 DATASETS = Registry("dataset", ("mm_train.data.cifar10", "mm_train.data.image_folder", "mm_train.data.mindrecord",
-                                "mm_train.data.tfrecord"), given=(*READER_COMMON, "train_args", "classes"))
+                                "mm_train.data.tfrecord"), given=(*READER_COMMON, "train_args", "classes", "keys"))
 TRANSFORMS = Registry("transform", ("mm_train.data.transforms", "mm_train.data.batch_transforms",
                                     "mm_train.data.augment"), build_func="mm_train.data.transforms:instantiate")
 BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks", "mm_train.nn.activations", "mm_train.nn.norms",

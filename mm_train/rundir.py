@@ -58,6 +58,18 @@ def _holder(lock: Path) -> dict[str, Any]:
         return {}
 
 
+def dir_key() -> str:
+    """The key that chose the run directory: ``hydra.sweep.dir`` for a job of a sweep (``-m``), else
+    ``hydra.run.dir`` (a job's directory is ``hydra.sweep.dir/hydra.sweep.subdir``)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+        multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    except Exception:  # noqa: BLE001 - outside Hydra (the job API): a run
+        multirun = False
+    return "hydra.sweep.dir" if multirun else "hydra.run.dir"
+
+
 def acquire(run_dir: Path) -> Path:
     """Take ``RUN_DIR/.lock``; a ConfigError naming the holder if a running process has it."""
     lock = Path(run_dir) / LOCK
@@ -70,11 +82,11 @@ def acquire(run_dir: Path) -> Path:
             print(f"run dir: taking over {lock} left by pid {pid} (no longer running)", flush=True)
             lock.unlink(missing_ok=True)
             continue
-        raise ConfigError("hydra.run.dir", f"{run_dir} is in use by another run (pid {pid} on {host}, "
+        raise ConfigError(dir_key(), f"{run_dir} is in use by another run (pid {pid} on {host}, "
                           f"started {holder.get('started')})",
-                          expected=f"another hydra.run.dir, or wait for that run to end (if it is gone, "
+                          expected=f"another {dir_key()}, or wait for that run to end (if it is gone, "
                           f"remove {lock})")
-    raise ConfigError("hydra.run.dir", f"cannot take {lock}", expected="a run directory no other run is starting")
+    raise ConfigError(dir_key(), f"cannot take {lock}", expected="a run directory no other run is starting")
 
 
 def old_results(run_dir: Path) -> list[str]:
@@ -111,9 +123,9 @@ def check_results(run_dir: Path, config: Mapping[str, Any]) -> None:
     if config.get("overwrite") is True:
         move_aside(run_dir)
         return
-    raise ConfigError("hydra.run.dir", f"{run_dir} already holds the results of a run ({', '.join(found)})",
+    raise ConfigError(dir_key(), f"{run_dir} already holds the results of a run ({', '.join(found)})",
                       expected="resume=auto to continue that run, overwrite=true to move its results into "
-                      f"{Path(run_dir) / 'previous-TIMESTAMP'}/ first, or another hydra.run.dir")
+                      f"{Path(run_dir) / 'previous-TIMESTAMP'}/ first, or another {dir_key()}")
 
 
 def check_free(run_dir: Path, config: Mapping[str, Any]) -> None:
@@ -123,9 +135,9 @@ def check_free(run_dir: Path, config: Mapping[str, Any]) -> None:
     holder = _holder(run_dir / LOCK) if (run_dir / LOCK).exists() else {}
     pid, host = holder.get("pid"), holder.get("host")
     if holder and not (isinstance(pid, int) and host == socket.gethostname() and not _alive(pid)):
-        raise ConfigError("hydra.run.dir", f"{run_dir} is in use by another run (pid {pid} on {host}, "
+        raise ConfigError(dir_key(), f"{run_dir} is in use by another run (pid {pid} on {host}, "
                           f"started {holder.get('started')})",
-                          expected=f"another hydra.run.dir, or wait for that run to end (if it is gone, "
+                          expected=f"another {dir_key()}, or wait for that run to end (if it is gone, "
                           f"remove {run_dir / LOCK})")
     if config.get("overwrite") is not True:
         check_results(run_dir, config)

@@ -38,7 +38,10 @@ class ClaimSweepDir(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             self._claim(config)
-        except ConfigError as err:   # Hydra turns a callback's exception into a warning: exit here, as run.py does
+            from mm_train.sweep_check import check_jobs
+            check_jobs(config)   # every job's values, before the first one starts
+        except ConfigError as err:
+            self.release()   # Hydra turns a callback's exception into a warning: exit here, as run.py does
             print(f"error: {err}", file=sys.stderr)
             sys.exit(ConfigError.exit_code)
 

@@ -103,8 +103,9 @@ def test_wrong_format_folders(tmp_path, cifar_dir):
         build({"type": "cifar10", "path": str(tmp_path / "images")})
     with raises(f"dataset.path: {cifar_dir} has no class sub-folders (found files such as"):
         build({"type": "image_folder", "path": str(cifar_dir.parent), "usage": cifar_dir.name})
-    with raises(f"dataset.usage: folder not found: {tmp_path}/images/val (expected a split folder of "
-                f"{tmp_path}/images: one of ['train'])"):
+    with raises(f"dataset.path: folder not found: {tmp_path}/images/val (the 'val' split of {tmp_path}/images) "
+                "(expected dataset.path naming the folder that holds val/<class>/*.jpg, or dataset.eval.usage one "
+                "of its split folders ['train'])"):
         build({"type": "image_folder", "path": str(tmp_path / "images")}, "eval")
     (tmp_path / "images" / "train" / "empty_class").mkdir()
     with raises("class folders without images in"):

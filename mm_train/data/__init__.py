@@ -103,6 +103,9 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     takes = inspect.signature(reader).parameters
     if "train_args" in takes:   # image_folder: the train split's class list
         common["train_args"] = reader_arguments(dataset, "train")
+    if "keys" in takes:   # the keys its path and usage come from, for its messages
+        from mm_train.data.paths import path_key
+        common["keys"] = {name: path_key(dataset, split, name, where) for name in ("path", "usage")}
     if "classes" in takes and dataset.get("classes") is not None:   # dataset.classes: the label names, in order
         common["classes"] = dataset["classes"]
     repeated = settings["repeated_aug"]

@@ -33,7 +33,8 @@ def check_folder(path: str, usage: str, where: str, name: str = "cifar10") -> No
     if usage not in ("train", "test", "all"):
         raise ConfigError(f"{where}.usage", f"got {usage!r}", expected="one of ['train', 'test', 'all']")
     if not folder.is_dir():
-        raise ConfigError(f"{where}.path", f"folder not found: {folder}", expected=hint)
+        from mm_train.data.paths import tried
+        raise ConfigError(f"{where}.path", f"folder not found: {tried(folder)}", expected=hint)
     parts = layout["train"] + layout["test"] if usage == "all" else layout[usage]
     files = [(f, count) for pattern, count in parts for f in sorted(folder.glob(pattern))]
     if not files:

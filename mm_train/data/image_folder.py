@@ -42,26 +42,31 @@ def has_image(folder: Path) -> bool:
         return any(os.path.splitext(e.name)[1].lower() in EXTENSIONS and e.is_file() for e in entries)
 
 
-def check_folder(root: Path, usage: str, where: str) -> dict[str, int]:
-    """The class index of ``root/usage``; ConfigError when it is not an image-folder layout."""
+def check_folder(root: Path, usage: str, where: str, keys: Optional[Mapping[str, str]] = None) -> dict[str, int]:
+    """The class index of ``root/usage``; ConfigError when it is not an image-folder layout.
+
+    ``keys``: the keys ``path`` and ``usage`` come from (default ``WHERE.path``, ``WHERE.usage``)."""
+    from mm_train.data.paths import tried
+    path_key, usage_key = (keys or {}).get("path", f"{where}.path"), (keys or {}).get("usage", f"{where}.usage")
     folder = root / usage
     if not root.is_dir():
-        raise ConfigError(f"{where}.path", f"folder not found: {root}",
+        raise ConfigError(path_key, f"folder not found: {tried(root)}",
                           expected="a folder with one sub-folder per split (train/, val/), each with one per class")
     if not folder.is_dir():
         have = sorted(p.name for p in root.iterdir() if p.is_dir())
-        raise ConfigError(f"{where}.usage", f"folder not found: {folder}",
-                          expected=f"a split folder of {root}: one of {have}" if have
+        raise ConfigError(path_key, f"folder not found: {tried(folder)} (the '{usage}' split of {root})",
+                          expected=f"{path_key} naming the folder that holds {usage}/<class>/*.jpg, or {usage_key} "
+                                   f"one of its split folders {have}" if have
                           else f"{root}/{usage}/<class>/*.jpg (ImageNet-style layout)")
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
     if not classes:
         stray = [f.name for f in folder.iterdir() if f.is_file()][:3]
-        raise ConfigError(f"{where}.path", f"{folder} has no class sub-folders"
+        raise ConfigError(path_key, f"{folder} has no class sub-folders"
                           + (f" (found files such as {stray})" if stray else ""),
                           expected=f"{folder}/<class>/*.jpg|jpeg|png, one sub-folder per class")
     empty = [c for c in classes if not has_image(folder / c)]
     if empty:
-        raise ConfigError(f"{where}.path", f"class folders without images in {folder}: {empty[:5]}",
+        raise ConfigError(path_key, f"class folders without images in {folder}: {empty[:5]}",
                           expected="at least one .jpg, .jpeg or .png file in each class folder")
     return {name: i for i, name in enumerate(classes)}
 
@@ -101,20 +106,20 @@ def check_images(folder: Path, where: str) -> None:
 
 
 def class_index(root: Path, usage: str, where: str, classes: Optional[Sequence[str]] = None,
-                train_usage: str = "train") -> dict[str, int]:
+                train_usage: str = "train", keys: Optional[Mapping[str, str]] = None) -> dict[str, int]:
     """``{folder name: label}`` of the split ``root/usage``, labels from the train split's class list.
 
     Example::
 
         class_index(Path("data/flowers"), "val", "dataset")   # {"daisy": 0, "rose": 2} if val has no "dandelion"
     """
-    names = list(check_folder(root, usage, where))
+    names = list(check_folder(root, usage, where, keys))
     if classes is not None:
         if (not isinstance(classes, (list, tuple)) or not classes or len(set(map(str, classes))) != len(classes)):
             raise ConfigError(f"{where}.classes", f"got {classes!r}", expected="a list of distinct class folder names")
         known, source = [str(c) for c in classes], f"{where}.classes"
     elif usage != train_usage and (root / train_usage).is_dir():
-        known, source = list(check_folder(root, train_usage, where)), f"the train split {root / train_usage}"
+        known, source = list(check_folder(root, train_usage, where, keys)), f"the train split {root / train_usage}"
     else:
         known, source = names, None
     for name in names:
@@ -129,18 +134,20 @@ def class_index(root: Path, usage: str, where: str, classes: Optional[Sequence[s
 @DATASETS.register("image_folder")
 def image_folder(split, shuffle, num_shards, shard_id, num_samples, num_parallel_workers,
                  path: str, usage: Optional[str] = None, classes: Optional[list] = None,
-                 verify: bool = True, train_args: Optional[Mapping[str, Any]] = None):
+                 verify: bool = True, train_args: Optional[Mapping[str, Any]] = None,
+                 keys: Optional[Mapping[str, str]] = None):
     """Images under ``path/usage/<class>/``; ``usage`` defaults to train (train split) and val (eval split).
 
     ``classes``: the class list (default: the train split's sorted folder names); ``verify: false``
     skips the up-front signature check of every image; ``train_args``: the train split's reader
-    arguments (given by build_dataset, for its ``usage``).
+    arguments (given by build_dataset, for its ``usage``); ``keys``: the keys ``path`` and ``usage``
+    come from (for messages).
     """
     usage = usage or ("train" if split == "train" else "val")
     train_usage = usage if split == "train" else ((train_args or {}).get("usage") or "train")
-    class_indexing = class_index(Path(path), usage, "dataset", classes, train_usage)
+    class_indexing = class_index(Path(path), usage, "dataset", classes, train_usage, keys)
     if verify:
-        check_images(Path(path) / usage, "dataset.path")
+        check_images(Path(path) / usage, (keys or {}).get("path", "dataset.path"))
     extensions = sorted({e for ext in EXTENSIONS for e in (ext, ext.upper())})
     data = ds.ImageFolderDataset(str(Path(path) / usage), extensions=extensions, class_indexing=class_indexing,
                                  num_parallel_workers=num_parallel_workers,

@@ -47,7 +47,8 @@ def mindrecord(split, shuffle, num_shards, shard_id, num_samples, num_parallel_w
     files = [str(p) for p in ([path] if isinstance(path, str) else path)]
     for f in files:
         if not Path(f).is_file():
-            raise ConfigError(where, f"file not found: {f}", expected="a .mindrecord file")
+            from mm_train.data.paths import tried
+            raise ConfigError(where, f"file not found: {tried(f)}", expected="a .mindrecord file")
         if not Path(f + ".db").is_file():
             raise ConfigError(where, f"index file not found: {f}.db",
                               expected="the .db index MindRecord writes beside each data file")

@@ -59,7 +59,8 @@ def resolve_files(path, where: str) -> list[str]:
         pattern = str(pattern)
         found = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else ([pattern] if Path(pattern).exists() else [])
         if not found:
-            raise ConfigError(where, f"file not found: {pattern}",
+            from mm_train.data.paths import tried
+            raise ConfigError(where, f"file not found: {tried(pattern)}",
                               expected="TFRecord file(s): a path, a glob or a list")
         files += found
     for f in files:
