@@ -18,7 +18,7 @@ PACKAGE = ROOT / "mm_train"
 # A registry's members are imported by name (Registry.locations), which is not an import edge.
 LAYERS = {
     "core": ["locations", "errors", "argtypes", "ranks", "runfiles", "metrics", "device", "resolvers", "rundir",
-             "fast_exit", "run_paths", "hydra_record", "terminal"],
+             "fast_exit", "run_paths", "hydra_record", "terminal", "report_tasks"],
     "registry": ["registry"],
     "parts": ["data", "data.*", "nn", "nn.*", "losses", "optim", "lr_schedules", "amp", "train_step",
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
@@ -32,7 +32,7 @@ LAYERS = {
     "tasks": ["training", "inspection", "export", "predict", "inference_memory", "inference_child"],
     "jobs": ["jobs", "runner"],
     "front": ["entry", "cli", "launch", "__main__", "data.commands", "migrate.commands", "migrate.parity", "migrate.onnx.convert",
-              "sweep_claim"],
+              "sweep_claim", "sweep_check"],
 }
 
 
