@@ -215,3 +215,44 @@ def test_ctrl_c_to_launch_stops_the_workers_and_says_how_to_continue(tmp_path):
     assert read_metrics(run_dir)["status"] == "interrupted"
     leftover = subprocess.run(["pgrep", "-f", str(run_dir)], capture_output=True, text=True).stdout.split()
     assert leftover == [], leftover
+
+
+# Each phase above with the other signal: SIGTERM where the tests above send Ctrl-C, and the reverse.
+FROM_OUTSIDE = [("run directory:", "start-up"), ("epoch: 2 step: 2,", "training (")]
+FROM_INSIDE = [("eval", "SIGINT", "the evaluation after epoch 1"),
+               ("checkpoint", "SIGTERM", "the writing of checkpoint quickstart-1_4.ckpt")]
+
+
+@pytest.mark.parametrize("marker, phase", FROM_OUTSIDE, ids=["start-up", "train step"])
+def test_sigterm_from_outside_ends_the_phase_with_its_line_and_exit_143(tmp_path, marker, phase):
+    run_dir = tmp_path / "t"
+    result = run_until(marker, signal.SIGTERM, *SMALL, "callbacks.1.per_print_times=1", f"hydra.run.dir={run_dir}")
+    assert result.returncode == 143, result.stderr
+    line = the_line(result)
+    assert line.startswith(f"interrupted (SIGTERM) during {phase}"), line
+    assert line.endswith(f"hydra.run.dir={run_dir} resume=auto"), line
+    if (run_dir / "metrics.json").exists():   # start-up may end before the record is opened
+        assert read_metrics(run_dir)["status"] == "interrupted"
+    no_stray_files(run_dir)
+
+
+@pytest.mark.parametrize("at, sig, phase", FROM_INSIDE, ids=["eval SIGINT", "checkpoint SIGTERM"])
+def test_the_other_signal_inside_a_phase_ends_it_the_same_way(tmp_path, at, sig, phase):
+    run_dir = tmp_path / "o"
+    result = run_signalled(at, sig, *SMALL, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 128 + getattr(signal, sig), result.stderr
+    line = the_line(result)
+    assert line.startswith(f"interrupted ({sig}) during {phase}"), line
+    assert read_metrics(run_dir)["status"] == "interrupted"
+    no_stray_files(run_dir)
+
+
+def test_sigterm_during_data_convert_removes_the_partial_output(tmp_path):
+    from mm_train.data.synthetic import write_image_folder
+    write_image_folder(tmp_path / "folder", 12, usage="val", classes=3)
+    result = run_signalled("convert", "SIGTERM", "mm_train.cli", "data", "convert", "image_folder",
+                           str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"), "--usage", "val",
+                           "--shards", "2")
+    assert result.returncode == 143, result.stderr
+    assert the_line(result).startswith("interrupted (SIGTERM) during data convert"), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
