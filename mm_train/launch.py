@@ -162,6 +162,12 @@ def stop_workers(msrun: subprocess.Popen, watch: Watch, signum: int, grace: floa
     except (OSError, subprocess.TimeoutExpired):
         watch.kill_all()
         msrun.wait()
+    for pid in workers + [c for pid in workers for c in _children(pid)]:   # msrun may end before its workers
+        if _running(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _running(pid: int) -> bool:

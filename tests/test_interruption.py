@@ -194,7 +194,8 @@ def test_ctrl_c_during_data_convert_removes_the_partial_output(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
 
 
-def test_ctrl_c_to_launch_stops_the_workers_and_says_how_to_continue(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_to_launch_stops_the_workers_and_says_how_to_continue(tmp_path, sig):
     run_dir = tmp_path / "l"
     process = subprocess.Popen([sys.executable, "-m", "mm_train.cli", "launch", "--nproc", "2", "--", *SMALL,
                                 "train.epochs=30", f"hydra.run.dir={run_dir}"], cwd=ROOT, env=_env(),
@@ -204,12 +205,12 @@ def test_ctrl_c_to_launch_stops_the_workers_and_says_how_to_continue(tmp_path):
         if log.is_file() and "before training" in log.read_text(errors="replace"):
             break
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     out, err = process.communicate(timeout=120)
     result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    assert result.returncode == 130, err
+    assert result.returncode == 128 + sig, err
     line = the_line(result)
-    assert line.startswith("interrupted (SIGINT) during mm-train launch (2 workers); "), line
+    assert line.startswith(f"interrupted ({sig.name}) during mm-train launch (2 workers); "), line
     assert line.endswith(f"continue with: mm-train launch --nproc 2 -- {' '.join(SMALL)} train.epochs=30 "
                          f"hydra.run.dir={run_dir} resume=auto"), line
     assert read_metrics(run_dir)["status"] == "interrupted"
