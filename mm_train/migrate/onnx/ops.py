@@ -567,7 +567,7 @@ def concat(ctx, node):
 def _concat_input(ctx, node, tensor: str) -> str:
     """A constant repeated over a static batch (the dynamo exporter folds ``class_token.expand(n, -1, -1)``
     into one) becomes a trainable Parameter of one row and a BroadcastBatch."""
-    if not ctx.is_const(tensor) or tensor in ctx.source:
+    if not ctx.static_batch or not ctx.is_const(tensor) or tensor in ctx.source:
         return ctx.layer_of(tensor)
     value = np.asarray(ctx.array(tensor))
     if value.dtype.kind != "f" or value.ndim < 2 or value.shape[0] != ctx.batch or not np.all(value == value[:1]):
