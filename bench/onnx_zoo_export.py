@@ -40,6 +40,9 @@ def torch_model(source: str, name: str):
                 if module.affine:
                     module.weight.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
                     module.bias.copy_(torch.randn(module.num_features, generator=generator) * 0.1)
+        for param in model.parameters():   # zero-initialised weights (ViT's head and class token): seeded too,
+            if param.dim() >= 2 and not param.any():   # or the logits are 0 and parity proves nothing
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.02)
     return model.eval()
 
 

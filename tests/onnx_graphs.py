@@ -170,6 +170,74 @@ def bn_folded():
                   tensor("fc.bias", 10)])
 
 
+
+def tiny_vit(dim: int = 8, heads: int = 2, classes: int = 10, folded_class_token: bool = False):
+    """A one-layer ViT on 8x8 images as torch's legacy exporter writes torchvision's VisionTransformer
+    (``dynamo=False, do_constant_folding=False``): the batch read with Shape/Gather, the class token
+    expanded to it, and nn.MultiheadAttention sequence-first with the heads in the batch axis (Transpose
+    [1, 0, 2], in_proj MatMul + Add, Reshape/Unsqueeze/Transpose/Squeeze/Gather into q, k, v, each scaled by
+    sqrt(1/sqrt(head_dim)), MatMul, Softmax, MatMul, Transpose [2, 0, 1, 3], out_proj Gemm, Transpose back).
+    ``folded_class_token``: as torch's dynamo exporter, a batch of 2 fixed and the class token expanded to it
+    folded into one constant ``expand`` [2, 1, dim]."""
+    tokens, hd, sa = 5, dim // heads, "encoder.layers.encoder_layer_0.self_attention"
+    nodes, inits = [], [tensor("conv_proj.weight", dim, 3, 4, 4), tensor("conv_proj.bias", dim),
+                        tensor("class_token", 1, 1, dim), tensor("encoder.pos_embedding", 1, tokens, dim),
+                        tensor("ln.weight", dim, positive=True), tensor("ln.bias", dim),
+                        tensor(f"{sa}.in_proj_weight", 3 * dim, dim), tensor(f"{sa}.in_proj_bias", 3 * dim),
+                        tensor(f"{sa}.out_proj.weight", dim, dim), tensor(f"{sa}.out_proj.bias", dim),
+                        tensor("heads.head.weight", classes, dim), tensor("heads.head.bias", classes),
+                        ints("i0", 0), ints("i1", 1), ints("i2", 2), ints("ax0", [0]), ints("ax3", [3]),
+                        ints("ones", [1, 1]), ints("heads", heads), floats("scale", np.sqrt(1 / np.sqrt(hd)))]
+
+    def add(op, inputs, output, **attrs):
+        nodes.append(node(op, inputs, [output], name=f"/{output}/{op}", **attrs))
+        return output
+
+    def dims(*parts):   # a shape tensor of numbers and batch-dependent scalars, as the exporter builds it
+        pieces = []
+        for i, part in enumerate(parts):
+            if isinstance(part, int):
+                inits.append(ints(f"c{len(inits)}", [part]))
+                pieces.append(inits[-1].name)
+            else:
+                pieces.append(add("Unsqueeze", [part, "ax0"], f"u{len(nodes)}"))
+        return add("Concat", pieces, f"shape{len(nodes)}", axis=0)
+
+    n = add("Gather", [add("Shape", ["x"], "xs"), "i0"], "n", axis=0)
+    patches = add("Reshape", [add("Conv", ["x", "conv_proj.weight", "conv_proj.bias"], "conv", kernel_shape=[4, 4],
+                                  strides=[4, 4]), dims(n, dim, -1)], "patches")
+    seq = add("Transpose", [patches], "seq", perm=[0, 2, 1])
+    if folded_class_token:
+        cls = "expand"
+        inits.append(tensor("expand", 1, 1, dim))
+        inits[-1].CopyFrom(floats("expand", np.repeat(_rng(3).standard_normal((1, 1, dim)), 2, axis=0)))
+    else:
+        cls = add("Expand", ["class_token", add("Concat", [add("Unsqueeze", [n, "ax0"], "n1"), "ones"], "cshape",
+                                                axis=0)], "cls")
+    h = add("Add", [add("Concat", [cls, seq], "cat", axis=1), "encoder.pos_embedding"], "encoder")
+    ln = add("LayerNormalization", [h, "ln.weight", "ln.bias"], "ln", axis=-1, epsilon=1e-6)
+    t = add("Transpose", [ln], f"{sa}.t", perm=[1, 0, 2])                       # (T, N, D)
+    nb = add("Gather", [add("Shape", [t], "ts"), "i1"], "nb", axis=0)
+    nh = add("Mul", [nb, "heads"], "nh")
+    w = add("Transpose", [f"{sa}.in_proj_weight"], "wt", perm=[1, 0])
+    qkv = add("Add", [f"{sa}.in_proj_bias", add("MatMul", [t, w], "proj")], "qkv")
+    qkv = add("Reshape", [qkv, dims(tokens, nb, 3, dim)], "qkv4")
+    qkv = add("Squeeze", [add("Transpose", [add("Unsqueeze", [qkv, "ax0"], "qkv5")], "qkvt", perm=[3, 1, 2, 0, 4]),
+                          "ax3"], "qkvs")
+    q, k, v = (add("Transpose", [add("Reshape", [add("Gather", [qkv, idx], f"g{idx}", axis=0),
+                                                 dims(tokens, nh, hd)], f"r{idx}")], f"t{idx}", perm=[1, 0, 2])
+               for idx in ("i0", "i1", "i2"))
+    q, k, v = (add("Reshape", [a, dims(nb, heads, tokens, hd)], f"{a}4") for a in (q, k, v))
+    k = add("Transpose", [k], "kt", perm=[0, 1, 3, 2])
+    scores = add("MatMul", [add("Mul", [q, "scale"], "qs"), add("Mul", [k, "scale"], "ks")], "scores")
+    att = add("MatMul", [add("Softmax", [scores], "weights", axis=-1), v], "att")
+    merged = add("Reshape", [add("Transpose", [att], "att_t", perm=[2, 0, 1, 3]), dims(-1, dim)], "merged")
+    out = add("Gemm", [merged, f"{sa}.out_proj.weight", f"{sa}.out_proj.bias"], "out_proj", transB=1)
+    out = add("Transpose", [add("Reshape", [out, dims(tokens, nb, dim)], "out3")], "out_t", perm=[1, 0, 2])
+    first = add("Gather", [add("Add", [out, h], "residual"), "i0"], "first", axis=1)
+    nodes.append(node("Gemm", [first, "heads.head.weight", "heads.head.bias"], ["y"], transB=1, name="/heads/Gemm"))
+    return model(nodes, inits, x_shape=[3, 8, 8], batch=2 if folded_class_token else "N")
+
 # op type -> the graph that shows it (several rows may show one op type)
 OP_GRAPHS = {
     "Conv": lambda: conv(pads=[1, 1, 1, 1], strides=[2, 2]),

@@ -24,7 +24,7 @@ LAYERS = {
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
               "migrate.torch_pickle", "migrate.weights", "migrate.keras3", "migrate.onnx", "migrate.onnx.load",
               "migrate.onnx.translate", "migrate.onnx.ops", "migrate.onnx.walk", "migrate.onnx.blocks",
-              "migrate.onnx.assessment", "debug", "sweep_report", "ema", "curves_png",
+              "migrate.onnx.attention", "migrate.onnx.assessment", "debug", "sweep_report", "ema", "curves_png",
               "compile_cache", "interruption"],
     "config": ["components", "config", "composition", "recipes", "boundary", "inheritance", "sweep_params",
                "recipe_files", "interpolation_bounds", "run_record"],

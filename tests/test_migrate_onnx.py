@@ -53,6 +53,51 @@ def test_source_parameters_stay_trainable_parameters(tmp_path):
     np.testing.assert_array_equal(params["class_token"].asnumpy(), converted.weights["class_token"])
 
 
+def _trains_every_parameter(network, shape):
+    """One SGD step on a random batch: every trainable parameter gets a gradient and the loss goes down."""
+    import mindspore as ms
+    from mindspore import Tensor, nn
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal(shape).astype(np.float32))
+    labels = Tensor(rng.integers(0, 10, shape[0]).astype(np.int32))
+    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    network.set_train(True)
+    params = network.trainable_params()
+    step = ms.value_and_grad(lambda a, b: loss_fn(network(a), b), None, params)
+    loss, grads = step(x, labels)
+    assert all(np.abs(grad.asnumpy()).sum() > 0 for grad in grads), \
+        [p.name for p, grad in zip(params, grads) if not np.abs(grad.asnumpy()).sum()]
+    nn.SGD(params, 0.05)(grads)
+    assert float(step(x, labels)[0].asnumpy()) < float(loss.asnumpy())
+    return {p.name for p in params}
+
+
+def test_torch_multihead_attention_is_one_layer_at_parity_that_trains(tmp_path):
+    converted, network = convert(g.save(g.tiny_vit(), tmp_path))
+    assert converted.parity.passed, converted.parity.text()
+    layers = converted.recipe["network"]["layers"]
+    sa = "encoder.layers.encoder_layer_0.self_attention"
+    assert layers[sa] == {"type": "MultiheadAttention", "num_heads": 2}
+    assert not [k for k, v in layers.items() if v["type"] == "Transpose" and v["perm"][0] != 0]
+    assert "| Softmax | 1 | fused into MultiheadAttention" in converted.markdown
+    from onnx import numpy_helper
+    source = {t.name: numpy_helper.to_array(t) for t in g.tiny_vit().graph.initializer}
+    for name in ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"):
+        np.testing.assert_array_equal(converted.weights[f"{sa}.{name}"], source[f"{sa}.{name}"])
+    names = _trains_every_parameter(network, (4, 3, 8, 8))
+    assert {f"{sa}.in_proj_weight", f"{sa}.out_proj.weight", "class_token", "encoder.pos_embedding"} <= names
+
+
+def test_class_token_folded_over_a_fixed_batch_becomes_a_trainable_parameter(tmp_path):
+    converted, network = convert(g.save(g.tiny_vit(folded_class_token=True), tmp_path))
+    assert converted.parity.passed, converted.parity.text()
+    layers = converted.recipe["network"]["layers"]
+    assert layers["expand"] == {"type": "Parameter", "shape": [1, 1, 8], "requires_grad": True, "inputs": []}
+    assert layers["expand_batched"] == {"type": "BroadcastBatch", "inputs": ["expand", "input"]}
+    assert "a class token expanded to the batch" in converted.assessment
+    assert "expand" in _trains_every_parameter(network, (2, 3, 8, 8))
+
+
 def test_conv_bn_relu_of_one_module_is_one_block_with_the_source_names(tmp_path):
     converted, network = convert(g.save(g.conv_bn_relu(), tmp_path))
     layers = converted.recipe["network"]["layers"]

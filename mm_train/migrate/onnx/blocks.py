@@ -161,3 +161,15 @@ def conv_bn_act(in_shape, conv: str, bn: str, out_channels: PositiveInt, kernel_
     norm, _ = batchnorm2d(out, eps=eps, momentum=momentum)
     act = ACTIVATIONS[activation]() if activation else None
     return ConvBNActCell(str(conv), cell, str(bn), norm, act), out
+
+
+@BLOCKS.register("MultiheadAttention")
+def multihead_attention(in_shape, num_heads: PositiveInt):
+    """Self-attention on ``(tokens, dim)``: torch's ``nn.MultiheadAttention(dim, num_heads)(x, x, x)[0]``
+    with its parameters ``in_proj_weight`` [3*dim, dim], ``in_proj_bias``, ``out_proj.weight``, ``out_proj.bias``
+    (what the ONNX converter fuses torch's exported attention into)."""
+    from mm_train.nn.transformer import SelfAttention
+    if len(in_shape) != 2 or in_shape[-1] % num_heads:
+        raise ShapeMismatch(f"MultiheadAttention: input {tuple(in_shape)} must be (tokens, dim) with dim a "
+                            f"multiple of num_heads {num_heads}")
+    return SelfAttention(int(in_shape[-1]), int(num_heads)), tuple(in_shape)

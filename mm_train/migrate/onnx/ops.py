@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from mm_train.errors import closest
-from mm_train.migrate.onnx.translate import Context, Unsupported, module_path
+from mm_train.migrate.onnx.translate import INPUT, Context, Unsupported, module_path
 
 CONVERTERS: dict[str, list[tuple[int, Callable]]] = {}
 NEAREST = {
@@ -544,9 +544,12 @@ def transpose(ctx, node):
     rank = len(ctx.shape(node.input[0]))
     perm = [int(p) for p in ctx.attrs(node).get("perm", list(reversed(range(rank))))]
     if perm[0] != 0:
-        raise Unsupported(f"Transpose {perm} moves the batch axis", "a graph that keeps the batch first; "
-                          "torch's nn.MultiheadAttention exports sequence-first and is not converted yet: for "
-                          "torchvision's ViT use the vit_b_16_torchvision recipe with mm-train weights convert")
+        from mm_train.migrate.onnx import attention
+        if perm == attention.SWAP and _batch_first(ctx, node.input[0]) and attention.fuse(ctx, node):
+            return
+        raise Unsupported(f"Transpose {perm} moves the batch axis", "a graph that keeps the batch first "
+                          "(torch's nn.MultiheadAttention is fused into one layer; other sequence-first "
+                          "computations are not converted)")
     if perm == list(range(rank)):
         return ctx.alias(node, node.input[0])
     ctx.add(node, {"type": "Transpose", "perm": perm}, [_data(ctx, node)])
@@ -558,7 +561,26 @@ def concat(ctx, node):
     axis = _axis(ctx.attrs(node)["axis"], rank)
     if len(node.input) == 1:   # torch.cat([x]) (DenseNet's first layer of a block)
         return ctx.alias(node, node.input[0])
-    ctx.add(node, {"type": "Concat", "axis": axis}, [ctx.layer_of(i) for i in node.input])
+    ctx.add(node, {"type": "Concat", "axis": axis}, [_concat_input(ctx, node, i) for i in node.input])
+
+
+def _concat_input(ctx, node, tensor: str) -> str:
+    """A constant repeated over a static batch (the dynamo exporter folds ``class_token.expand(n, -1, -1)``
+    into one) becomes a trainable Parameter of one row and a BroadcastBatch."""
+    if not ctx.static_batch or not ctx.is_const(tensor) or tensor in ctx.source:
+        return ctx.layer_of(tensor)
+    value = np.asarray(ctx.array(tensor))
+    if value.dtype.kind != "f" or value.ndim < 2 or value.shape[0] != ctx.batch or not np.all(value == value[:1]):
+        return ctx.layer_of(tensor)
+    row = f"{tensor}#row"
+    ctx.const[row] = value[:1]
+    ctx.learned.setdefault(row, ctx.learned.get(tensor, tensor))
+    batched = f"{tensor}#batched"
+    layer = ctx.add(node, {"type": "BroadcastBatch"}, [ctx.parameter(row, trainable=True), INPUT], output=batched,
+                    name=f"{ctx.param_layers[row]}_batched")
+    ctx.notes.append(f"'{tensor}' (a constant repeated over the exported batch, e.g. a class token expanded to "
+                     "the batch) is a trainable Parameter of one row broadcast to the batch")
+    return layer
 
 
 @converter("Slice", since=13)
