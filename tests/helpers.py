@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -184,3 +185,17 @@ def write_digit_pngs(folder: Path, limit: int | None = None) -> int:
         (folder / str(int(row["label"])) / f"{count:04d}.png").write_bytes(row["image"].tobytes())
         count += 1
     return count
+
+
+@contextlib.contextmanager
+def time_bound(seconds: int):
+    """Fail instead of hanging (SIGALRM: POSIX, main thread)."""
+    def expired(*_):
+        raise TimeoutError(f"no answer within {seconds} s")
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

@@ -4,14 +4,13 @@ bad encodings, environment reads, deep nesting) are each refused with a ConfigEr
 file, within a time bound; and the data guard refuses every bad label or non-finite pixel it is given."""
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import signal
 
 import numpy as np
 import pytest
 
+from helpers import time_bound
 from hostile_recipes import alias_bomb, deep, interpolation_bomb
 from mm_train.assembly import build_parts
 from mm_train.composition import compose_recipe
@@ -73,20 +72,6 @@ def hostile(kind: str, recipe: str, folder, rng: random.Random) -> tuple[str, st
         file.write_text(deep(rng.choice([100, 3000]), rng.choice(["[]", "{}"])).replace(_head("quickstart"), head))
         fragment = "nested more than 64 levels deep"
     return name, fragment
-
-
-@contextlib.contextmanager
-def time_bound(seconds: int):
-    """Fail instead of hanging (SIGALRM: POSIX, main thread)."""
-    def expired(*_):
-        raise TimeoutError(f"no answer within {seconds} s")
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _cases():

@@ -1,15 +1,14 @@
 """Property: a mutated recipe (keys dropped, renamed, retyped) either builds or gives the clear
 error (ConfigError) — never another exception, which run.py would show as a traceback."""
-import contextlib
 import copy
 import random
-import signal
 
 import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import time_bound
 from mm_train.config import walk
 from mm_train.composition import compose_recipe
 from mm_train.errors import ConfigError
@@ -88,20 +87,6 @@ OVERRIDES = {   # key -> values that must be refused
     "limits.max_params": ["0", "abc"],
     "overwrite": ["abc", "{value: 2}"],
 }
-
-
-@contextlib.contextmanager
-def time_bound(seconds: int):
-    """Fail instead of hanging (SIGALRM: POSIX, main thread)."""
-    def expired(*_):
-        raise TimeoutError(f"no answer within {seconds} s")
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def refused(recipe: str, overrides: list[str]) -> str:
