@@ -9,6 +9,7 @@ its own process from inside that phase; the others get it from the test, as a us
 from __future__ import annotations
 
 import json
+import re
 import os
 import shlex
 import signal
@@ -129,9 +130,13 @@ def test_ctrl_c_during_a_training_step_names_the_checkpoint_and_the_pasted_comma
     command = (f"python run.py +recipe=quickstart +dataset.train.limit=64 dataset.train.batch_size=16 "
                f"+dataset.eval.limit=32 train.epochs=3 callbacks.1.per_print_times=1 hydra.run.dir={run_dir} "
                "resume=auto")
-    assert line.startswith("interrupted (SIGINT) during training (")
-    assert line.endswith(f"; last complete checkpoint: {run_dir}/checkpoints/quickstart-1_4.ckpt; "
-                         f"continue with: {command}"), line
+    # the signal follows the marker line; on a busy machine the run may have finished another epoch by then
+    assert re.match(r"interrupted \(SIGINT\) during (training \(|the evaluation after epoch )", line), line
+    found = re.search(r"; last complete checkpoint: (\S+); continue with: (.*)$", line)
+    assert found and found.group(2) == command, line
+    ckpt = Path(found.group(1))
+    epoch = int(re.fullmatch(r"quickstart-(\d+)_4\.ckpt", ckpt.name).group(1))
+    assert ckpt.parent == run_dir / "checkpoints" and ckpt.is_file() and 1 <= epoch < 3, line
     assert f"run directory: {run_dir}" in result.stdout.splitlines()[1]   # said at the start
     assert line in (run_dir / "run.log").read_text()
     record = read_metrics(run_dir)
@@ -141,7 +146,7 @@ def test_ctrl_c_during_a_training_step_names_the_checkpoint_and_the_pasted_comma
 
     resumed = paste(command)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"resume: {run_dir}/checkpoints/quickstart-1_4.ckpt (epoch 1, step 4)" in resumed.stdout
+    assert f"resume: {ckpt} (epoch {epoch}, step {4 * epoch})" in resumed.stdout
     record = read_metrics(run_dir)
     assert record["status"] == "finished" and [h["epoch"] for h in record["history"]] == [1, 2, 3]
 
@@ -230,7 +235,8 @@ def test_sigterm_from_outside_ends_the_phase_with_its_line_and_exit_143(tmp_path
     result = run_until(marker, signal.SIGTERM, *SMALL, "callbacks.1.per_print_times=1", f"hydra.run.dir={run_dir}")
     assert result.returncode == 143, result.stderr
     line = the_line(result)
-    assert line.startswith(f"interrupted (SIGTERM) during {phase}"), line
+    assert line.startswith(f"interrupted (SIGTERM) during {phase}") or (   # a busy machine: the next eval
+        phase == "training (" and line.startswith("interrupted (SIGTERM) during the evaluation after epoch")), line
     assert line.endswith(f"hydra.run.dir={run_dir} resume=auto"), line
     if (run_dir / "metrics.json").exists():   # start-up may end before the record is opened
         assert read_metrics(run_dir)["status"] == "interrupted"
