@@ -63,7 +63,7 @@ def _trains_every_parameter(network, shape):
     loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
     network.set_train(True)
     params = network.trainable_params()
-    step = ms.value_and_grad(lambda a, b: loss_fn(network(a), b), None, params)
+    step = ms.value_and_grad(nn.WithLossCell(network, loss_fn), None, params)   # graph or PyNative mode
     loss, grads = step(x, labels)
     assert all(np.abs(grad.asnumpy()).sum() > 0 for grad in grads), \
         [p.name for p, grad in zip(params, grads) if not np.abs(grad.asnumpy()).sum()]
