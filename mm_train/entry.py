@@ -100,11 +100,27 @@ def task(cfg: DictConfig):
             if active() is not None:   # the line is printed below the bar's last frame
                 active().close()
             from mm_train.checkpoints import last_checkpoint
-            print(interruption.message(signum, run_dir, command, last_checkpoint(run_dir)), file=sys.stderr,
-                  flush=True)
+            message = interruption.message(signum, run_dir, command, last_checkpoint(run_dir))
+            print(message, file=sys.stderr, flush=True)
+            _ensure_in_log(message)   # a signal that lands inside a log write can lose the copy above
             raise SystemExit(128 + signum) from None
         finally:
             hydra_record.clear()   # a record not written (a refused run) is never written by a later execute()
+
+
+def _ensure_in_log(text: str) -> None:
+    """Append ``text`` to the run's log file unless its last lines already hold it."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            path = Path(handler.baseFilename)
+            try:
+                tail = path.read_text(encoding="utf-8", errors="replace")[-8192:] if path.exists() else ""
+                if text not in tail:
+                    with open(path, "a", encoding="utf-8") as log_file:
+                        log_file.write(text + "\n")
+            except OSError:
+                pass
+            return
 
 
 @contextlib.contextmanager
