@@ -186,7 +186,8 @@ def judge(request: dict) -> dict:
     import numpy as np
 
     from mm_train.jobs import open_job
-    from mm_train.migrate.parity import network_output, self_floor, verdict
+    from mm_train.commands.parity import network_output
+    from mm_train.migrate.parity import self_floor, verdict
 
     folder = Path(request["folder"])
     weights = next(folder.glob("weights.*"))

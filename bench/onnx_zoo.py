@@ -97,7 +97,7 @@ def measure(model: str, exporter: str, args) -> dict:
     import onnx
     row["params"] = info["params"]
     row["ops"] = len(onnx.load(str(folder / "model.onnx"), load_external_data=False).graph.node)
-    me = [sys.executable, "-m", "mm_train.cli"]
+    me = [sys.executable, "-m", "mm_train.commands"]
     code, out, seconds, peak = run_capped(me + ["migrate", "onnx", str(folder / "model.onnx"), "--name", tag,
                                                 "--out", str(folder / "recipes"), "--no-parity"], args.cap_gb)
     row["convert_s"], row["convert_cpu_s"], row["convert_peak_gb"] = round(seconds, 1), round(LAST_CPU[0], 1), round(peak, 2)

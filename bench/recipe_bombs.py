@@ -25,7 +25,7 @@ CAP_BYTES, TIMEOUT = 3 << 30, 60
 
 def measure(name: str, env: dict) -> tuple[float, int, int, str]:
     start = time.time()
-    proc = subprocess.Popen([sys.executable, "-m", "mm_train.cli", "recipes", "validate", name], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "mm_train.commands", "recipes", "validate", name], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak, watched = 0, psutil.Process(proc.pid)
     while proc.poll() is None:

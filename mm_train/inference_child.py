@@ -60,7 +60,7 @@ def killed_line(what: str, params: int, available: int) -> str:
 def run_child(argv: list[str], what: str, reason: RunInChild) -> int:
     """Run ``mm-train ARGV`` in a child process (output passed through); its exit code, or 1 with
     :func:`killed_line` when the kernel killed it."""
-    done = subprocess.run([sys.executable, "-m", "mm_train.cli", *argv], env={**os.environ, CHILD_ENV: "1"},
+    done = subprocess.run([sys.executable, "-m", "mm_train.commands", *argv], env={**os.environ, CHILD_ENV: "1"},
                           check=False)
     if done.returncode == -signal.SIGKILL:
         print(killed_line(what, reason.params, reason.available), file=sys.stderr, flush=True)

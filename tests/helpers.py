@@ -49,8 +49,8 @@ def run_main(*overrides: str, cwd: Path | None = None, env: dict | None = None) 
 
 
 def cli_main(*args: str, cwd: Path | None = None, env: dict | None = None) -> Result:
-    """``mm-train ARGS...`` in this process: ``mm_train.cli.main(argv)``."""
-    from mm_train.cli import main
+    """``mm-train ARGS...`` in this process: ``mm_train.commands.main(argv)``."""
+    from mm_train.commands import main
     return call_main(main, list(args), cwd=cwd or ROOT, env=env)
 
 
@@ -127,9 +127,9 @@ def run_py(*overrides: str, cwd: Path | None = None, env: dict | None = None, ti
 
 
 def mm_train_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
-    """``mm-train ARGS...`` in a new process (through ``python -m mm_train.cli``)."""
+    """``mm-train ARGS...`` in a new process (through ``python -m mm_train.commands``)."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "mm_train.cli", *args], cwd=cwd or ROOT, env=full_env,
+    return subprocess.run([sys.executable, "-m", "mm_train.commands", *args], cwd=cwd or ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -24,15 +24,14 @@ LAYERS = {
               "callbacks", "callbacks.*", "checkpoints", "migrate", "migrate.rules", "migrate.sources",
               "migrate.torch_pickle", "migrate.weights", "migrate.keras3", "migrate.onnx", "migrate.onnx.load",
               "migrate.onnx.translate", "migrate.onnx.ops", "migrate.onnx.walk", "migrate.onnx.blocks",
-              "migrate.onnx.attention", "migrate.onnx.assessment", "debug", "sweep_report", "ema", "curves_png",
+              "migrate.onnx.attention", "migrate.onnx.assessment", "migrate.parity", "debug", "sweep_report", "ema", "curves_png",
               "compile_cache", "interruption"],
     "config": ["components", "config", "composition", "recipes", "boundary", "inheritance", "sweep_params",
                "recipe_files", "interpolation_bounds", "run_record"],
     "assembly": ["init_from", "assembly", "distributed", "run_settings"],
     "tasks": ["training", "inspection", "export", "predict", "inference_memory", "inference_child"],
     "jobs": ["jobs", "runner"],
-    "front": ["entry", "cli", "launch", "__main__", "data.commands", "migrate.commands", "migrate.parity", "migrate.onnx.convert",
-              "sweep_claim", "sweep_check"],
+    "front": ["entry", "commands", "commands.*", "launch", "__main__", "sweep_claim", "sweep_check"],
 }
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from hostile_recipes import HEAD, write_all
 from mm_train.__main__ import main as run_main
-from mm_train.cli import main as cli_main
+from mm_train.commands import main as cli_main
 
 
 @pytest.fixture(scope="module")

@@ -179,7 +179,7 @@ def test_msrun_command_line():
 
 def _launch(*args: str, cwd: Path, recipes: Path, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "MM_TRAIN_RECIPE_PATH": str(recipes)}
-    return subprocess.Popen([sys.executable, "-m", "mm_train.cli", "launch", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "mm_train.commands", "launch", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 

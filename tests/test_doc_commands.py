@@ -223,7 +223,7 @@ def workspace(tmp_path, cifar_dir):
 def argv(command: str, extra) -> list[str]:
     words = shlex.split(command)
     if words[0] == "mm-train":
-        words = [sys.executable, "-m", "mm_train.cli", *words[1:]]
+        words = [sys.executable, "-m", "mm_train.commands", *words[1:]]
     elif words[:2] == ["python", "run.py"]:
         words = [sys.executable, str(ROOT / "run.py"), *words[2:]]
     elif words[0] == "python":

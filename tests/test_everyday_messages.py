@@ -71,7 +71,7 @@ def test_a_run_directorys_config_yaml_runs_again_as_a_recipe(tmp_path, monkeypat
 
 
 def test_blocks_ls_headings_and_defaults_read_as_a_recipe_writes_them(capsys):
-    from mm_train.cli import main
+    from mm_train.commands import main
     assert main(["blocks", "ls"]) == 0
     out = capsys.readouterr().out
     assert "losses:" in out and "lr schedules:" in out and "losss:" not in out and "lr schedules:" in out

@@ -118,7 +118,7 @@ def weight_file(family: str) -> Path:
 def test_small_torchvision_model_imports_strictly_and_matches_its_output(family):
     """init_from=weights.pth|.safetensors alone (the recipe names its rules) loads torchvision's state_dict with
     every key, and the eval-mode logits equal torchvision's within 1e-4."""
-    from mm_train.migrate.parity import network_output
+    from mm_train.commands.parity import network_output
 
     config = small_config(family)
     config["init_from"] = str(weight_file(family))
@@ -158,7 +158,8 @@ def test_parity_verdict_passes_a_correct_resnet50_import_and_fails_a_wrong_eps(t
     """torchvision's ResNet-50 against the recipe's, float32 both: the verdict against the floor measured on
     the network itself passes; the same weights with layer4's BatchNorm eps 1e-3 instead of 1e-5 (a typical
     migration slip) fail by more than ten times the bound."""
-    from mm_train.migrate.parity import network_output, self_floor, verdict
+    from mm_train.commands.parity import network_output
+    from mm_train.migrate.parity import self_floor, verdict
 
     x, y = np.load(FIXTURES / "resnet50" / "x.npy"), np.load(FIXTURES / "resnet50" / "y.npy")
     info: dict = {}

@@ -154,7 +154,7 @@ def test_unknown_output_suggests_a_layer():
 
 
 def test_recipes_validate_finds_wiring_mistakes_before_building(tmp_path, monkeypatch, capsys):
-    from mm_train.cli import main
+    from mm_train.commands import main
     recipe = (ROOT / "recipes" / "quickstart.yaml").read_text().replace(
         "conv2: {type: ConvBNReLU,", "conv2: {inputs: [conv0], type: ConvBNReLU,")
     (tmp_path / "wired.yaml").write_text(recipe)

@@ -29,7 +29,7 @@ def test_a_user_error_exits_2_from_main_with_one_message(monkeypatch, capsys, tm
 
 
 def test_mm_train_main_returns_the_exit_code(capsys):
-    from mm_train.cli import main
+    from mm_train.commands import main
     assert main(["recipes", "show", "quickstrt"]) == 2
     assert "error: NAME: no recipe named 'quickstrt'" in capsys.readouterr().err
 
@@ -54,7 +54,7 @@ def test_an_in_process_run_leaves_the_process_as_it_found_it(tmp_path):
 
 
 def test_an_unexpected_exception_is_a_traceback_and_exit_1(monkeypatch):
-    from mm_train import cli
+    from mm_train import commands
 
     def broken(argv):
         raise RuntimeError("a bug")

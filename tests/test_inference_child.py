@@ -50,7 +50,7 @@ def little_memory(monkeypatch, available=10**6):
 
 def test_parity_child_killed_by_the_kernel_prints_one_line_naming_pynative(parity_args, children, monkeypatch,
                                                                            capsys):
-    from mm_train.cli import main
+    from mm_train.commands import main
 
     little_memory(monkeypatch)
     children.code = -signal.SIGKILL
@@ -58,7 +58,7 @@ def test_parity_child_killed_by_the_kernel_prints_one_line_naming_pynative(parit
     captured = capsys.readouterr()
     assert code == 1
     [(command, env)] = children.started
-    assert command == [sys.executable, "-m", "mm_train.cli", *parity_args]     # the same parity, in a child
+    assert command == [sys.executable, "-m", "mm_train.commands", *parity_args]     # the same parity, in a child
     assert env["MM_TRAIN_INFERENCE_CHILD"] == "1"
     line = captured.err.strip().splitlines()[-1]
     assert line.startswith("parity: killed by the kernel (SIGKILL) while running the network in graph mode, most "
@@ -69,7 +69,7 @@ def test_parity_child_killed_by_the_kernel_prints_one_line_naming_pynative(parit
 
 @pytest.mark.parametrize("child_code", [0, 1, 2])
 def test_parity_exits_as_its_child_did(parity_args, children, monkeypatch, capsys, child_code):
-    from mm_train.cli import main
+    from mm_train.commands import main
 
     little_memory(monkeypatch)
     children.code = child_code
@@ -80,7 +80,7 @@ def test_parity_exits_as_its_child_did(parity_args, children, monkeypatch, capsy
 @pytest.mark.parametrize("setting", ["in the child", "pynative", "plenty of memory"])
 def test_parity_runs_in_process_when_memory_is_not_in_doubt(parity_args, children, monkeypatch, capsys, setting):
     """The child itself, PyNative (no graph compile) and a network the estimate vouches for: no child."""
-    from mm_train.cli import main
+    from mm_train.commands import main
 
     little_memory(monkeypatch, 10**12 if setting == "plenty of memory" else 10**6)
     if setting == "in the child":
@@ -93,7 +93,7 @@ def test_parity_runs_in_process_when_memory_is_not_in_doubt(parity_args, childre
 @pytest.mark.slow
 def test_parity_child_really_killed_with_sigkill_is_reported(parity_args, monkeypatch, capsys):
     """A real child process, killed with SIGKILL as the kernel's out-of-memory killer does."""
-    from mm_train.cli import main
+    from mm_train.commands import main
 
     def killed_run(command, env=None, check=False):
         child = subprocess.Popen(command, env=env)

@@ -31,7 +31,7 @@ SMALL = ["+recipe=quickstart", "+dataset.train.limit=64", "dataset.train.batch_s
          "train.epochs=3"]
 
 SIGNALLER = textwrap.dedent("""
-    # run.py (or mm_train.cli), sending this process SIGNAL from inside one phase: checkpoint, eval, convert
+    # run.py (or mm_train.commands), sending this process SIGNAL from inside one phase: checkpoint, eval, convert
     import os, runpy, signal, sys, time
     from mm_train import interruption
     interruption.install()   # as run.py does, before MindSpore starts its threads
@@ -75,10 +75,10 @@ def _env() -> dict:
 
 
 def run_signalled(at: str, sig: str, *args: str) -> subprocess.CompletedProcess:
-    """``python run.py ARGS`` (or ``-m mm_train.cli ARGS``) that signals itself during phase ``at``."""
+    """``python run.py ARGS`` (or ``-m mm_train.commands ARGS``) that signals itself during phase ``at``."""
     script = Path(tempfile.mkdtemp(prefix="mm_train_signaller_")) / "signaller.py"
     script.write_text(SIGNALLER)
-    target = ["-m", *args] if args[0] == "mm_train.cli" else [str(ROOT / "run.py"), *args]
+    target = ["-m", *args] if args[0] == "mm_train.commands" else [str(ROOT / "run.py"), *args]
     return subprocess.run([sys.executable, str(script), *target], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env={**_env(), "SIGNAL_AT": at, "SIGNAL": sig})
 
@@ -189,7 +189,7 @@ def test_ctrl_c_during_a_checkpoint_write_finishes_the_file_and_names_it(tmp_pat
 def test_ctrl_c_during_data_convert_removes_the_partial_output(tmp_path):
     from mm_train.data.synthetic import write_image_folder
     write_image_folder(tmp_path / "folder", 12, usage="val", classes=3)
-    result = run_signalled("convert", "SIGINT", "mm_train.cli", "data", "convert", "image_folder",
+    result = run_signalled("convert", "SIGINT", "mm_train.commands", "data", "convert", "image_folder",
                            str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"), "--usage", "val",
                            "--shards", "2")
     assert result.returncode == 130, result.stderr
@@ -202,7 +202,7 @@ def test_ctrl_c_during_data_convert_removes_the_partial_output(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_ctrl_c_to_launch_stops_the_workers_and_says_how_to_continue(tmp_path, sig):
     run_dir = tmp_path / "l"
-    process = subprocess.Popen([sys.executable, "-m", "mm_train.cli", "launch", "--nproc", "2", "--", *SMALL,
+    process = subprocess.Popen([sys.executable, "-m", "mm_train.commands", "launch", "--nproc", "2", "--", *SMALL,
                                 "train.epochs=30", f"hydra.run.dir={run_dir}"], cwd=ROOT, env=_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = run_dir / "msrun" / "worker_0.log"
@@ -257,7 +257,7 @@ def test_the_other_signal_inside_a_phase_ends_it_the_same_way(tmp_path, at, sig,
 def test_sigterm_during_data_convert_removes_the_partial_output(tmp_path):
     from mm_train.data.synthetic import write_image_folder
     write_image_folder(tmp_path / "folder", 12, usage="val", classes=3)
-    result = run_signalled("convert", "SIGTERM", "mm_train.cli", "data", "convert", "image_folder",
+    result = run_signalled("convert", "SIGTERM", "mm_train.commands", "data", "convert", "image_folder",
                            str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"), "--usage", "val",
                            "--shards", "2")
     assert result.returncode == 143, result.stderr

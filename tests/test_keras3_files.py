@@ -77,7 +77,7 @@ def recipes(tmp_path_factory):
 
 
 def parity(recipes, monkeypatch, name, file, rules, recipe=None):
-    from mm_train.migrate.parity import run_parity
+    from mm_train.commands.parity import run_parity
 
     monkeypatch.setenv("MM_TRAIN_RECIPE_PATH", str(recipes))
     folder = FIXTURES / name
@@ -129,7 +129,7 @@ def test_full_size_resnet50_weights_h5_as_keras3_writes_it_converts_every_parame
     import h5py
     import mindspore as ms
 
-    from mm_train.cli import main
+    from mm_train.commands import main
     from mm_train.migrate.keras3 import by_shape
     from mm_train.migrate.rules import convert, load_rules
 

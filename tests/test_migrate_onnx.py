@@ -11,7 +11,7 @@ import yaml
 
 import onnx_graphs as g
 import training_helpers  # noqa: F401  (claims the CPU device before any kernel runs)
-from mm_train.cli import main
+from mm_train.commands import main
 from mm_train.errors import ConfigError
 
 
@@ -20,7 +20,7 @@ def quiet(*_args, **_kwargs):
 
 
 def convert(path: Path, **kwargs):
-    from mm_train.migrate.onnx.convert import convert as run
+    from mm_train.commands.migrate import convert as run
     return run(path, "net", verbose_print=quiet, **kwargs)
 
 

@@ -63,7 +63,7 @@ def test_the_wheel_ships_conf_and_recipes_and_runs_from_any_folder(wheel_venv, t
     assert read_metrics(run_dirs[0])["final"]["acc"] > 0.5
 
 
-@pytest.mark.parametrize("command", [["-m", "mm_train"], ["-m", "mm_train.cli", "run"], [str(ROOT / "run.py")]])
+@pytest.mark.parametrize("command", [["-m", "mm_train"], ["-m", "mm_train.commands", "run"], [str(ROOT / "run.py")]])
 def test_python_m_mm_train_and_mm_train_run_are_run_py(command, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("HYDRA_FULL_ERROR", None)

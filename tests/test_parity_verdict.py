@@ -97,7 +97,7 @@ def files(tmp_path_factory):
 
 
 def parity(files, monkeypatch, capsys, recipe, *flags):
-    from mm_train.cli import main
+    from mm_train.commands import main
 
     monkeypatch.setenv("MM_TRAIN_RECIPE_PATH", str(files / "recipes"))
     code = main(["parity", f"+recipe={recipe}", f"init_from={{path: {files / 'w.safetensors'}, rules: torch}}",

@@ -6,7 +6,7 @@ import json
 import pytest
 
 import training_helpers
-from mm_train.cli import main as cli_main
+from mm_train.commands import main as cli_main
 from mm_train.errors import ConfigError
 from mm_train.jobs import prepare
 from mm_train.nn.builder import build_network

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import training_helpers
-from mm_train.cli import main as cli_main
+from mm_train.commands import main as cli_main
 
 PUBLISHED = sorted(p.stem for p in (training_helpers.ROOT / "recipes" / "published").glob("*.yaml"))
 SOURCE = ("github.com/", "arXiv:", "gitee.com/")

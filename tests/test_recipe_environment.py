@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mm_train.__main__ import main as run_main
-from mm_train.cli import main as cli_main
+from mm_train.commands import main as cli_main
 
 HEAD = "# @package _global_\ndefaults:\n  - quickstart\n  - _self_\n"
 READS = {

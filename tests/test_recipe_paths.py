@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mm_train.__main__ import main as run_main
-from mm_train.cli import main as cli_main
+from mm_train.commands import main as cli_main
 from mm_train.errors import ConfigError
 from mm_train.run_paths import inside, name_problem
 

@@ -162,7 +162,7 @@ def test_a_finished_run_says_where_and_what(tmp_path):
 def test_a_pipe_closed_early_ends_quietly(args):
     import subprocess
     import sys
-    result = subprocess.run(f"{sys.executable} -m mm_train.cli {' '.join(args)} | head -1", shell=True,
+    result = subprocess.run(f"{sys.executable} -m mm_train.commands {' '.join(args)} | head -1", shell=True,
                             capture_output=True, text=True, cwd=ROOT, timeout=300,
                             env={**__import__('os').environ, "PYTHONPATH": str(ROOT)})
     assert result.stdout.count("\n") == 1 and result.stderr == "", result.stderr

@@ -73,7 +73,7 @@ def _job(folder: Path, overrides: list[str], status: str, acc: float) -> None:
 
 
 def test_sweep_report_ranks_finished_jobs_only_and_shows_each_status(tmp_path, capsys):
-    from mm_train.cli import main
+    from mm_train.commands import main
     _job(tmp_path / "0", ["seed=1"], "finished", 0.90)
     _job(tmp_path / "1", ["seed=2"], "interrupted", 0.99)   # better, but stopped at epoch 1 of 3
     _job(tmp_path / "2", ["seed=3"], "finished", 0.95)

@@ -8,7 +8,7 @@ import pytest
 
 from mm_train.__main__ import main as run_main
 from mm_train.boundary import check_name
-from mm_train.cli import main as cli_main
+from mm_train.commands import main as cli_main
 from mm_train.sweep_params import params_errors
 
 HEAD = "# @package _global_\ndefaults:\n  - quickstart\n  - _self_\n"

@@ -160,7 +160,7 @@ def test_a_parameter_without_a_batch_axis_cannot_be_concatenated():
 
 
 def test_blocks_ls_shows_the_graph_blocks_with_their_arguments_and_inputs(capsys):
-    from mm_train.cli import main
+    from mm_train.commands import main
     assert main(["blocks", "ls", "--kind", "block"]) == 0
     lines = capsys.readouterr().out.splitlines()
     for line in ("  Add()  # inputs: 2 or more", "  Concat(axis=1)  # inputs: 2 or more", "  MatMul()  # inputs: 2",

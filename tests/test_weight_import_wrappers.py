@@ -95,7 +95,7 @@ def test_import_weights_takes_a_raw_path_and_rules_mapping(tmp_path):
 
 def test_weights_convert_with_a_recipe_uses_its_weight_rules(tmp_path, monkeypatch, capsys):
     """The recipe names keras_resnet50 in network.weight_rules; the .npz's default (keras) would match nothing."""
-    from mm_train.cli import main
+    from mm_train.commands import main
     from test_migrate_keras import NETWORK as KERAS_NETWORK, keras_variables
 
     np.savez(tmp_path / "keras.npz", **keras_variables())

@@ -1,12 +1,11 @@
-"""``mm-train data convert`` and ``mm-train data download`` (added to the CLI by ``add_commands``).
+"""``mm-train data convert|download``: data sets to sharded MindRecord / TFRecord, public data sets fetched.
 
     mm-train data convert cifar10 data/cifar-10-batches-bin out/train.mindrecord --usage train --shards 2
     mm-train data download cifar10 --dest data
 """
 from __future__ import annotations
 
-import argparse
-
+from mm_train.commands.parsers import add_command, add_group
 from mm_train.device import set_environment
 
 
@@ -28,17 +27,15 @@ def download_command(args) -> int:
     return 0
 
 
-def add_commands(sub) -> None:
-    """Add the ``data`` command group to the CLI's subparsers ``sub``."""
+def add_to(sub) -> None:
     from mm_train.data.convert import SOURCES, TARGETS
     from mm_train.data.download import KNOWN
 
-    data = sub.add_parser("data", help="convert and download data sets").add_subparsers(dest="action", required=True)
-    convert = data.add_parser(
-        "convert", help="convert a data set to sharded MindRecord or TFRecord",
-        description="example: mm-train data convert cifar10 data/cifar-10-batches-bin out/train.mindrecord "
-                    "--usage train --shards 2 --to mindrecord",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = add_group(sub, "data", "convert and download data sets",
+                        "mm-train data download cifar10 --dest data")
+    convert = add_command(actions, "convert", "convert a data set to sharded MindRecord or TFRecord",
+                          "mm-train data convert cifar10 data/cifar-10-batches-bin out/train.mindrecord "
+                          "--usage train --shards 2 --to mindrecord", convert_command)
     convert.add_argument("source", choices=SOURCES, help="format of SRC")
     convert.add_argument("src", help="CIFAR folder, image-folder root, TFRecord file/glob or .mindrecord file")
     convert.add_argument("dest", help="output file (shards get a suffix: DEST0.. / DEST-00000-of-00002)")
@@ -48,13 +45,11 @@ def add_commands(sub) -> None:
     convert.add_argument("--image-key", default="image", help="image feature/column of a TFRecord/MindRecord SRC")
     convert.add_argument("--label-key", default="label", help="label feature/column of a TFRecord/MindRecord SRC")
     convert.add_argument("--limit", type=int, help="convert only the first N samples")
-    convert.set_defaults(func=convert_command)
-    down = data.add_parser("download", help="download and unpack a public data set (checked, atomic)",
-                           description="example: mm-train data download cifar10 --dest data")
+    down = add_command(actions, "download", "download and unpack a public data set (checked, atomic)",
+                       "mm-train data download cifar10 --dest data", download_command)
     down.add_argument("name", choices=sorted(KNOWN))
     down.add_argument("--dest", required=True, help="folder to put the data set folder in")
     down.add_argument("--url", help="fetch from this URL instead of the official one")
     check = down.add_mutually_exclusive_group()
     check.add_argument("--sha256", help="expected sha256 of the archive (instead of the known md5)")
     check.add_argument("--md5", help="expected md5 of the archive")
-    down.set_defaults(func=download_command)

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from mm_train.commands.parsers import add_command, add_group
 from mm_train.errors import ConfigError
 
-BASE_FILE = Path(__file__).with_name("base.yaml")
+BASE_FILE = Path(__file__).resolve().parents[1] / "migrate" / "onnx" / "base.yaml"
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 BASE_KEYS = ("dataset", "loss", "optimizer", "lr_schedule", "loss_scale", "train", "callbacks", "limits", "eval")
 
@@ -225,13 +226,13 @@ def migrate_onnx_command(args) -> int:
     return 0
 
 
-def add_command(sub, add) -> None:
-    migrate = sub.add_parser("migrate", help="bring a network from another framework (ONNX)")
-    actions = migrate.add_subparsers(dest="action", required=True)
-    onnx = add(actions, "onnx", "convert an ONNX classifier into a recipe (graph network), a checkpoint with its "
-               "weights and an operator assessment; exit 2 on an unsupported operator (nothing written), 1 when "
-               "parity with onnxruntime fails",
-               "mm-train migrate onnx resnet50.onnx --name resnet50_onnx --out my_recipes", migrate_onnx_command)
+def add_to(sub) -> None:
+    actions = add_group(sub, "migrate", "bring a network from another framework (ONNX)",
+                        "mm-train migrate onnx resnet50.onnx --name resnet50_onnx --out my_recipes")
+    onnx = add_command(actions, "onnx", "convert an ONNX classifier into a recipe (graph network), a checkpoint with "
+                       "its weights and an operator assessment; exit 2 on an unsupported operator (nothing written), "
+                       "1 when parity with onnxruntime fails",
+                       "mm-train migrate onnx resnet50.onnx --name resnet50_onnx --out my_recipes", migrate_onnx_command)
     onnx.add_argument("model", help="the .onnx file (external data next to it)")
     onnx.add_argument("--name", required=True, help="the recipe name: writes OUT/NAME.yaml, .ckpt, .assessment.md")
     onnx.add_argument("--out", required=True, help="the folder to write into (use it in MM_TRAIN_RECIPE_PATH)")

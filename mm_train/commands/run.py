@@ -1,0 +1,23 @@
+"""``mm-train run OVERRIDES``: train, evaluate or inspect a recipe, exactly as ``python run.py OVERRIDES``.
+
+    mm-train run +recipe=quickstart train.epochs=3
+    mm-train run -m +recipe=quickstart lr_schedule.lr_max=0.1,0.05
+
+Hydra parses everything after ``run`` (:func:`mm_train.commands.main` hands it to ``mm_train.__main__``);
+the parser here only lists ``run`` in ``mm-train --help``.
+"""
+from __future__ import annotations
+
+from mm_train.commands.parsers import add_command
+
+
+def run_command(args) -> int:
+    from mm_train.__main__ import main
+    return main(args.overrides)
+
+
+def add_to(sub) -> None:
+    parser = add_command(sub, "run", "train, evaluate or inspect a recipe: the same as python run.py (Hydra's "
+                         "command line: mm-train run +recipe=quickstart train.epochs=3; mm-train run --help)",
+                         "mm-train run +recipe=quickstart train.epochs=3", run_command, add_help=False)
+    parser.add_argument("overrides", nargs="*")
