@@ -59,7 +59,7 @@ def test_an_unexpected_exception_is_a_traceback_and_exit_1(monkeypatch):
     def broken(argv):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "main", broken)
+    monkeypatch.setattr(commands, "main", broken)
     result = cli_main("recipes", "ls")
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "RuntimeError: a bug" in result.stderr
