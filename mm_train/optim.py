@@ -363,4 +363,4 @@ def build_optimizer(spec: Mapping[str, Any], params: Sequence, learning_rate, lo
         raise ConfigError.collect(errors)
     grouped = param_groups(params, weight_decay, no_decay, groups, learning_rate, f"{where}.param_groups",
                            spec.get("layer_decay"))
-    return OPTIMIZERS.build(spec, where, grouped, learning_rate, **given)
+    return OPTIMIZERS.build_checked(spec, where, grouped, learning_rate, **given)   # checked above

@@ -161,6 +161,14 @@ class Registry:
         """Check ``spec`` and call its factory with ``args`` (``takes``), ``given`` and the spec's keywords."""
         factory, kwargs = self._spec(spec, where)
         check_arguments(factory, kwargs, where, skip=len(args), given={**dict.fromkeys(self.given), **given})
+        return self._call(factory, kwargs, where, args, given)
+
+    def build_checked(self, spec: Mapping[str, Any], where: str, *args: Any, **given: Any) -> Any:
+        """:meth:`build` for a ``spec`` whose problems :meth:`check_spec` has just found none of."""
+        factory, kwargs = self._spec(spec, where)
+        return self._call(factory, kwargs, where, args, given)
+
+    def _call(self, factory, kwargs: dict[str, Any], where: str, args: tuple, given: dict[str, Any]) -> Any:
         if self.build_func:
             return _resolve(self.build_func)(factory, args, {**kwargs, **given}, where)
         return factory(*args, **kwargs, **given)

@@ -30,12 +30,14 @@ REPLAYS = ("exact", "fast")
 
 
 def data_workers(dataset: Mapping[str, Any]) -> dict[str, Any]:
-    from mm_train.data import split_settings
+    """Each split's ``num_parallel_workers`` as resolved (``auto``: the cores); build_parts has checked them."""
+    from mm_train.data import SplitSettings
+    from mm_train.data.workers import resolve_workers
     out = {}
     for split in ("train", "eval"):
         try:
-            out[split] = split_settings(dataset, split)["num_parallel_workers"]
-        except Exception:  # noqa: BLE001 - a record only; build_parts has checked the settings
+            out[split] = resolve_workers(SplitSettings.of(dataset, split).num_parallel_workers)
+        except Exception:  # noqa: BLE001 - a record only
             out[split] = None
     return out
 

@@ -31,7 +31,7 @@ def convert_command(args) -> int:
     if args.recipe:
         from mm_train.jobs import open_job
         config = open_job(args.recipe, args.overrides).config
-        network = init_from.network_with_weights(config)
+        network, _ = init_from.recipe_network(config)     # SRC is its weights (the recipe's init_from is not loaded)
         weight_rules = init_from.weight_rules(config)     # the recipe's network.weight_rules, as init_from uses them
     spec = init_from.parse(spec, where="SRC", default_rules=weight_rules)
     if network is not None:
