@@ -109,7 +109,7 @@ def amp_level_errors(level: Any, where: str = "train.amp_level") -> list[ConfigE
                         suggestions=closest(str(level), AMP_LEVELS))]
 
 
-def check_amp_level(level: str, target: str, where: str = "train.amp_level") -> str:
+def check_amp_level(level: str, target: str) -> str:
     """``level`` for ``target`` (a validated config's; a note when float16 runs on CPU)."""
     if level != "O0" and target == "CPU":
         log.info("amp_level %s on CPU runs, but float16 is usually slower than float32 there", level)
