@@ -41,6 +41,8 @@ def own_keys(name: str) -> Optional[dict]:
     """Recipe ``name``'s own keys (its file's YAML, before Hydra merged its parents) as the last composition
     read them (:meth:`RecipeConfigSource.load_config`); None when no composition loaded it."""
     return _composed.get(name)
+
+
 ENV_PATH = "MM_TRAIN_RECIPE_PATH"
 
 

@@ -75,6 +75,8 @@ def split_setting_errors(cfg: Mapping[str, Any], where: str) -> list[ConfigError
     types = hints(SplitSettings)
     return [ConfigError(f"{where}.{key}", f"got {cfg[key]!r}", expected=expected)
             for key in _CHECKED if key in cfg and (expected := type_problem(cfg[key], types[key]))]
+
+
 BATCH_ONLY = {"MixUpBatch", "CutMixBatch", "MixUpCutMix"}
 
 
