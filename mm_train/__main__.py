@@ -45,9 +45,11 @@ def _run(argv: list[str] | None, own_process: bool) -> int:
         sys.argv = [sys.argv[0], *argv]
     # component swaps (loss={type: ...}, loss.type=X) compose as a child recipe's would
     sys.argv = [sys.argv[0], *swap_overrides(sys.argv[1:])]
+    from mm_train.jobs import TASKS, task_flag
     from mm_train.report_tasks import scratch_run_dir
+    reports = [name for name in TASKS.names() if task_flag(name, "report")]   # summary, check
     app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
-    with quiet_broken_pipe(), reported_errors(), scratch_run_dir(sys.argv[1:]) as scratch:
+    with quiet_broken_pipe(), reported_errors(), scratch_run_dir(sys.argv[1:], reports) as scratch:
         sys.argv += scratch   # task=summary / check without hydra.run.dir: no outputs/DATE/TIME folder
         app()
     if own_process:   # a process of its own: every file is written, skip the interpreter's teardown

@@ -101,10 +101,16 @@ def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "
     return LossScale("dynamic", init, True, int(spec.get("scale_factor", 2)), int(spec.get("scale_window", 2000)))
 
 
-def check_amp_level(level: str, target: str, where: str = "train.amp_level") -> str:
-    if level not in AMP_LEVELS:
-        raise ConfigError(where, f"got {level!r}", expected=f"one of {list(AMP_LEVELS)}",
-                          suggestions=closest(str(level), AMP_LEVELS))
+def amp_level_errors(level: Any, where: str = "train.amp_level") -> list[ConfigError]:
+    """``train.amp_level`` one of MindSpore's levels (checked once, by validation)."""
+    if level in AMP_LEVELS:
+        return []
+    return [ConfigError(where, f"got {level!r}", expected=f"one of {list(AMP_LEVELS)}",
+                        suggestions=closest(str(level), AMP_LEVELS))]
+
+
+def check_amp_level(level: str, target: str) -> str:
+    """``level`` for ``target`` (a validated config's; a note when float16 runs on CPU)."""
     if level != "O0" and target == "CPU":
         log.info("amp_level %s on CPU runs, but float16 is usually slower than float32 there", level)
     return level

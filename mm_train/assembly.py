@@ -96,7 +96,7 @@ def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, glo
     note = warmup_note(config["lr_schedule"], epochs * steps_per_epoch, steps_per_epoch)
     if note and task == "train":   # the warm-up as it runs, when it is not what warmup_epochs says
         print(note, flush=True)
-    lr = distributed.scale_lr(lr, config)   # train.scale_lr_by_devices
+    lr = distributed.scale_lr(lr, config, ranks.current())   # train.scale_lr_by_devices
     with building("optimizer"):
         optimizer = build_optimizer(config["optimizer"], network.trainable_params(), ms.Tensor(lr))
     with building("loss"):
@@ -116,19 +116,16 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     from mindspore.train import Model
 
     from mm_train.amp import check_amp_level, parse_loss_scale
-    from mm_train.data import build_dataset
+    from mm_train.data import batch_size, build_dataset
     from mm_train.data.transforms import build_transforms
     from mm_train.metrics import build_metrics, reported
-    from mm_train.nn.budget import max_params
-    from mm_train.nn.builder import build_network
-    from mm_train.optim import clip_grad_norm
+    from mm_train.init_from import recipe_network
     from mm_train.train_step import EvalStep, optimizer_step_dataset
 
     target = config["device"].get("target", "CPU")
     loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
-    amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)
-    clip_grad_norm(config["optimizer"])
-    network, _ = build_network(config["network"], max_params=max_params(config))
+    amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)   # validated: a note on CPU
+    network, _ = recipe_network(config)
     dataset = optimizer_step_dataset(config["dataset"], config["train"])   # N x B samples per optimizer step
     overfit = (config.get("debug") or {}).get("mode") == "overfit"
     train_data = eval_data = None
@@ -143,7 +140,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     for split, data in (("train", train_data), ("train" if overfit else "eval", eval_data)):
         check_sample(data, config, split)   # before any graph is compiled: both pipelines
     steps = train_data.get_dataset_size() if train_data is not None else 1
-    global_batch = int((dataset.get("train") or {}).get("batch_size", 32)) * ranks.current().size
+    global_batch = batch_size(dataset, "train") * ranks.current().size
     lr, loss, train_network = build_training(config, network, steps, global_batch, loss_scale, amp_level, task)
     eval_network = EvalStep(network, loss, cast_fp32=amp_level != "O0")
     model = Model(train_network, eval_network=eval_network, eval_indexes=[0, 1, 2],

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Iterator, Mapping, Optional
 
-from mm_train.amp import AMP_LEVELS
+from mm_train.amp import amp_level_errors, loss_scale_errors
 from mm_train.argtypes import ParamCount, hints, type_problem
 from mm_train.errors import ConfigError, closest
 from mm_train.metrics import callback_metric_errors, metrics_errors
 from mm_train.nn.budget import DEFAULT_MAX_PARAMS
-from mm_train.registry import TASKS
+from mm_train.registry import CALLBACKS, DATASETS, LOSSES, LR_SCHEDULES, OPTIMIZERS, Registry
 from mm_train.run_paths import RULE as NAME_RULE, name_problem
 
 COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
@@ -154,8 +154,17 @@ def choice_error(path: str, value: Any, choices) -> list[ConfigError]:
                         suggestions=closest(str(value), choices))]
 
 
-def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
-    """Problems that need no registry: keys, types, ranges, choices, code."""
+def task_errors(cfg: Mapping[str, Any], tasks: Registry) -> list[ConfigError]:
+    """``task`` one of ``tasks`` (:data:`mm_train.registry.TASKS`, filled by the task modules
+    :mod:`mm_train.jobs` imports), and what the task declares it needs."""
+    errors = choice_error("task", cfg.get("task"), tasks.names())
+    if cfg.get("task") in tasks and tasks.meta(cfg["task"]).get("needs_weights") and not cfg.get("init_from"):
+        errors.append(ConfigError("init_from", f"task={cfg['task']} needs weights", expected="init_from=PATH.ckpt"))
+    return errors   # before a run directory is touched
+
+
+def structure_errors(cfg: Mapping[str, Any], tasks: Registry | None = None) -> list[ConfigError]:
+    """Problems that need no component registry: keys, types, ranges, choices, code; the task among ``tasks``."""
     errors = code_errors(cfg)
     errors += [ConfigError(str(key), "unknown top-level key", expected="a key of the recipe or conf/config.yaml",
                            suggestions=closest(str(key), TOP_LEVEL))
@@ -166,9 +175,8 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
                for key in ("train", "device") if not isinstance(cfg.get(key), Mapping)]
     for name, schema in SECTIONS.items():
         errors += section_errors(name, cfg.get(name, {}), schema)
-    errors += choice_error("task", cfg.get("task"), TASKS.names())
-    if cfg.get("task") in ("eval", "export") and not cfg.get("init_from"):   # before a run directory is touched
-        errors.append(ConfigError("init_from", f"task={cfg['task']} needs weights", expected="init_from=PATH.ckpt"))
+    if tasks is not None:
+        errors += task_errors(cfg, tasks)
     seed = cfg.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
         errors.append(ConfigError("seed", f"got {seed!r}", expected="a whole number >= 0, or null (a fresh seed, "
@@ -177,7 +185,7 @@ def structure_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
         errors.append(ConfigError("overwrite", f"got {cfg.get('overwrite')!r}", expected="true or false"))
     errors += choice_error("resume_changes", cfg.get("resume_changes", "refuse"), ("refuse", "allow"))
     train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
-    errors += choice_error("train.amp_level", train.get("amp_level", "O0"), AMP_LEVELS)
+    errors += amp_level_errors(train.get("amp_level", "O0"))
     errors += metrics_errors(train)
     if not metrics_errors(train):
         errors += callback_metric_errors(cfg.get("callbacks"), train)
@@ -200,14 +208,33 @@ def with_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def validate(cfg: Mapping[str, Any]) -> None:
-    """Raise one ConfigError listing every problem in the resolved config ``cfg``.
+# The component sections, each checked by its registry (the kind's check_func beside its part: data/validate.py,
+# optim.py, lr_schedules.py); the network by mm_train.nn.validate
+CHECKED_BY = {"dataset": DATASETS, "loss": LOSSES, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}
+
+
+def component_errors(cfg: Mapping[str, Any]) -> list[ConfigError]:
+    """The component sections checked against the registries and the factories' signatures."""
+    from mm_train.nn.validate import network_errors
+
+    errors = []
+    for key in ("dataset", "network", "loss", "optimizer", "lr_schedule"):
+        if cfg.get(key) is not None:
+            errors += network_errors(cfg[key]) if key == "network" else CHECKED_BY[key].check(cfg[key], key)
+    for i, spec in enumerate(cfg.get("callbacks") or [] if isinstance(cfg.get("callbacks"), list) else []):
+        errors += CALLBACKS.check(spec, f"callbacks[{i}]")
+    device = cfg.get("device") if isinstance(cfg.get("device"), Mapping) else {}
+    errors += loss_scale_errors(cfg.get("loss_scale") or {}, device.get("target", "CPU"))
+    return errors
+
+
+def validate(cfg: Mapping[str, Any], tasks: Registry | None = None) -> None:
+    """Raise one ConfigError listing every problem in the resolved config ``cfg``; with ``tasks`` (the
+    TASKS :mod:`mm_train.jobs` fills) also the task and what it needs.
 
     The component checks import the registries' members (MindSpore): set the environment first.
     """
-    from mm_train.components import component_errors
-
-    errors = structure_errors(cfg)
+    errors = structure_errors(cfg, tasks)
     errors += component_errors(with_defaults(cfg) if not errors else cfg)
     if errors:
         raise ConfigError.collect(errors)

@@ -61,7 +61,8 @@ def apply_debug(config: dict[str, Any]) -> dict[str, Any]:
             settings["transforms"] = without_augmentation(settings.get("transforms"))
             settings.pop("batch_transforms", None)      # MixUpBatch / CutMixBatch are augmentation too
     if debug["mode"] == "overfit":
-        batch = dataset["train"].get("batch_size", 32)
+        from mm_train.data import batch_size
+        batch = batch_size(dataset, "train")
         for split in ("train", "eval"):          # the very same batch, in the same order
             dataset[split].update(limit=batch, batch_size=batch, shuffle=False, drop_remainder=False,
                                   transforms=dataset["train"]["transforms"])

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Mapping, MutableMapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from mm_train import device, ranks
 from mm_train.errors import ConfigError
@@ -42,16 +42,18 @@ def device_for(device_cfg: Mapping[str, Any], environ: Mapping[str, str] = os.en
     return dict(device_cfg)
 
 
-def configure(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.environ) -> Rank:
-    """Set the device and, under a launcher, join the job; return this process's :class:`Rank`.
+def placed_device(device_cfg: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The device section this process runs on: under a launcher :func:`device_for`, else as written."""
+    return device_for(device_cfg, environ) if ranks.launched(environ) else dict(device_cfg)
 
-    Every job configures its device through here (:func:`mm_train.jobs.open_job`).
+
+def configure(config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Rank:
+    """Set the device (:func:`placed_device`) and, under a launcher, join the job; return this process's
+    :class:`Rank`. ``config`` is not changed: the job keeps the placed device (:func:`mm_train.jobs.start`).
     """
+    device.configure(placed_device(config["device"], environ))
     if not ranks.launched(environ):
-        device.configure(config["device"])
         return SINGLE
-    config["device"] = device_for(config["device"], environ)
-    device.configure(config["device"])
 
     from mindspore import ParallelMode, set_auto_parallel_context
     from mindspore.communication import get_group_size, get_rank, init
@@ -85,7 +87,7 @@ def check_shards(dataset: Mapping[str, Any], rank: Rank) -> None:
                         split, num, shard, rank.rank, rank.size)
 
 
-def scale_lr(lr, config: Mapping[str, Any], rank: Rank | None = None):
+def scale_lr(lr, config: Mapping[str, Any], rank: Rank):
     """The learning-rate schedule times the number of devices when ``train.scale_lr_by_devices: true``.
 
     With N devices each step sees N times the samples; the linear scaling rule keeps the
@@ -93,7 +95,7 @@ def scale_lr(lr, config: Mapping[str, Any], rank: Rank | None = None):
     """
     if not (config.get("train") or {}).get("scale_lr_by_devices", False):
         return lr
-    size = (rank or ranks.current()).size
+    size = rank.size
     if size > 1:
         log.info("learning rate scaled by %d devices (train.scale_lr_by_devices)", size)
     return lr * size

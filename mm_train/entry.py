@@ -45,9 +45,8 @@ def task(cfg: DictConfig):
     """The Hydra task function: run the chosen recipe in Hydra's output directory."""
     from hydra.core.hydra_config import HydraConfig
 
-    from mm_train.runner import execute
-
     from mm_train import hydra_record
+    from mm_train.jobs import execute, task_flag
 
     hydra_cfg = HydraConfig.get()
     hydra_record.stage(cfg, HydraConfig.instance().cfg)   # written into .hydra/ under the run dir's lock
@@ -62,7 +61,7 @@ def task(cfg: DictConfig):
             interpolation_bounds.check(OmegaConf.to_container(cfg, resolve=False))   # before any value resolves
             launched = ranks.from_environment()   # under msrun: only rank 0 (the others share its directory)
             if launched is None or launched.rank == 0:
-                check_free(hydra_cfg.runtime.output_dir, cfg)
+                check_free(hydra_cfg.runtime.output_dir, cfg, task_flag(cfg.get("task", "train"), "keeps_results"))
         except OmegaConfBaseException:
             pass   # a value that does not resolve: validation names it, after the log opens
         except ConfigError as err:
@@ -81,7 +80,7 @@ def task(cfg: DictConfig):
             from mm_train.inheritance import replace_retyped
             replace_retyped(cfg, recipe, list(hydra_cfg.overrides.task))
             result = execute(cfg, hydra_cfg.runtime.output_dir, recipe, list(hydra_cfg.overrides.task))
-            if cfg.get("task") in ("train", "eval"):   # summary, check, export, predict end with their own report
+            if task_flag(cfg.get("task"), "keeps_results"):   # summary, check, export, predict end with their own report
                 print_summary(hydra_cfg.runtime.output_dir)
             return result
         except ConfigError as err:   # exit here: Hydra would add its own "Error executing job" lines

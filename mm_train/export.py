@@ -13,7 +13,6 @@ from typing import Any, Mapping
 
 from mm_train import run_paths
 from mm_train.errors import ConfigError, closest
-from mm_train.ranks import Rank
 from mm_train.registry import TASKS
 
 FORMATS = {"MINDIR": ".mindir", "AIR": ".air", "ONNX": ".onnx"}
@@ -64,22 +63,14 @@ def export_network(network, input_shape, run_dir: Path, settings: Mapping[str, A
     return path
 
 
-def export_task(config: Mapping[str, Any], run_dir: Path) -> Path:
-    """``task=export``: build the network, load ``init_from`` (required by validation), export it."""
-    from mm_train import init_from
-    from mm_train.nn.budget import max_params
-    from mm_train.nn.builder import build_network
+@TASKS.register("export", needs_weights=True)
+def export_task(config: Mapping[str, Any], run_dir: Path, recipe: str, record=None) -> None:
+    """``task=export``: the network with ``init_from``'s weights (required by validation) as MINDIR (ONNX, AIR)
+    in the run directory."""
+    from mm_train.init_from import network_with_weights
 
     settings = export_settings(config.get("export"), config["device"].get("target", "CPU"))
     input_shape = (config["network"] or {}).get("input_shape")
     if not input_shape:
         raise ConfigError("network.input_shape", "missing", expected="the per-sample input shape, e.g. [3, 32, 32]")
-    network, _ = build_network(config["network"], max_params=max_params(config))
-    init_from.load(network, config.get("init_from"))
-    return export_network(network, list(input_shape), run_dir, settings)
-
-
-@TASKS.register("export")
-def export_run(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> None:
-    """Write the network with ``init_from``'s weights as MINDIR (ONNX, AIR) into the run directory."""
-    export_task(config, run_dir)
+    export_network(network_with_weights(config), list(input_shape), run_dir, settings)

@@ -3,7 +3,7 @@
 Hydra writes ``.hydra/`` before the task function runs, so a run refused because the directory is
 in use or holds results would replace the owner's record. conf/config.yaml sets
 ``hydra.output_subdir: null``; the task stages the same three files (:func:`stage`) and
-:func:`mm_train.runner.execute` writes them (:func:`write`) after :func:`mm_train.rundir.claim`::
+:func:`mm_train.jobs.execute` writes them (:func:`write`) after :func:`mm_train.rundir.claim`::
 
     stage(task_cfg, HydraConfig.instance().cfg)   # at the start of the task
     write(run_dir)                                 # rank 0, under the run directory's lock

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import yaml
 from omegaconf import DictConfig, open_dict
 
 from mm_train.config import COMPONENTS
-from mm_train.errors import ConfigError
 
 RETYPED = (*COMPONENTS, "loss_scale")
 
@@ -90,16 +88,11 @@ def swap_overrides(overrides: Sequence[str]) -> list[str]:
 
 
 def _own_keys(recipe: str) -> dict[str, Any]:
-    """The chosen recipe's own YAML when it inherits (has ``defaults``), else {}."""
-    from mm_train.recipes import find
+    """The chosen recipe's own keys when it inherits (has ``defaults``), else {}: as Hydra's composition
+    loaded its file (:func:`mm_train.recipes.own_keys`), not read again."""
+    from mm_train.recipes import own_keys
 
-    found = find(recipe)
-    if found is None:
-        return {}
-    try:
-        own = yaml.safe_load(found.text()) or {}   # composition has checked it (bounds, links)
-    except (yaml.YAMLError, ConfigError):
-        return {}   # composition reports it
+    own = own_keys(recipe)
     return own if isinstance(own, dict) and own.get("defaults") else {}
 
 

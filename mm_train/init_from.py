@@ -11,7 +11,10 @@
 a mapping using the checkpoint keys (``allow_missing``, ``allow_unexpected``), is loaded by
 name (:func:`mm_train.checkpoints.load_checkpoint`: returns the names kept as built); anything
 else goes through the importer's rules (:func:`mm_train.migrate.weights.import_weights`:
-returns its report). :func:`load` does either.
+returns its report). :func:`load` does either; :func:`network_with_weights` builds the recipe's network
+and loads its ``init_from`` (export, predict, parity, weights convert)::
+
+    network = network_with_weights(config)   # network.weight_rules apply to another framework's file
 """
 from __future__ import annotations
 
@@ -83,8 +86,28 @@ def parse(spec: Any, where: str = "init_from", default_rules: str | None = None)
     return {"path": str(spec["path"]), "format": fmt, "rules": rules, "allow": allow}
 
 
-def load(network, spec: Any, where: str = "init_from") -> Any:
+def recipe_network(config: Mapping[str, Any]):
+    """``(network, layer infos)``: the recipe's ``network`` built within its ``limits.max_params``."""
+    from mm_train.nn.budget import max_params
+    from mm_train.nn.builder import build_network
+    return build_network(config["network"], max_params=max_params(config))
+
+
+def weight_rules(config: Mapping[str, Any]) -> Any:
+    """The rule set another framework's weights are read with (the recipe's ``network.weight_rules``)."""
+    return (config.get("network") or {}).get("weight_rules")
+
+
+def network_with_weights(config: Mapping[str, Any], where: str = "init_from"):
+    """The recipe's network with its ``init_from`` weights loaded (none when ``init_from`` is unset)."""
+    network, _ = recipe_network(config)
+    load(network, config.get("init_from"), where, rules=weight_rules(config))
+    return network
+
+
+def load(network, spec: Any, where: str = "init_from", rules: Any = None) -> Any:
     """Load ``init_from`` into ``network``; every key must fit unless allowed (one ConfigError listing all).
+    ``rules``: the recipe's ``network.weight_rules`` (:func:`weight_rules`), for another framework's file.
 
     Returns the names kept as built (checkpoint loader) or the importer's report; None when unset.
     """
@@ -93,7 +116,7 @@ def load(network, spec: Any, where: str = "init_from") -> Any:
     from mm_train.migrate.weights import import_weights
 
     spec, use_ema = split_choice(spec)    # ema: false -> the raw weights of a train.ema_decay checkpoint
-    parsed = parse(spec, where, getattr(network, "weight_rules", None))
+    parsed = parse(spec, where, rules)
     if parsed is None:
         return None
     if "rules" not in parsed:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mm_train.errors import CheckFailed, ConfigError
-from mm_train.ranks import Rank
 from mm_train.registry import TASKS
 
 MAX_BATCH = 2
@@ -133,10 +132,9 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
 
     from mm_train.amp import parse_loss_scale
     from mm_train.assembly import build_training
-    from mm_train.nn.budget import max_params
-    from mm_train.nn.builder import build_network
+    from mm_train.init_from import recipe_network
 
-    network, infos = build_network(config["network"], max_params=max_params(config))
+    network, infos = recipe_network(config)
     batch = max(1, min(int((config["dataset"].get("train") or {}).get("batch_size", MAX_BATCH)), MAX_BATCH))
     out_shape = getattr(network, "output_shape", infos[-1].output_shape)
     classes = math.prod(out_shape)
@@ -196,13 +194,13 @@ def check(config: Mapping[str, Any], run_dir: Path, recipe: str = "network") -> 
     return results
 
 
-@TASKS.register("summary")
-def summary_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> list[str]:
+@TASKS.register("summary", report=True)
+def summary_task(config: Mapping[str, Any], run_dir: Path, recipe: str, record=None) -> list[str]:
     """Layers, output shapes and parameters; reads no data."""
     return summary(config, run_dir, recipe)
 
 
-@TASKS.register("check")
-def check_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> list[Result]:
+@TASKS.register("check", report=True)
+def check_task(config: Mapping[str, Any], run_dir: Path, recipe: str, record=None) -> list[Result]:
     """Operator assessment on the selected device; exit 1 when a part failed."""
     return check(config, run_dir, recipe)

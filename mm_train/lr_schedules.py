@@ -226,6 +226,11 @@ def warmup_note(spec: Any, total_steps: int, steps_per_epoch: int, where: str = 
 SCHEDULE_KEYS = ("scale_by_batch", "by_epoch", "warmup_factor")   # read here, not by the schedule
 
 
+def schedule_errors(spec: Any, where: str = "lr_schedule") -> list[ConfigError]:
+    """Every problem of the ``lr_schedule`` section without building it (LR_SCHEDULES' ``check_func``)."""
+    return LR_SCHEDULES.check_spec(spec, where) + schedule_key_errors(spec, where)
+
+
 def schedule_key_errors(spec: Any, where: str = "lr_schedule") -> list[ConfigError]:
     """``by_epoch`` a bool, ``warmup_factor`` a number in (0, 1]."""
     if not isinstance(spec, Mapping):

@@ -29,12 +29,12 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import warnings
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import mindspore as ms
 from mindspore import nn, ops
 
-from mm_train.argtypes import Epsilon, Fraction, PositiveFloat, UnitInterval
+from mm_train.argtypes import Epsilon, Fraction, NonNegativeFloat, PositiveFloat, UnitInterval, type_problem
 from mm_train.errors import ConfigError
 from mm_train.registry import OPTIMIZERS
 
@@ -303,6 +303,40 @@ def _split_decay(params, weight_decay: float, no_decay, extra) -> list[dict[str,
            ([{"params": rest, "weight_decay": 0.0, **extra}] if rest else [])
 
 
+def optimizer_errors(spec: Any, where: str = "optimizer") -> list[ConfigError]:
+    """Every problem of the ``optimizer`` section without building it (OPTIMIZERS' ``check_func``): the
+    factory's arguments, then the keys build_optimizer reads itself (weight_decay, no_decay, param_groups,
+    clip_grad_norm)."""
+    return OPTIMIZERS.check_spec(spec, where) + optimizer_key_errors(spec, where)
+
+
+def optimizer_key_errors(spec: Any, where: str = "optimizer") -> list[ConfigError]:
+    """The keys build_optimizer reads itself: weight_decay, no_decay, param_groups, clip_grad_norm."""
+    if not isinstance(spec, Mapping):
+        return []
+    errors = []
+    for key, hint in (("weight_decay", NonNegativeFloat), ("clip_grad_norm", Optional[PositiveFloat]),
+                      ("no_decay", Sequence[str])):
+        if key in spec and (expected := type_problem(spec[key], hint)):
+            errors.append(ConfigError(f"{where}.{key}", f"got {spec[key]!r}", expected=expected))
+    groups = spec.get("param_groups")
+    if groups is not None and not isinstance(groups, list):
+        return errors + [ConfigError(f"{where}.param_groups", f"got {groups!r}",
+                                     expected="a list of {params: [GLOB, ...], lr_scale: X, weight_decay: X}")]
+    for i, group in enumerate(groups or []):
+        here = f"{where}.param_groups[{i}]"
+        if not isinstance(group, Mapping):
+            errors.append(ConfigError(here, f"got {group!r}", expected="{params: [GLOB, ...], lr_scale: X}"))
+            continue
+        params = group.get("params")
+        if type_problem(params, Union[str, Sequence[str]]):
+            errors.append(ConfigError(f"{here}.params", f"got {params!r}", expected="a glob or a list of globs"))
+        for key in ("lr_scale", "weight_decay"):
+            if key in group and (expected := type_problem(group[key], float)):
+                errors.append(ConfigError(f"{here}.{key}", f"got {group[key]!r}", expected=expected))
+    return errors
+
+
 def clip_grad_norm(spec: Mapping[str, Any], where: str = "optimizer.clip_grad_norm") -> float | None:
     """The ``clip_grad_norm`` of an optimizer spec (``None``: no clipping)."""
     value = spec.get("clip_grad_norm")
@@ -324,9 +358,9 @@ def build_optimizer(spec: Mapping[str, Any], params: Sequence, learning_rate, lo
     given = {"loss_scale": loss_scale} if "loss_scale" in names else {}
     if "no_decay" in names:
         given["no_decay"] = tuple(no_decay)
-    errors = OPTIMIZERS.check(spec, where)          # argument errors before group errors
+    errors = OPTIMIZERS.check_spec(spec, where)     # argument errors before group errors
     if errors:
         raise ConfigError.collect(errors)
     grouped = param_groups(params, weight_decay, no_decay, groups, learning_rate, f"{where}.param_groups",
                            spec.get("layer_decay"))
-    return OPTIMIZERS.build(spec, where, grouped, learning_rate, **given)
+    return OPTIMIZERS.build_checked(spec, where, grouped, learning_rate, **given)   # checked above

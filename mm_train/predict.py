@@ -25,7 +25,6 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 
 from mm_train.errors import ConfigError
-from mm_train.ranks import Rank
 from mm_train.registry import TASKS
 
 EXPECTED = "an image file, a folder of images, or a folder of class folders (JPEG/PNG)"
@@ -137,14 +136,11 @@ def load_predictor(config: Mapping[str, Any]) -> tuple[Callable, Optional[int], 
     if not config.get("init_from"):
         raise ConfigError("init_from", "task=predict needs weights",
                           expected="init_from=PATH.ckpt, or predict.model=FILE.mindir")
-    from mm_train import init_from
-    from mm_train.nn.budget import max_params
-    from mm_train.nn.builder import build_network
+    from mm_train.init_from import network_with_weights
     input_shape = (config.get("network") or {}).get("input_shape")
     if not input_shape:
         raise ConfigError("network.input_shape", "missing", expected="the per-sample input shape, e.g. [3, 32, 32]")
-    network, _ = build_network(config["network"], max_params=max_params(config))
-    init_from.load(network, config.get("init_from"))
+    network = network_with_weights(config)
     network.set_train(False)
     from mm_train.inference_memory import guard
     guard(network, "task=predict")
@@ -156,12 +152,13 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def predict_task(config: Mapping[str, Any], run_dir: Path) -> Optional[float]:
+def predict_images(config: Mapping[str, Any], run_dir: Path) -> Optional[float]:
     """Label ``predict.input``; write ``RUN_DIR/predictions.csv`` (and metrics.json for class folders).
 
     Returns the accuracy against the class folders, or None.
     """
     from mm_train.runfiles import write_json
+    from mm_train.data import SplitSettings
     from mm_train.data.transforms import build_transforms
 
     settings = config.get("predict") or {}
@@ -170,7 +167,8 @@ def predict_task(config: Mapping[str, Any], run_dir: Path) -> Optional[float]:
     dataset = config.get("dataset") or {}
     eval_split = dataset.get("eval") or {}
     transforms = build_transforms(eval_split.get("transforms"), "dataset.eval.transforms")
-    batch_size = fixed_batch or int(settings.get("batch_size") or eval_split.get("batch_size") or 32)
+    batch_size = fixed_batch or int(settings.get("batch_size") or eval_split.get("batch_size")
+                                    or SplitSettings.batch_size)
     total, done, rows, labels = len(inputs.files), 0, [], None
     batches = (total + batch_size - 1) // batch_size
     for start in range(0, total, batch_size):
@@ -211,6 +209,6 @@ def predict_task(config: Mapping[str, Any], run_dir: Path) -> Optional[float]:
 
 
 @TASKS.register("predict")
-def predict_run(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> Optional[float]:
+def predict_task(config: Mapping[str, Any], run_dir: Path, recipe: str, record=None) -> Optional[float]:
     """Label the images of ``predict.input``: RUN_DIR/predictions.csv (and the accuracy for class folders)."""
-    return predict_task(config, run_dir)
+    return predict_images(config, run_dir)

@@ -33,7 +33,16 @@ from mm_train import boundary, recipe_files
 from mm_train.errors import ConfigError
 
 from mm_train.locations import RECIPES_DIR as BUILTIN_DIR  # recipes/ of the source tree or the wheel
-GROUP = "recipe"
+GROUP = boundary.GROUP   # the Hydra config group of the recipes: +recipe=NAME
+_composed: dict[str, dict] = {}   # recipe name -> its own keys, as the last composition loaded its file
+
+
+def own_keys(name: str) -> Optional[dict]:
+    """Recipe ``name``'s own keys (its file's YAML, before Hydra merged its parents) as the last composition
+    read them (:meth:`RecipeConfigSource.load_config`); None when no composition loaded it."""
+    return _composed.get(name)
+
+
 ENV_PATH = "MM_TRAIN_RECIPE_PATH"
 
 
@@ -192,8 +201,9 @@ class RecipeConfigSource(ConfigSource):
                               expected="a YAML mapping" + hint) from None
         header = ConfigSource._get_header_dict(text[:512])
         name = (self._inside(config_path) or "").removesuffix(".yaml")   # the recipe boundary
-        boundary.check_recipe(OmegaConf.to_container(config, resolve=False), header, str(path), name,
-                              self._included)
+        own = OmegaConf.to_container(config, resolve=False)
+        boundary.check_recipe(own, header, str(path), name, self._included)
+        _composed[name] = own   # what a re-typed component replaces is read from here (mm_train.inheritance)
         return ConfigResult(config=config,
                             path=f"{self.scheme()}://{path.parent}", provider=self.provider,
                             header=header)

@@ -33,13 +33,14 @@ class Registry:
 
     def __init__(self, kind: str, locations: Sequence[str] = (), takes: Sequence[str] = (),
                  given: Sequence[str] = (), reserved: Sequence[str] = (), build_func: str | None = None,
-                 plugins: str | None = None):
+                 check_func: str | None = None, plugins: str | None = None):
         self.kind = kind
         self.locations = tuple(locations)     # modules whose import registers the members
         self.takes = tuple(takes)             # passed first, positionally, by the framework
         self.given = tuple(given)             # passed as keywords by the framework
         self.reserved = tuple(reserved)       # spec keys the kind's builder reads itself
         self.build_func = build_func          # "module:function"(factory, args, kwargs, where), else factory(...)
+        self.check_func = check_func          # "module:function"(spec, where) -> [ConfigError], else check_spec
         self.plugins = plugins                # "module:function" that loads installed plugins
         self._items: dict[str, Callable[..., Any]] = {}
         self._origins: dict[str, str] = {}
@@ -136,8 +137,15 @@ class Registry:
         factory = self.get(spec["type"], f"{where}.type")
         return factory, {k: v for k, v in spec.items() if k != "type" and k not in self.reserved}
 
-    def check(self, spec: Any, where: str, given: Sequence[str] = ()) -> list[ConfigError]:
-        """Every problem of ``spec`` (name, unknown / missing / mistyped arguments), without building."""
+    def check(self, spec: Any, where: str) -> list[ConfigError]:
+        """Every problem of ``spec`` without building it: the kind's ``check_func`` (which calls
+        :meth:`check_spec` and adds the checks of its part), else :meth:`check_spec`."""
+        if self.check_func:
+            return _resolve(self.check_func)(spec, where)
+        return self.check_spec(spec, where)
+
+    def check_spec(self, spec: Any, where: str, given: Sequence[str] = ()) -> list[ConfigError]:
+        """The problems of ``spec`` as a call of its factory (name, unknown / missing / mistyped arguments)."""
         if not isinstance(spec, Mapping) or "type" not in spec:
             return [ConfigError(where, f"got {spec!r}",
                                 expected=f"a mapping like {{type: NAME, ...}} naming a {self.kind}")]
@@ -153,6 +161,14 @@ class Registry:
         """Check ``spec`` and call its factory with ``args`` (``takes``), ``given`` and the spec's keywords."""
         factory, kwargs = self._spec(spec, where)
         check_arguments(factory, kwargs, where, skip=len(args), given={**dict.fromkeys(self.given), **given})
+        return self._call(factory, kwargs, where, args, given)
+
+    def build_checked(self, spec: Mapping[str, Any], where: str, *args: Any, **given: Any) -> Any:
+        """:meth:`build` for a ``spec`` whose problems :meth:`check_spec` has just found none of."""
+        factory, kwargs = self._spec(spec, where)
+        return self._call(factory, kwargs, where, args, given)
+
+    def _call(self, factory, kwargs: dict[str, Any], where: str, args: tuple, given: dict[str, Any]) -> Any:
         if self.build_func:
             return _resolve(self.build_func)(factory, args, {**kwargs, **given}, where)
         return factory(*args, **kwargs, **given)
@@ -227,20 +243,23 @@ READER_COMMON = ("split", "shuffle", "num_shards", "shard_id", "num_samples", "n
 OPTIMIZER_KEYS = ("weight_decay", "no_decay", "param_groups", "clip_grad_norm", "layer_decay")
 
 DATASETS = Registry("dataset", ("mm_train.data.cifar10", "mm_train.data.image_folder", "mm_train.data.mindrecord",
-                                "mm_train.data.tfrecord"), given=(*READER_COMMON, "train_args", "classes", "keys"))
+                                "mm_train.data.tfrecord"), given=(*READER_COMMON, "train_args", "classes", "keys"),
+                    check_func="mm_train.data.validate:dataset_errors")
 TRANSFORMS = Registry("transform", ("mm_train.data.transforms", "mm_train.data.batch_transforms",
-                                    "mm_train.data.augment"), build_func="mm_train.data.transforms:instantiate")
+                                    "mm_train.data.augment"), build_func="mm_train.data.transforms:instantiate",
+                      check_func="mm_train.data.transforms:transform_errors")
 BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks", "mm_train.nn.activations", "mm_train.nn.norms",
                             "mm_train.nn.sequential", "mm_train.nn.stochastic_depth", "mm_train.nn.mobile",
                             "mm_train.nn.convnext", "mm_train.nn.transformer", "mm_train.nn.merge",
                             "mm_train.nn.elementwise", "mm_train.nn.tensor_shape", "mm_train.nn.source"),
-                  takes=("in_shape",), reserved=("inputs",),
+                  takes=("in_shape",), reserved=("inputs",), check_func="mm_train.nn.validate:block_errors",
                   plugins="mm_train.nn.plugins:load_plugins")
 LOSSES = Registry("loss", ("mm_train.losses",))
 OPTIMIZERS = Registry("optimizer", ("mm_train.optim",), takes=("params", "learning_rate"), given=("loss_scale",),
-                      reserved=OPTIMIZER_KEYS)
+                      reserved=OPTIMIZER_KEYS, check_func="mm_train.optim:optimizer_errors")
 LR_SCHEDULES = Registry("lr schedule", ("mm_train.lr_schedules",), takes=("total_steps", "steps_per_epoch"),
-                        reserved=("scale_by_batch", "by_epoch", "warmup_factor"))
+                        reserved=("scale_by_batch", "by_epoch", "warmup_factor"),
+                        check_func="mm_train.lr_schedules:schedule_errors")
 CALLBACKS = Registry("callback", ("mm_train.callbacks.monitors", "mm_train.callbacks.checkpoint",
                                   "mm_train.callbacks.early_stopping", "mm_train.callbacks.progress",
                                   "mm_train.callbacks.tensorboard"), takes=("ctx",))
@@ -250,10 +269,12 @@ BLOCKS.locations += ("mm_train.migrate.onnx.blocks",)
 
 ALL = {r.kind: r for r in (DATASETS, TRANSFORMS, BLOCKS, LOSSES, OPTIMIZERS, LR_SCHEDULES, CALLBACKS)}
 
-# What a run does (``task=NAME``): f(config, run_dir, recipe, rank) -> the value a sweep optimises.
-# The runner dispatches through it and validation reads its names.
-TASKS = Registry("task", ("mm_train.training", "mm_train.export", "mm_train.inspection", "mm_train.predict"),
-                 takes=("config", "run_dir", "recipe", "rank"))
+# What a run does (``task=NAME``): f(config, run_dir, recipe, record) -> the value a sweep optimises; ``record``
+# is rank 0's mm_train.run_record.RunRecord (None on the other ranks). Each task declares what it needs:
+# needs_weights (init_from is required), keeps_results (its run directory's results are not silently reused,
+# its status is in metrics.json), report (without hydra.run.dir it writes nowhere). The task modules register
+# themselves when mm_train.jobs imports them; jobs.execute dispatches through it and validation reads it.
+TASKS = Registry("task", takes=("config", "run_dir", "recipe", "record"))
 
 
 def load_all() -> None:

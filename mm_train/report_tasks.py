@@ -13,9 +13,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
-REPORT_TASKS = ("summary", "check")
 _scratch: Optional[Path] = None
 
 
@@ -24,18 +23,19 @@ def _task(overrides: list[str]) -> Optional[str]:
     return found[-1] if found else None
 
 
-def writes_nowhere(overrides: list[str]) -> bool:
-    """A report task run without a run directory of the user's (and not a sweep)."""
-    return (_task(overrides) in REPORT_TASKS and not os.environ.get("MM_TRAIN_RUN_DIR")
+def writes_nowhere(overrides: list[str], reports: Sequence[str]) -> bool:
+    """A report task (one of ``reports``: the tasks registered with ``report=True``) run without a run
+    directory of the user's (and not a sweep)."""
+    return (_task(overrides) in reports and not os.environ.get("MM_TRAIN_RUN_DIR")
             and not any(o in ("-m", "--multirun") or o.startswith(("hydra.run.dir=", "hydra/", "hydra.sweep"))
                         for o in overrides))
 
 
 @contextlib.contextmanager
-def scratch_run_dir(overrides: list[str]) -> Iterator[list[str]]:
+def scratch_run_dir(overrides: list[str], reports: Sequence[str]) -> Iterator[list[str]]:
     """The extra override (``hydra.run.dir=SCRATCH``) for a report task that writes nowhere, else none."""
     global _scratch
-    if not writes_nowhere(overrides):
+    if not writes_nowhere(overrides, reports):
         yield []
         return
     _scratch = Path(tempfile.mkdtemp(prefix="mm_train_report_"))

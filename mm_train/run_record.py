@@ -12,7 +12,11 @@ config is kept as ``config.0.yaml`` (``config.1.yaml``, ...) beside the new ``co
 
     record = RunRecord(run_dir, recipe, overrides)
     record.begin(config)          # config.yaml, run_info.json: status running
+    record.add(settings)          # run_info.json: what the task set up (compile cache, data workers)
     record.end("finished")        # run_info.json and metrics.json: status, ended, final
+
+The record is the one writer of ``run_info.json`` during a run (a launcher marks a run whose process
+was killed: :func:`mark_stopped`).
 """
 from __future__ import annotations
 
@@ -128,6 +132,7 @@ class RunRecord:
         self.run_dir, self.metrics = Path(run_dir), metrics
         self.recipe, self.overrides, self.seed = recipe, list(overrides or []), seed
         self.fields = {"status": "running", "started": now(), "ended": None, **recipe_identity(recipe)}
+        self.info: dict[str, Any] | None = None   # run_info.json as written (after begin)
 
     def begin(self, config: Mapping[str, Any]) -> None:
         """config.yaml (the earlier one kept if the settings changed on a resume) and run_info.json."""
@@ -141,6 +146,7 @@ class RunRecord:
         earlier = read_json(self.run_dir / "run_info.json") if config.get("resume") else {}
         if earlier.get("started"):   # a resume: keep when the run first started
             info["first_started"] = earlier.get("first_started") or earlier["started"]
+        self.info = info
         write_json(self.run_dir / "run_info.json", info)
         if self.metrics:   # metrics.json says "running" from the start (a resumed run: again)
             self._update(self.run_dir / "metrics.json", "running")
@@ -149,12 +155,18 @@ class RunRecord:
         """The record's keys for ``metrics.json`` while it runs."""
         return dict(self.fields)
 
+    def add(self, settings: Mapping[str, Any]) -> None:
+        """Add ``settings`` (keys of their own) to run_info.json."""
+        if self.info is not None:
+            self.info.update(settings)
+            write_json(self.run_dir / "run_info.json", self.info)
+
     def end(self, status: str) -> None:
         """Write ``status`` and the end time into run_info.json and metrics.json (created if missing)."""
         self.fields.update(status=status, ended=now())
-        info_file = self.run_dir / "run_info.json"
-        if info_file.is_file():
-            write_json(info_file, {**read_json(info_file), **self.fields})
+        if self.info is not None:
+            self.info.update(self.fields)
+            write_json(self.run_dir / "run_info.json", self.info)
         if self.metrics:
             self._update(self.run_dir / "metrics.json", status)
 

@@ -1,6 +1,6 @@
 """A run directory belongs to one run: a lock for the run's life, and no silent reuse of old results.
 
-    with claim(run_dir, config, rank):     # RUN_DIR/.lock (pid, host, start) held by rank 0
+    with claim(run_dir, config, rank, keeps_results):     # RUN_DIR/.lock (pid, host, start) held by rank 0
         ...                                # train; the lock is removed at the end
 
 A second run into a locked directory stops with exit 2 naming the holder; a lock whose process
@@ -25,7 +25,6 @@ from mm_train.ranks import Rank
 LOCK = ".lock"
 RESULTS = ("metrics.json", "checkpoints", "config.yaml", "run_info.json", "curves.png", "train_loss.csv",
            "tensorboard", "distributed.json")
-TASKS_WITH_RESULTS = ("train", "eval")
 
 
 def _alive(pid: int) -> bool:
@@ -113,9 +112,10 @@ def move_aside(run_dir: Path) -> Path:
     return target
 
 
-def check_results(run_dir: Path, config: Mapping[str, Any]) -> None:
-    """Refuse to start over an earlier run's results unless ``resume`` or ``overwrite`` says what to do."""
-    if config.get("task", "train") not in TASKS_WITH_RESULTS or config.get("resume"):
+def check_results(run_dir: Path, config: Mapping[str, Any], keeps_results: bool = True) -> None:
+    """Refuse to start over an earlier run's results unless ``resume`` or ``overwrite`` says what to do
+    (for a task that keeps results: ``TASKS`` meta ``keeps_results``)."""
+    if not keeps_results or config.get("resume"):
         return
     found = old_results(run_dir)
     if not found:
@@ -128,7 +128,7 @@ def check_results(run_dir: Path, config: Mapping[str, Any]) -> None:
                       f"{Path(run_dir) / 'previous-TIMESTAMP'}/ first, or another {dir_key()}")
 
 
-def check_free(run_dir: Path, config: Mapping[str, Any]) -> None:
+def check_free(run_dir: Path, config: Mapping[str, Any], keeps_results: bool = True) -> None:
     """Refuse, before anything is written into ``run_dir`` (run.log included), what :func:`claim` would refuse:
     a lock held by a running process, or results without ``resume``/``overwrite``. Nothing is taken."""
     run_dir = Path(run_dir)
@@ -140,18 +140,18 @@ def check_free(run_dir: Path, config: Mapping[str, Any]) -> None:
                           expected=f"another {dir_key()}, or wait for that run to end (if it is gone, "
                           f"remove {run_dir / LOCK})")
     if config.get("overwrite") is not True:
-        check_results(run_dir, config)
+        check_results(run_dir, config, keeps_results)
 
 
 @contextlib.contextmanager
-def claim(run_dir: Path, config: Mapping[str, Any], rank: Rank) -> Iterator[None]:
+def claim(run_dir: Path, config: Mapping[str, Any], rank: Rank, keeps_results: bool = True) -> Iterator[None]:
     """Hold ``run_dir`` for this run (rank 0 locks; every rank checks for earlier results)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = acquire(run_dir) if rank.is_main else None
     try:
         if rank.is_main:
-            check_results(run_dir, config)
+            check_results(run_dir, config, keeps_results)
         yield
     finally:
         if lock is not None and _holder(lock).get("pid") == os.getpid():

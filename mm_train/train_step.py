@@ -165,7 +165,8 @@ def optimizer_step_dataset(dataset: dict, train: dict) -> dict:
     if micro == 1:
         return dataset
     split = dict(dataset.get("train") or {})
-    split["batch_size"] = int(split.get("batch_size", 32)) * micro
+    from mm_train.data import batch_size
+    split["batch_size"] = batch_size(dataset, "train") * micro
     return {**dataset, "train": split}
 
 

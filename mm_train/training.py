@@ -3,8 +3,13 @@
     evaluations, losses = fit(config, parts, run_dir, recipe)   # train (resume=auto|PATH continues a run)
     metrics = evaluate_only(config, parts, run_dir)             # task=eval init_from=CKPT -> metrics.json
 
-Both are registered in :data:`mm_train.registry.TASKS`, the table :func:`mm_train.runner.execute`
-dispatches through.
+Both are registered in :data:`mm_train.registry.TASKS`, the table :func:`mm_train.jobs.execute`
+dispatches through. Around either, :func:`run_settings` applies what is set after the parts are built and
+before anything compiles, and returns it for ``run_info.json``:
+
+- the graph compile cache (:mod:`mm_train.compile_cache`, ``device.compile_cache``);
+- the data pipeline's worker counts as resolved (``num_parallel_workers: auto``, :mod:`mm_train.data.workers`);
+- how each split's pipeline was built (``data_pipeline``: the Decode fusion of :mod:`mm_train.data.decode_fusion`).
 """
 from __future__ import annotations
 
@@ -12,18 +17,51 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
-from mm_train import distributed, init_from, ranks
+from mm_train import compile_cache, distributed, init_from, ranks
 from mm_train.assembly import build_parts
 from mm_train.checkpoints import find_resume, resume_from
 from mm_train.data.failures import reported_data_errors
 from mm_train.debug import fast_verdict, overfit_verdict
 from mm_train.errors import ConfigError, NetworkCannotLearn, closest
-from mm_train.ranks import Rank
 from mm_train.registry import CALLBACKS, TASKS
-from mm_train.run_settings import run_settings
 
 
 REPLAYS = ("exact", "fast")
+
+
+def data_workers(dataset: Mapping[str, Any]) -> dict[str, Any]:
+    """Each split's ``num_parallel_workers`` as resolved (``auto``: the cores); build_parts has checked them."""
+    from mm_train.data import SplitSettings
+    from mm_train.data.workers import resolve_workers
+    out = {}
+    for split in ("train", "eval"):
+        try:
+            out[split] = resolve_workers(SplitSettings.of(dataset, split).num_parallel_workers)
+        except Exception:  # noqa: BLE001 - a record only
+            out[split] = None
+    return out
+
+
+def run_settings(config: Mapping[str, Any], parts, recipe: str) -> dict[str, Any]:
+    """Enable the compile cache and say how the data pipelines run: the keys ``run_info.json`` adds
+    (its writer is the run's :class:`mm_train.run_record.RunRecord`). Call inside ``compile_cache.scoped()``."""
+    eval_batches = parts.eval_data.get_dataset_size() if parts.eval_data is not None else None
+    return {"compile_cache": compile_cache.enable(config, parts.steps_per_epoch, eval_batches, recipe,
+                                                  ranks.current().rank),
+            "data_workers": data_workers(config.get("dataset") or {}),
+            "data_pipeline": {name: getattr(data, "pipeline_record", None)
+                              for name, data in (("train", parts.train_data), ("eval", parts.eval_data))}}
+
+
+@contextmanager
+def recorded_settings(config: Mapping[str, Any], parts, recipe: str, record):
+    """:func:`run_settings` for the ``with`` block (MindSpore's compile-cache variables restored after),
+    added to ``run_info.json`` by ``record`` (rank 0's; None elsewhere)."""
+    with compile_cache.scoped():
+        settings = run_settings(config, parts, recipe)
+        if record is not None:
+            record.add(settings)
+        yield settings
 
 
 def replay_data(train_data, global_step: int, mode: str) -> None:
@@ -85,7 +123,7 @@ def _schedule_callbacks(config, parts, initial_step: int) -> list:
 
 def evaluate_only(config: Mapping[str, Any], parts, run_dir: Path) -> dict[str, Any]:
     """Load ``init_from`` (validation requires it for task=eval), evaluate once, write metrics.json; the metrics."""
-    init_from.load(parts.network, config.get("init_from"))
+    init_from.load(parts.network, config.get("init_from"), rules=init_from.weight_rules(config))
     evaluate = _evaluate_callback(config, parts, run_dir, [])
     with reported_data_errors():   # a corrupt file: one message naming it
         result = parts.model.eval(parts.eval_data, dataset_sink_mode=evaluate.sink)
@@ -106,11 +144,11 @@ def ema_note(decay, total_steps: int) -> str | None:
             f"weights lag the trained ones. Use train.ema_decay={suggested:.3g} or less, or train longer")
 
 
-def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None) -> tuple[list, list]:
+def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str) -> tuple[list, list]:
     """Train ``parts.model``; returns (the evaluations, the training loss of every step of this run).
 
-    ``rank`` (:class:`mm_train.ranks.Rank`): only rank 0 writes into ``run_dir``; the
-    other ranks run only the callbacks every rank needs, and all check that they stay in step.
+    Only rank 0 (:func:`mm_train.ranks.current`) writes into ``run_dir``; the other ranks run only
+    the callbacks every rank needs, and all check that they stay in step.
     """
     from mm_train.callbacks.context import RunContext
     from mm_train.callbacks.divergence import StopOnNonFiniteLoss
@@ -118,7 +156,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     from mm_train.callbacks.plot import PlotCurves
     run_dir = Path(run_dir)
     epochs = int(config["train"]["epochs"])
-    rank = rank or ranks.current()
+    rank = ranks.current()
     ctx = RunContext(run_dir, parts.steps_per_epoch, epochs, recipe.replace("/", "_"),
                      batch_size=parts.global_batch_size, lr=parts.lr, rank=rank.rank)
     note = ema_note(config["train"].get("ema_decay"), epochs * parts.steps_per_epoch)
@@ -132,7 +170,7 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
         replay_data(parts.train_data, resumed.global_step, config.get("resume_replay", "exact"))
         print(f"resume: {checkpoint} (epoch {resumed.epoch}, step {resumed.global_step})", flush=True)
     else:
-        init_from.load(parts.network, config.get("init_from"))
+        init_from.load(parts.network, config.get("init_from"), rules=init_from.weight_rules(config))
     evaluate = _evaluate_callback(config, parts, run_dir if rank.is_main else None, ctx.evaluations,
                                   initial_epoch, ctx.initial_step)
     callbacks = [CALLBACKS.build(spec, f"callbacks[{i}]", ctx)
@@ -152,12 +190,12 @@ def fit(config: Mapping[str, Any], parts, run_dir: Path, recipe: str, rank=None)
     return ctx.evaluations, [loss for _, loss in ctx.step_losses]
 
 
-@TASKS.register("train")
-def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> float | None:
+@TASKS.register("train", keeps_results=True)
+def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, record=None) -> float | None:
     """Train; the final value of ``train.metric``. ``debug=overfit`` also judges the loss curve."""
     parts = build_parts(config, "train")
-    with run_settings(config, parts, run_dir, recipe, rank):   # compile cache, data workers -> run_info.json
-        evaluations, losses = fit(config, parts, run_dir, recipe, rank)
+    with recorded_settings(config, parts, recipe, record):   # compile cache, data workers -> run_info.json
+        evaluations, losses = fit(config, parts, run_dir, recipe)
     mode = (config.get("debug") or {}).get("mode")
     if mode == "fast":
         print(fast_verdict(len(losses), evaluations), flush=True)
@@ -173,12 +211,12 @@ def train_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank
     return evaluations[-1][config["train"]["metric"]] if evaluations else None
 
 
-@TASKS.register("eval")
-def eval_task(config: Mapping[str, Any], run_dir: Path, recipe: str, rank: Rank) -> float:
+@TASKS.register("eval", needs_weights=True, keeps_results=True)
+def eval_task(config: Mapping[str, Any], run_dir: Path, recipe: str, record=None) -> float:
     """Evaluate ``init_from``'s weights once; the value of ``train.metric``."""
     from mm_train.inference_memory import guard
 
     parts = build_parts(config, "eval")
     guard(parts.network, "task=eval")
-    with run_settings(config, parts, run_dir, recipe, rank):
+    with recorded_settings(config, parts, recipe, record):
         return evaluate_only(config, parts, run_dir)[config["train"]["metric"]]

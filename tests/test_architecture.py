@@ -26,11 +26,11 @@ LAYERS = {
               "migrate.onnx.translate", "migrate.onnx.ops", "migrate.onnx.walk", "migrate.onnx.blocks",
               "migrate.onnx.attention", "migrate.onnx.assessment", "migrate.parity", "debug", "sweep_report", "ema", "curves_png",
               "compile_cache", "interruption"],
-    "config": ["components", "config", "composition", "recipes", "boundary", "inheritance", "sweep_params",
+    "config": ["config", "composition", "recipes", "boundary", "inheritance", "sweep_params",
                "recipe_files", "interpolation_bounds", "run_record"],
-    "assembly": ["init_from", "assembly", "distributed", "run_settings"],
+    "assembly": ["init_from", "assembly", "distributed"],
     "tasks": ["training", "inspection", "export", "predict", "inference_memory", "inference_child"],
-    "jobs": ["jobs", "runner"],
+    "jobs": ["jobs"],
     "front": ["entry", "commands", "commands.*", "launch", "__main__", "sweep_claim", "sweep_check"],
 }
 

@@ -107,7 +107,7 @@ def test_mindspores_analyze_fail_ir_goes_into_the_run_directory(tmp_path, monkey
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MS_OM_PATH", raising=False)
     run_dir = tmp_path / "run"

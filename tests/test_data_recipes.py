@@ -16,7 +16,7 @@ def compose(recipe: str, *overrides: str):
 
 
 def train(recipe, run_dir, *overrides):
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     acc = execute(compose(recipe, *overrides), run_dir, recipe)
     metrics = read_metrics(run_dir)
     assert metrics["final"]["acc"] == acc and 0.0 <= acc <= 1.0

@@ -134,12 +134,16 @@ def test_fused_crops_follow_the_same_distribution_as_decode_then_crop(tmp_path):
 
 
 def test_run_info_records_the_fusion(tmp_path):
-    from mm_train.run_settings import apply_run_settings
+    from mm_train.run_record import RunRecord
+    from mm_train.training import recorded_settings
     write_image_folder(tmp_path / "data", 8, size=40)
     train = _dataset(tmp_path / "data")
     parts = SimpleNamespace(train_data=train, eval_data=None, steps_per_epoch=2)
     config = {"device": {"compile_cache": False}, "dataset": {"type": "image_folder"}}
-    apply_run_settings(config, parts, tmp_path, "r", None)
+    record = RunRecord(tmp_path, "r")
+    record.begin(config)
+    with recorded_settings(config, parts, "r", record):
+        pass
     info = json.loads((tmp_path / "run_info.json").read_text())
     assert info["data_pipeline"] == {"train": {"fused_decode": True, "workers": train.pipeline_record["workers"]},
                                      "eval": None}

@@ -65,7 +65,7 @@ def test_killed_and_resumed_ema_run_equals_the_uninterrupted_one(tmp_path):
 def test_quickstart_with_ema_reaches_95_percent_and_init_from_uses_the_average(tmp_path):
     from mm_train.init_from import load as load_init_from
     from mm_train.nn.builder import build_network
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
 
     result = run_main("+recipe=quickstart", "train.ema_decay=0.99", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]

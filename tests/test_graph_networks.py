@@ -196,7 +196,7 @@ def test_colliding_parameter_names_are_an_error():
 def test_inception_recipe_trains_on_the_digits_and_saves_dotted_names(tmp_path):
     """The bundled graph recipe (parallel branches, Concat, residual Add) learns the digits in 1 epoch."""
     import mindspore as ms
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     config = compose("inception_digits", "train.epochs=1", "lr_schedule.warmup_epochs=0")
     assert config["device"].get("mode", "graph") == "graph"
     accuracy = execute(config, tmp_path, "inception_digits")

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-FRONT = ["mm_train.entry", "mm_train.runner", "mm_train.config", "mm_train.debug", "mm_train.recipes",
+FRONT = ["mm_train.entry", "mm_train.jobs", "mm_train.config", "mm_train.debug", "mm_train.recipes",
          "mm_train.commands", "mm_train.device", "mm_train.registry", "mm_train.sweep_report", "hydra_plugins.mm_train_recipes"]
 
 

@@ -93,7 +93,7 @@ def test_config_yaml_of_a_python_config_loads_back_to_the_config_run(tmp_path):
     import yaml
 
     from training_helpers import compose
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
 
     config = compose("task=summary")
     config["network"]["input_shape"] = tuple(config["network"]["input_shape"])

@@ -95,7 +95,7 @@ def soft_label_data(split, n=64):
 @pytest.mark.parametrize("name,args", LOSSES, ids=[n for n, _ in LOSSES])
 def test_each_loss_trains_from_a_recipe_on_float_one_hot_labels(name, args, tmp_path, monkeypatch):
     from mm_train import data
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
 
     monkeypatch.setattr(data, "build_dataset", lambda cfg, split, where="dataset": soft_label_data(split))
     linear = {"flatten": "{type: Flatten}", "fc": "{type: Dense, out_channels: 10}"}

@@ -151,7 +151,7 @@ def test_parity_command_passes_on_the_converted_recipe(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_converted_graph_trains_every_parameter(tmp_path, monkeypatch):
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     from training_helpers import compose, weights
     path = g.save(g.inception(), tmp_path / "src")
     assert migrate(path, tmp_path / "out", "incep_train", "--no-parity") == 0
@@ -253,7 +253,7 @@ def test_opset_outside_13_to_21_is_refused(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_converted_recipe_trains_with_ema_and_gradient_accumulation(tmp_path, monkeypatch):
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     from training_helpers import compose, weights
     path = g.save(g.inception(), tmp_path / "src")
     assert migrate(path, tmp_path / "out", "incep_ema", "--no-parity") == 0

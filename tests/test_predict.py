@@ -19,7 +19,7 @@ def read_csv(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A quickstart run (4 epochs on all the digits) and its checkpoint, the exported MINDIR, and the PNGs."""
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     root = tmp_path_factory.mktemp("predict")
     execute(compose("train.epochs=4", "callbacks=[{type: ModelCheckpoint}]"), root / "run", "quickstart")
     checkpoint = sorted((root / "run" / "checkpoints").glob("quickstart-4_*.ckpt"))[-1]
@@ -57,7 +57,7 @@ def test_predict_a_folder_of_class_folders_agrees_with_the_folder_names(trained,
 
 
 def test_predict_one_file_with_class_names_and_top_k_capped(trained, tmp_path):
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     image = sorted(trained["digits"].rglob("*.png"))[0]
     names = "[zero, one, two, three, four, five, six, seven, eight, nine]"
     assert execute(compose("task=predict", f"init_from={trained['ckpt']}", f"predict.input={image}",
@@ -102,7 +102,7 @@ def test_an_rgb_image_for_a_one_channel_network_names_the_channels(trained, tmp_
 
     from mm_train.errors import ConfigError
     from mm_train.nn.builder import build_network
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
 
     grey = ("network.input_shape=[1,8,8]",)
     network, _ = build_network(compose(*grey)["network"])

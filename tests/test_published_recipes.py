@@ -64,7 +64,7 @@ def tiny_data(name: str, folder: Path) -> Path:
 
 
 def run_debug_fast(name: str, tmp_path: Path) -> dict:
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     data = tiny_data(name, tmp_path / "data")
     config = training_helpers.compose(*tiny_overrides(name, data), recipe=f"published/{name}")
     execute(config, tmp_path / "run", f"published/{name}")

@@ -67,7 +67,7 @@ def test_init_from_allow_missing_keeps_a_new_classifier_head(trained, tmp_path, 
 
 
 def test_task_eval_writes_metrics_json(trained, tmp_path):
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     acc = execute(compose(*SMALL, "task=eval", f"init_from={trained}"), tmp_path, "quickstart")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["final"]["acc"] == pytest.approx(acc) and acc > 0.2
@@ -81,7 +81,7 @@ def test_export_mindir_loads_with_graphcell_and_gives_the_network_outputs(traine
 
     from mm_train.init_from import load as load_weights
     from mm_train.nn.builder import build_network
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
 
     execute(compose(*SMALL, "task=export", f"init_from={trained}", "export.batch_size=4"), tmp_path, "quickstart")
     path = tmp_path / "model.mindir"
@@ -107,7 +107,7 @@ def test_export_formats_the_device_cannot_write_are_user_errors(trained, tmp_pat
 
 def test_onnx_export_writes_a_file(trained, tmp_path):
     """MindSpore 2.10 on CPU writes ONNX for this network (other builds may refuse: a ConfigError then)."""
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     execute(compose(*SMALL, "task=export", f"init_from={trained}", "export.format=onnx"), tmp_path, "quickstart")
     data = (tmp_path / "model.onnx").read_bytes()
     assert len(data) > 1000 and b"conv1.conv.weight" in data

@@ -25,7 +25,7 @@ def compose(*overrides: str, recipe: str = "quickstart") -> dict:
 
 def train(run_dir: Path, *overrides: str, recipe: str = "quickstart"):
     """Run ``execute`` in this process on the small quickstart setting; returns the final accuracy."""
-    from mm_train.runner import execute
+    from mm_train.jobs import execute
     return execute(compose(*SMALL, *overrides, recipe=recipe), Path(run_dir), recipe)
 
 

@@ -33,17 +33,14 @@ def _load_array(path: str, where: str) -> np.ndarray:
 def load_network(config: Mapping[str, Any], child_if_unsure: bool = False):
     """The recipe network with ``init_from``'s weights, in inference mode. ``child_if_unsure``: raise
     :class:`mm_train.inference_child.RunInChild` when the memory estimate cannot vouch for graph mode."""
-    from mm_train import init_from
     from mm_train.inference_child import check
     from mm_train.inference_memory import guard
-    from mm_train.nn.budget import max_params
-    from mm_train.nn.builder import build_network
+    from mm_train.init_from import network_with_weights
 
     if not config.get("init_from"):
         raise ConfigError("init_from", "parity needs weights", expected="init_from=PATH or init_from={path: ..., "
                           "rules: ...}")
-    network, _ = build_network(config["network"], max_params=max_params(config))
-    init_from.load(network, config["init_from"])
+    network = network_with_weights(config)
     network.set_train(False)
     guard(network, "parity")
     if child_if_unsure:

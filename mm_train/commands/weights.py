@@ -33,11 +33,9 @@ def convert_command(args) -> int:
     network, weight_rules = None, None
     if args.recipe:
         from mm_train.jobs import open_job
-        from mm_train.nn.budget import max_params
-        from mm_train.nn.builder import build_network
         config = open_job(args.recipe, args.overrides).config
-        network, _ = build_network(config["network"], max_params=max_params(config))
-        weight_rules = network.weight_rules       # the recipe's network.weight_rules, as init_from uses them
+        network, _ = init_from.recipe_network(config)     # SRC is its weights (the recipe's init_from is not loaded)
+        weight_rules = init_from.weight_rules(config)     # the recipe's network.weight_rules, as init_from uses them
     spec = init_from.parse(spec, where="SRC", default_rules=weight_rules)
     if network is not None:
         report = import_weights(network, spec, where="SRC")     # raises with every problem listed

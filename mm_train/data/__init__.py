@@ -20,18 +20,63 @@ Every reader yields the columns ``image`` and ``label``.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, Mapping, Optional, Union
 
+from mm_train.argtypes import NonNegativeInt, PositiveInt, Workers, hints, type_problem
 from mm_train.registry import DATASETS
 from mm_train.errors import ConfigError
 
 DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval",
                 "classes",   # image_size: for interpolation; classes: label names (task=predict)
                 "fuse_decode"}   # false: keep Decode + RandomResizedCrop (data/decode_fusion.py)
-SPLIT_KEYS = {"batch_size", "shuffle", "drop_remainder", "num_parallel_workers", "limit",
-              "transforms", "batch_transforms", "num_shards", "shard_id", "repeated_aug"}
-SPLITS = {"train": {"shuffle": True, "drop_remainder": True},
+
+
+@dataclass
+class SplitSettings:
+    """The pipeline settings of one split (``dataset.train``, ``dataset.eval``) with their defaults, the one
+    place they are written; the other keys of a split are the reader's own arguments.
+
+        SplitSettings.batch_size                        # 32, the default batch size
+        SplitSettings.of({"train": {"limit": 64}}, "train").shuffle   # True: the train split shuffles
+    """
+    batch_size: PositiveInt = 32
+    shuffle: bool = False                  # train: true (SPLITS)
+    drop_remainder: bool = False           # train: true (SPLITS)
+    num_parallel_workers: Union[Workers, Literal["auto"]] = "auto"   # auto: the cores (data/workers.py)
+    limit: Optional[PositiveInt] = None
+    num_shards: Optional[PositiveInt] = None   # null: the distributed rank (train split only; sharding.py)
+    shard_id: Optional[NonNegativeInt] = None
+    repeated_aug: Optional[Union[PositiveInt, Mapping]] = None   # mm_train.data.samplers
+    transforms: list = field(default_factory=list)
+    batch_transforms: list = field(default_factory=list)
+
+    @classmethod
+    def of(cls, dataset: Mapping[str, Any], split: str) -> "SplitSettings":
+        """The settings ``dataset[split]`` gives, defaults filled in (not checked: :func:`split_setting_errors`)."""
+        given = {k: v for k, v in (dataset.get(split) or {}).items() if k in SPLIT_KEYS}
+        return cls(**{**SPLITS[split], **given})
+
+
+SPLIT_KEYS = {f.name for f in fields(SplitSettings)}
+SPLITS = {"train": {"shuffle": True, "drop_remainder": True},      # where the two splits' defaults differ
           "eval": {"shuffle": False, "drop_remainder": False}}
+_CHECKED = ("batch_size", "limit", "num_parallel_workers", "shuffle", "drop_remainder", "num_shards", "shard_id",
+            "repeated_aug")   # the settings with a type (transforms: mm_train.data.transforms)
+
+
+def batch_size(dataset: Mapping[str, Any], split: str = "train") -> int:
+    """The batch size of ``dataset[split]``, the default when unset."""
+    return int((dataset.get(split) or {}).get("batch_size", SplitSettings.batch_size))
+
+
+def split_setting_errors(cfg: Mapping[str, Any], where: str) -> list[ConfigError]:
+    """``num_parallel_workers: 0``, ``batch_size: 2**63``, ``shuffle: abc``: each with its key path."""
+    types = hints(SplitSettings)
+    return [ConfigError(f"{where}.{key}", f"got {cfg[key]!r}", expected=expected)
+            for key in _CHECKED if key in cfg and (expected := type_problem(cfg[key], types[key]))]
+
+
 BATCH_ONLY = {"MixUpBatch", "CutMixBatch", "MixUpCutMix"}
 
 
@@ -51,11 +96,14 @@ def _positive(settings: Mapping[str, Any], key: str, where: str, allow_none: boo
 
 
 def split_settings(dataset: Mapping[str, Any], split: str, where: str = "dataset") -> dict[str, Any]:
-    """The pipeline settings of one split, defaults filled in and checked."""
+    """The pipeline settings of one split, defaults filled in, ``num_parallel_workers: auto`` resolved.
+
+    A validated run has checked them (:func:`split_setting_errors`); what is checked here is what the
+    pipeline cannot run without, for callers that build a split without validation (and a debug mode's
+    limits, applied after it).
+    """
     from mm_train.data.workers import resolve_workers
-    settings = {**SPLITS[split], "batch_size": 32, "num_parallel_workers": "auto", "limit": None,
-                "transforms": [], "batch_transforms": [], "num_shards": None, "shard_id": None, "repeated_aug": None}
-    settings.update({k: v for k, v in (dataset.get(split) or {}).items() if k in SPLIT_KEYS})
+    settings = asdict(SplitSettings.of(dataset, split))
     settings["num_parallel_workers"] = resolve_workers(settings["num_parallel_workers"])   # auto: the cores
     _positive(settings, "batch_size", f"{where}.{split}")
     _positive(settings, "num_parallel_workers", f"{where}.{split}")

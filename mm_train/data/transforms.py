@@ -108,7 +108,7 @@ def instantiate(cls, args, kwargs: dict[str, Any], where: str):
 
 def transform_errors(spec: Any, where: str) -> list[ConfigError]:
     """Every problem of a transform spec without building it: name, arguments, enum values, nested lists."""
-    errors = TRANSFORMS.check(spec, where)
+    errors = TRANSFORMS.check_spec(spec, where)
     if errors or not isinstance(spec, Mapping):
         return errors
     cls = TRANSFORMS.get(spec["type"], f"{where}.type")

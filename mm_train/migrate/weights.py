@@ -247,12 +247,13 @@ def complete(spec: Mapping[str, Any], default_rules: str | None = None) -> dict[
     return {**spec, "format": fmt, "rules": rules, "allow": list(spec.get("allow") or [])}
 
 
-def import_weights(network, spec: Mapping[str, Any], where: str = "init_from") -> Report:
-    """Load the weights ``spec`` (parsed, ``{path, format, rules, allow}``) names into ``network`` (a Cell);
+def import_weights(network, spec: Mapping[str, Any], where: str = "init_from", default_rules: Any = None) -> Report:
+    """Load the weights ``spec`` (``{path, format, rules, allow}``; rules default to ``default_rules``, the
+    recipe's ``network.weight_rules``, else the format's) names into ``network`` (a Cell);
     raise ConfigError unless every key fits."""
     import mindspore as ms
 
-    spec = complete(spec, getattr(network, "weight_rules", None))
+    spec = complete(spec, default_rules)
     params = {p.name: p for p in network.get_parameters()}
     converted, report = convert_weights(spec, {k: tuple(p.shape) for k, p in params.items()}, where, network)
     fail_unless_ok(report, str(spec["path"]), where)

@@ -161,6 +161,11 @@ def basic_block(in_shape, out_channels: PositiveInt, stride: PositiveInt = 1, pa
     return cell, (out_channels, *out)
 
 
+# Stage's argument convention: these of its own arguments its blocks get too, with every key Stage does not take
+# (checked before building by mm_train.nn.validate with the same rule)
+PASSED_ON = ("out_channels", "stride")
+
+
 @BLOCKS.register("Stage")
 def stage(in_shape, block: str, repeat: Repeats, out_channels: PositiveInt, stride: PositiveInt = 1,
           **block_args):
@@ -168,7 +173,8 @@ def stage(in_shape, block: str, repeat: Repeats, out_channels: PositiveInt, stri
     factory = BLOCKS.get(block, ".block")
     if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
         raise ConfigError(".repeat", f"got {repeat!r}", expected=f"a whole number from 1 to {MAX_REPEAT}")
-    check_arguments(factory, {"out_channels": out_channels, "stride": stride, **block_args}, "", skip=1)
+    passed = dict(zip(PASSED_ON, (out_channels, stride)))
+    check_arguments(factory, {**passed, **block_args}, "", skip=1)
     cells, shape = [], tuple(in_shape)
     for i in range(repeat):
         try:

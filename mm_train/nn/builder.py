@@ -26,13 +26,12 @@ from mm_train.errors import ConfigError, closest
 from mm_train.nn import budget
 from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import BLOCKS
-from mm_train.nn.compose import LayerInfo, build_layers, relative  # noqa: F401  (LayerInfo: public)
+from mm_train.nn.compose import LayerInfo, build_layers  # noqa: F401  (LayerInfo: public)
 from mm_train.nn.wiring import wiring
 
 # output: see mm_train.nn.wiring; weight_rules: see mm_train.init_from; drop_path_rate: mm_train.nn.stochastic_depth;
 # defaults: mm_train.nn.defaults
 NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules", "drop_path_rate", "defaults")
-_relative = relative   # the skeleton's name
 
 
 def load_blocks() -> None:
@@ -80,5 +79,4 @@ def build_network(network: Mapping[str, Any], where: str = "network", max_params
     if network.get("drop_path_rate") is not None:
         from mm_train.nn.stochastic_depth import scale_over_depth
         scale_over_depth(cell, network["drop_path_rate"], f"{where}.drop_path_rate")
-    cell.weight_rules = network.get("weight_rules")   # the rule set init_from=W.pth|.safetensors|.h5 uses
     return cell, infos
