@@ -6,6 +6,7 @@ MindSpore reads its environment variables (oneDNN's ISA, log level) when it load
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,8 @@ def pytest_configure(config):
     """Before test modules are collected (some import MindSpore at the top)."""
     from mm_train.device import set_environment
     set_environment()
+    if not Path(sys.argv[0]).is_file():   # a pytest-xdist worker runs as `python -c`: MindSpore's compile cache
+        sys.argv[0] = pytest.__file__     # reads the main script's source from sys.argv[0]
     os.environ.setdefault("MM_TRAIN_CACHE_DIR", tempfile.mkdtemp(prefix="mm_train_cache_"))   # verified-file markers
 
 
