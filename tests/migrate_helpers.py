@@ -21,7 +21,7 @@ lr_schedule: {type: warmup_cosine, lr_init: 0.01, lr_max: 0.1, lr_end: 0.0, warm
 
 
 # A Keras-style ResNet (Keras ResNet50's eps and momentum, torchvision-style stride on the 1x1):
-# the network of the Keras weight tests (test_migrate_keras, test_keras3_files).
+# the network of the Keras weight tests (test_migrate_keras, test_keras3_files, test_weight_import_wrappers).
 KERAS_RESNET = """network:
   input_shape: [3, 8, 8]
   layers:
