@@ -108,6 +108,7 @@ def test_keras3_order_that_is_not_a_block_and_an_order_is_refused_naming_the_ent
         load_rules({"extends": "keras", "keras3_order": [{"block": "^layer\\d+\\.", "order": "conv1"}]})
 
 
+@pytest.mark.slow   # the full-size ResNet-50 built and its 25.6 M weights converted
 def test_full_size_resnet50_weights_h5_as_keras3_writes_it_converts_every_parameter(tmp_path, capsys):
     """`mm-train weights convert resnet50.weights.h5 o.ckpt --rules keras_resnet50 --recipe resnet50_keras` on
     a file with the groups of keras.applications.ResNet50's own .weights.h5 (resnet50_layout.json, recorded

@@ -68,6 +68,7 @@ def test_import_path_as_a_type_is_rejected():
     assert_user_error(result, "loss.type: 'mindspore.nn.MSELoss' looks like an import path")
 
 
+@pytest.mark.slow   # four jobs, each a whole Hydra job that trains
 def test_sweep_2x2_and_its_report(tmp_path):
     sweep = tmp_path / "sweep"
     result = run_main("-m", "+recipe=quickstart", "lr_schedule.lr_max=0.1,0.05", "optimizer.momentum=0.9,0.8",
@@ -91,6 +92,7 @@ def test_sweep_2x2_and_its_report(tmp_path):
     assert (sweep / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow   # three trials, each a whole Hydra job that trains, and the Optuna study
 def test_optuna_search_three_trials(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="the optuna extra is not installed")
     result = run_main("-m", "+recipe=quickstart", "hparams_search=quickstart_optuna", "hydra.sweeper.n_trials=3",
