@@ -67,15 +67,39 @@ def adam_weight_decay(params, learning_rate, beta1: Fraction = 0.9, beta2: Fract
     return nn.AdamWeightDecay(params, learning_rate, beta1, beta2, eps)
 
 
+class PlainOpsUpdate:
+    """MindSpore's optimizer dispatch (group lr / group / single) for an update written as a MultitypeFuncGraph.
+
+    ``update(hyper, step, lr, weight_decay, param, m, v, gradient, decay_flag, optim_filter)`` runs for every
+    parameter, ``hyper`` the optimizer's own constants as one tuple; with parameter groups the learning rate
+    (``is_group_lr``) and the weight decay (``is_group``) are per parameter, as in MindSpore's optimizers.
+    Mixed into an ``nn.Optimizer`` with ``moments1`` and ``moments2`` (AdamW, Lamb below).
+    """
+
+    def apply_update(self, update, hyper, gradients):
+        weight_decay = self.get_weight_decay()
+        lr = self.get_lr()
+        self.assignadd(self.global_step, self.global_step_increase_tensor)
+        step = self.global_step
+        if self.is_group:
+            if self.is_group_lr:
+                return self.hyper_map(ops.partial(update, hyper, step), lr, weight_decay, self._parameters,
+                                      self.moments1, self.moments2, gradients, self.decay_flags, self.optim_filter)
+            return self.hyper_map(ops.partial(update, hyper, step, lr), weight_decay, self._parameters, self.moments1,
+                                  self.moments2, gradients, self.decay_flags, self.optim_filter)
+        return self.hyper_map(ops.partial(update, hyper, step, lr, weight_decay), self._parameters, self.moments1,
+                              self.moments2, gradients, self.decay_flags, self.optim_filter)
+
+
 _adamw_step = ops.MultitypeFuncGraph("adamw_step")
 
 
-@_adamw_step.register("Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
-                      "Tensor", "Bool", "Bool")
-def _adamw_update(beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradient, decay_flag, optim_filter):
+@_adamw_step.register("Tuple", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Bool", "Bool")
+def _adamw_update(hyper, step, lr, weight_decay, param, m, v, gradient, decay_flag, optim_filter):
     """torch.optim.AdamW: ``p *= 1 - lr * wd``, then ``p -= lr * m_hat / (sqrt(v_hat) + eps)``."""
     if not optim_filter:
         return gradient
+    beta1, beta2, eps = hyper
     step = ops.cast(step, ms.float32)
     if decay_flag:
         param_now = param * (1.0 - lr * weight_decay)
@@ -90,28 +114,14 @@ def _adamw_update(beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradie
     return ops.assign(param, param_now - update)
 
 
-class AdamW(nn.AdamWeightDecay):
+class AdamW(PlainOpsUpdate, nn.AdamWeightDecay):
     """torch.optim.AdamW in plain ops: bias-corrected moments, weight decay decoupled and scaled by lr.
 
     MindSpore's ``AdamWeightDecay`` differs: no bias correction (``m / (sqrt(v) + eps)``).
     """
 
     def construct(self, gradients):
-        weight_decay = self.get_weight_decay()
-        lr = self.get_lr()
-        self.assignadd(self.global_step, self.global_step_increase_tensor)
-        step = self.global_step
-        if self.is_group:
-            if self.is_group_lr:
-                return self.hyper_map(ops.partial(_adamw_step, self.beta1, self.beta2, self.eps, step),
-                                      lr, weight_decay, self._parameters, self.moments1, self.moments2,
-                                      gradients, self.decay_flags, self.optim_filter)
-            return self.hyper_map(ops.partial(_adamw_step, self.beta1, self.beta2, self.eps, step, lr),
-                                  weight_decay, self._parameters, self.moments1, self.moments2,
-                                  gradients, self.decay_flags, self.optim_filter)
-        return self.hyper_map(ops.partial(_adamw_step, self.beta1, self.beta2, self.eps, step, lr, weight_decay),
-                              self._parameters, self.moments1, self.moments2, gradients,
-                              self.decay_flags, self.optim_filter)
+        return self.apply_update(_adamw_step, (self.beta1, self.beta2, self.eps), gradients)
 
 
 @OPTIMIZERS.register("AdamW")
@@ -131,15 +141,14 @@ def rmsprop(params, learning_rate, loss_scale: float = 1.0, decay: Fraction = 0.
 _lamb_step = ops.MultitypeFuncGraph("lamb_step")
 
 
-@_lamb_step.register("Bool", "Bool", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
-                     "Tensor", "Tensor", "Bool", "Bool")
-def _lamb_update(always_adapt, trust_clip, beta1, beta2, eps, step, lr, weight_decay, param, m, v, gradient,
-                 decay_flag, optim_filter):
+@_lamb_step.register("Tuple", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Bool", "Bool")
+def _lamb_update(hyper, step, lr, weight_decay, param, m, v, gradient, decay_flag, optim_filter):
     """One LAMB update in plain ops: Adam direction ``r`` (+ ``wd * w``), scaled by ``|w| / |r|`` for
     parameters with weight decay, or all of them with ``always_adapt`` (timm's rule); ``trust_clip``
     caps the ratio at 1."""
     if not optim_filter:
         return gradient
+    always_adapt, trust_clip, beta1, beta2, eps = hyper
     step = ops.cast(step, ms.float32)
     m_new = beta1 * m + (1.0 - beta1) * gradient
     v_new = beta2 * v + (1.0 - beta2) * ops.square(gradient)
@@ -160,7 +169,7 @@ def _lamb_update(always_adapt, trust_clip, beta1, beta2, eps, step, lr, weight_d
     return ops.assign(param, param - lr * update)
 
 
-class Lamb(nn.Lamb):
+class Lamb(PlainOpsUpdate, nn.Lamb):
     """MindSpore's Lamb with the update in plain ops, so it also runs on CPU (no ``Lamb`` kernel there)."""
 
     def __init__(self, params, learning_rate, beta1, beta2, eps, always_adapt: bool = True, trust_clip: bool = False):
@@ -168,24 +177,8 @@ class Lamb(nn.Lamb):
         self.always_adapt, self.trust_clip = bool(always_adapt), bool(trust_clip)
 
     def construct(self, gradients):
-        weight_decay = self.get_weight_decay()
-        lr = self.get_lr()
-        self.assignadd(self.global_step, self.global_step_increase_tensor)
-        step = self.global_step
-        if self.is_group:
-            if self.is_group_lr:
-                return self.hyper_map(ops.partial(_lamb_step, self.always_adapt, self.trust_clip, self.beta1,
-                                                  self.beta2, self.eps, step),
-                                      lr, weight_decay, self.params, self.moments1, self.moments2,
-                                      gradients, self.decay_flags, self.optim_filter)
-            return self.hyper_map(ops.partial(_lamb_step, self.always_adapt, self.trust_clip, self.beta1, self.beta2,
-                                              self.eps, step, lr),
-                                  weight_decay, self.params, self.moments1, self.moments2,
-                                  gradients, self.decay_flags, self.optim_filter)
-        return self.hyper_map(ops.partial(_lamb_step, self.always_adapt, self.trust_clip, self.beta1, self.beta2,
-                                          self.eps, step, lr, weight_decay),
-                              self.params, self.moments1, self.moments2, gradients,
-                              self.decay_flags, self.optim_filter)
+        return self.apply_update(_lamb_step, (self.always_adapt, self.trust_clip, self.beta1, self.beta2, self.eps),
+                                 gradients)
 
 
 @OPTIMIZERS.register("Lamb")

@@ -5,6 +5,7 @@ MindSpore reads its environment variables (oneDNN's ISA, log level) when it load
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -22,6 +23,23 @@ def pytest_configure(config):
     if not Path(sys.argv[0]).is_file():   # a pytest-xdist worker runs as `python -c`: MindSpore's compile cache
         sys.argv[0] = pytest.__file__     # reads the main script's source from sys.argv[0]
     os.environ.setdefault("MM_TRAIN_CACHE_DIR", tempfile.mkdtemp(prefix="mm_train_cache_"))   # verified-file markers
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """After each test, what is still alive is frozen out of the garbage collector's full passes.
+
+    MindSpore runs a full ``gc.collect()`` before every graph compile; in a test process holding MindSpore,
+    Hydra, onnx and what earlier tests built, each walks 150k+ objects (0.4-0.7 s, growing): measured on
+    three files, 62 s of collection against 4 s frozen. Collecting before each freeze keeps this test's
+    garbage out of it; at the end of a module everything is thawed and collected once, so what the module's
+    fixtures held is freed as before (the same peak memory was measured either way).
+    """
+    yield
+    if nextitem is None or nextitem.module is not item.module:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -20,6 +20,21 @@ lr_schedule: {type: warmup_cosine, lr_init: 0.01, lr_max: 0.1, lr_end: 0.0, warm
 """
 
 
+# A Keras-style ResNet (Keras ResNet50's eps and momentum, torchvision-style stride on the 1x1):
+# the network of the Keras weight tests (test_migrate_keras, test_keras3_files, test_weight_import_wrappers).
+KERAS_RESNET = """network:
+  input_shape: [3, 8, 8]
+  layers:
+    conv1: {type: Conv2d, out_channels: 8, kernel_size: 3, pad_mode: same}
+    bn1: {type: BatchNorm2d, eps: 1.001e-5, momentum: 0.99}
+    relu: {type: ReLU}
+    layer1: {type: Stage, block: ResidualBlock, repeat: 2, out_channels: 16, stride: 2, expansion: 4,
+             stride_on: 1x1, pad_mode: same, eps: 1.001e-5, momentum: 0.99, style: torchvision}
+    avgpool: {type: GlobalAvgPool}
+    fc: {type: Dense, out_channels: 5}
+"""
+
+
 def write_recipe(folder: Path, name: str, network_yaml: str) -> Path:
     """A recipe NAME.yaml in ``folder`` with the bundled digits data and ``network_yaml``."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -154,6 +154,7 @@ def _resnet50(tmp_path, *overrides):
     return config
 
 
+@pytest.mark.slow   # two full ResNet-50 networks and the float64 floor measured on one
 def test_parity_verdict_passes_a_correct_resnet50_import_and_fails_a_wrong_eps(tmp_path):
     """torchvision's ResNet-50 against the recipe's, float32 both: the verdict against the floor measured on
     the network itself passes; the same weights with layer4's BatchNorm eps 1e-3 instead of 1e-5 (a typical

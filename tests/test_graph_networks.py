@@ -193,6 +193,7 @@ def test_colliding_parameter_names_are_an_error():
         build(network)
 
 
+@pytest.mark.slow   # the bundled recipe trained for an epoch on all the digits
 def test_inception_recipe_trains_on_the_digits_and_saves_dotted_names(tmp_path):
     """The bundled graph recipe (parallel branches, Concat, residual Add) learns the digits in 1 epoch."""
     import mindspore as ms

@@ -83,6 +83,15 @@ def run_signalled(at: str, sig: str, *args: str) -> subprocess.CompletedProcess:
                           timeout=600, env={**_env(), "SIGNAL_AT": at, "SIGNAL": sig})
 
 
+def convert_signalled(tmp_path: Path, sig: str) -> subprocess.CompletedProcess:
+    """``mm-train data convert`` of a small image folder (tmp_path/folder) into tmp_path/f.mindrecord in 2
+    shards, sent ``sig`` after its first samples are written."""
+    from mm_train.data.synthetic import write_image_folder
+    write_image_folder(tmp_path / "folder", 12, usage="val", classes=3)
+    return run_signalled("convert", sig, "mm_train.cli", "data", "convert", "image_folder",
+                         str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"), "--usage", "val", "--shards", "2")
+
+
 def run_until(marker: str, sig: int, *overrides: str) -> subprocess.CompletedProcess:
     """``python run.py OVERRIDES``, sent ``sig`` from outside as soon as a line holding ``marker`` appears."""
     process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *overrides], cwd=ROOT, env=_env(),
@@ -187,11 +196,7 @@ def test_ctrl_c_during_a_checkpoint_write_finishes_the_file_and_names_it(tmp_pat
 
 
 def test_ctrl_c_during_data_convert_removes_the_partial_output(tmp_path):
-    from mm_train.data.synthetic import write_image_folder
-    write_image_folder(tmp_path / "folder", 12, usage="val", classes=3)
-    result = run_signalled("convert", "SIGINT", "mm_train.commands", "data", "convert", "image_folder",
-                           str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"), "--usage", "val",
-                           "--shards", "2")
+    result = convert_signalled(tmp_path, "SIGINT")
     assert result.returncode == 130, result.stderr
     line = the_line(result)
     assert line == (f"interrupted (SIGINT) during data convert (writing {tmp_path}/f.mindrecord); removed the "
@@ -255,11 +260,7 @@ def test_the_other_signal_inside_a_phase_ends_it_the_same_way(tmp_path, at, sig,
 
 
 def test_sigterm_during_data_convert_removes_the_partial_output(tmp_path):
-    from mm_train.data.synthetic import write_image_folder
-    write_image_folder(tmp_path / "folder", 12, usage="val", classes=3)
-    result = run_signalled("convert", "SIGTERM", "mm_train.commands", "data", "convert", "image_folder",
-                           str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"), "--usage", "val",
-                           "--shards", "2")
+    result = convert_signalled(tmp_path, "SIGTERM")
     assert result.returncode == 143, result.stderr
     assert the_line(result).startswith("interrupted (SIGTERM) during data convert"), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]

@@ -9,21 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from migrate_helpers import write_recipe
+from migrate_helpers import KERAS_RESNET, write_recipe
 
 FIXTURES = Path(__file__).parent / "fixtures" / "keras3"
 
-RESNET = """network:
-  input_shape: [3, 8, 8]
-  layers:
-    conv1: {type: Conv2d, out_channels: 8, kernel_size: 3, pad_mode: same}
-    bn1: {type: BatchNorm2d, eps: 1.001e-5, momentum: 0.99}
-    relu: {type: ReLU}
-    layer1: {type: Stage, block: ResidualBlock, repeat: 2, out_channels: 16, stride: 2, expansion: 4,
-             stride_on: 1x1, pad_mode: same, eps: 1.001e-5, momentum: 0.99, style: torchvision}
-    avgpool: {type: GlobalAvgPool}
-    fc: {type: Dense, out_channels: 5}
-"""
 # layer names as Keras's: the default keras rules map LAYER/kernel to LAYER.weight
 MOBILENET = """network:
   input_shape: [3, 8, 8]
@@ -64,7 +53,7 @@ VGG = """network:
     relu3: {type: ReLU}
     predictions: {type: Dense, out_channels: 5}
 """
-NETWORKS = {"resnet": (RESNET, "keras_resnet50"), "mobilenet": (MOBILENET, "keras"), "vgg": (VGG, "keras")}
+NETWORKS = {"resnet": (KERAS_RESNET, "keras_resnet50"), "mobilenet": (MOBILENET, "keras"), "vgg": (VGG, "keras")}
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +108,7 @@ def test_keras3_order_that_is_not_a_block_and_an_order_is_refused_naming_the_ent
         load_rules({"extends": "keras", "keras3_order": [{"block": "^layer\\d+\\.", "order": "conv1"}]})
 
 
+@pytest.mark.slow   # the full-size ResNet-50 built and its 25.6 M weights converted
 def test_full_size_resnet50_weights_h5_as_keras3_writes_it_converts_every_parameter(tmp_path, capsys):
     """`mm-train weights convert resnet50.weights.h5 o.ckpt --rules keras_resnet50 --recipe resnet50_keras` on
     a file with the groups of keras.applications.ResNet50's own .weights.h5 (resnet50_layout.json, recorded

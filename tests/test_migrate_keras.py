@@ -8,20 +8,9 @@ import numpy as np
 import pytest
 
 from helpers import cli_main
-from migrate_helpers import write_recipe
+from migrate_helpers import KERAS_RESNET, write_recipe
 
 EPS = 1.001e-5
-NETWORK = """network:
-  input_shape: [3, 8, 8]
-  layers:
-    conv1: {type: Conv2d, out_channels: 8, kernel_size: 3, pad_mode: same}
-    bn1: {type: BatchNorm2d, eps: 1.001e-5, momentum: 0.99}
-    relu: {type: ReLU}
-    layer1: {type: Stage, block: ResidualBlock, repeat: 2, out_channels: 16, stride: 2, expansion: 4,
-             stride_on: 1x1, pad_mode: same, eps: 1.001e-5, momentum: 0.99, style: torchvision}
-    avgpool: {type: GlobalAvgPool}
-    fc: {type: Dense, out_channels: 5}
-"""
 
 
 def keras_variables(seed: int = 0) -> dict[str, np.ndarray]:
@@ -93,7 +82,7 @@ def build():
     import yaml
 
     from mm_train.nn.builder import build_network
-    network, _ = build_network(yaml.safe_load(NETWORK)["network"])
+    network, _ = build_network(yaml.safe_load(KERAS_RESNET)["network"])
     return network
 
 
@@ -146,7 +135,7 @@ def test_target_with_conv_bias_keeps_it_and_parity_command_takes_nhwc(tmp_path):
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", reference(variables, x).astype(np.float32))
     # conv1 with a bias in the target: the bias loads into it instead of being folded
-    write_recipe(tmp_path / "recipes", "small_keras", NETWORK.replace("pad_mode: same}", "pad_mode: same, "
+    write_recipe(tmp_path / "recipes", "small_keras", KERAS_RESNET.replace("pad_mode: same}", "pad_mode: same, "
                                                                         "has_bias: true}", 1))
     result = cli_main("parity", "+recipe=small_keras",
                           f"init_from={{path: {tmp_path / 'keras.npz'}, rules: keras_resnet50}}",

@@ -95,6 +95,7 @@ def _trainable_count(expected: dict[str, tuple]) -> int:
     return sum(math.prod(s) for n, s in expected.items() if not n.endswith(("moving_mean", "moving_variance")))
 
 
+@pytest.mark.slow   # the full-size ResNet-50 (25.6 M parameters) built, saved and loaded
 def test_resnet50_is_exactly_the_zoo_network(tmp_path):
     import mindspore as ms
     from mm_train.init_from import load as load_weights
@@ -120,8 +121,9 @@ def test_resnet50_is_exactly_the_zoo_network(tmp_path):
 @pytest.mark.parametrize("recipe, expected, count", [
     ("resnet18_cifar", zoo_basic_resnet([2, 2, 2, 2]), 11_181_642),
     ("resnet34_cifar", zoo_basic_resnet([3, 4, 6, 3]), 21_289_802),
-    ("resnet101_cifar", zoo_bottleneck_resnet([3, 4, 23, 3]), 42_520_650),
-    ("resnet152_cifar", zoo_bottleneck_resnet([3, 8, 36, 3]), 58_164_298),
+    pytest.param("resnet101_cifar", zoo_bottleneck_resnet([3, 4, 23, 3]), 42_520_650,
+                 marks=pytest.mark.slow),   # full-size: tens of millions of parameters initialised
+    pytest.param("resnet152_cifar", zoo_bottleneck_resnet([3, 8, 36, 3]), 58_164_298, marks=pytest.mark.slow),
 ])
 def test_resnet_family_names_shapes_and_counts(recipe, expected, count):
     # counts: torchvision's published totals for 1000 classes less the head difference (10 classes)

@@ -1,7 +1,10 @@
 """The README's main job: the quickstart recipe trains on the bundled digits to >= 95%."""
+import pytest
+
 from helpers import read_metrics, run_main
 
 
+@pytest.mark.slow   # the whole recipe: 10 epochs on the digits
 def test_quickstart_reaches_95_percent(tmp_path):
     result = run_main("+recipe=quickstart", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stdout + result.stderr

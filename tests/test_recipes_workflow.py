@@ -18,6 +18,8 @@ network:
     conv1: {type: ConvBNReLU, out_channels: 48, kernel_size: 3}
 train: {epochs: 1}
 """
+# 64 digits, 2 steps an epoch: the workflows below are checked, not the accuracy they reach
+LIMITED = ("+dataset.train.limit=64", "+dataset.eval.limit=64")
 
 
 def test_two_errors_in_one_recipe_are_reported_together(tmp_path):
@@ -66,10 +68,11 @@ def test_import_path_as_a_type_is_rejected():
     assert_user_error(result, "loss.type: 'mindspore.nn.MSELoss' looks like an import path")
 
 
+@pytest.mark.slow   # four jobs, each a whole Hydra job that trains
 def test_sweep_2x2_and_its_report(tmp_path):
     sweep = tmp_path / "sweep"
     result = run_main("-m", "+recipe=quickstart", "lr_schedule.lr_max=0.1,0.05", "optimizer.momentum=0.9,0.8",
-                    "train.epochs=1", f"hydra.sweep.dir={sweep}")
+                    "train.epochs=1", *LIMITED, f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert [p.name for p in jobs] == ["0", "1", "2", "3"]
@@ -89,10 +92,11 @@ def test_sweep_2x2_and_its_report(tmp_path):
     assert (sweep / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow   # three trials, each a whole Hydra job that trains, and the Optuna study
 def test_optuna_search_three_trials(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="the optuna extra is not installed")
     result = run_main("-m", "+recipe=quickstart", "hparams_search=quickstart_optuna", "hydra.sweeper.n_trials=3",
-                    "train.epochs=1", f"hydra.sweep.dir={tmp_path}")
+                    "train.epochs=1", *LIMITED, f"hydra.sweep.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
     assert "setup plugin alembic" not in result.stdout + result.stderr    # optuna's import noise is off
     best = (tmp_path / "optimization_results.yaml").read_text()
@@ -109,7 +113,7 @@ def test_team_recipe_folder_inheriting_a_builtin(tmp_path):
     listing = cli_main("recipes", "ls", env=env)
     line = next(line for line in listing.stdout.splitlines() if line.startswith("team_a/quickstart_wide"))
     assert str(tmp_path / "recipes") in line and "wider first layer" in line
-    result = run_main("+recipe=team_a/quickstart_wide", f"hydra.run.dir={tmp_path / 'run'}", env=env)
+    result = run_main("+recipe=team_a/quickstart_wide", *LIMITED, f"hydra.run.dir={tmp_path / 'run'}", env=env)
     assert result.returncode == 0, result.stderr
     assert "out_channels: 48" in (tmp_path / "run" / "config.yaml").read_text()
     assert read_metrics(tmp_path / "run")["history"][0]["epoch"] == 1
@@ -141,6 +145,7 @@ def test_every_subcommand_has_help_with_an_example(command):
     assert result.returncode == 0 and "example:" in result.stdout and "mm-train " + command[0] in result.stdout
 
 
+@pytest.mark.slow   # builds every shipped network, ViT-B/16 and ResNet-152 among them
 def test_recipes_validate_every_shipped_recipe():
     result = cli_main("recipes", "validate")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -175,8 +180,8 @@ def test_debug_overfit_drives_the_loss_down(tmp_path):
 
 
 def test_debug_overfit_reports_a_network_that_cannot_learn(tmp_path):
-    result = run_main("+recipe=quickstart", "debug=overfit", "lr_schedule.lr_max=0", "lr_schedule.lr_init=0",
-                    f"hydra.run.dir={tmp_path}")
+    result = run_main("+recipe=quickstart", "debug=overfit", "debug.epochs=3", "lr_schedule.lr_max=0",
+                    "lr_schedule.lr_init=0", f"hydra.run.dir={tmp_path}")   # no step moves: 3 epochs show it
     assert result.returncode == 1
     assert "the network cannot learn" in result.stderr and "Traceback" not in result.stderr
 

@@ -132,6 +132,7 @@ def test_a_child_recipe_that_retypes_the_loss_replaces_the_parents_arguments(tmp
     assert "label_smoothing: 0.1" in config and "sparse" not in config
 
 
+@pytest.mark.slow   # converts the 20,000 CIFAR records of the README's commands
 def test_the_readme_data_commands_chain(tmp_path, cifar_dir):
     data = tmp_path / "data"
     for usage, name, shards in (("train", "train", ["--shards", "4"]), ("test", "test", [])):

@@ -5,6 +5,8 @@ import json
 import numpy as np
 from PIL import Image
 
+import pytest
+
 from helpers import read_metrics, run_main
 
 SMALL_CNN = """# @package _global_
@@ -76,6 +78,7 @@ def test_mindrecord_trains_and_evaluates(tmp_path):
     assert set(metrics["final"]) == {"acc", "loss"}
 
 
+@pytest.mark.slow   # the full recipe network: ResNet-50's graph compile is most of a minute on 2 cores
 def test_resnet50_cifar_runs_two_steps(tmp_path, cifar_dir):
     run_dir = tmp_path / "run"
     result = run_main("+recipe=resnet50_cifar", f"paths.data={cifar_dir.parent}", "dataset.image_size=32",

@@ -96,10 +96,11 @@ def test_import_weights_takes_a_raw_path_and_rules_mapping(tmp_path):
 def test_weights_convert_with_a_recipe_uses_its_weight_rules(tmp_path, monkeypatch, capsys):
     """The recipe names keras_resnet50 in network.weight_rules; the .npz's default (keras) would match nothing."""
     from mm_train.commands import main
-    from test_migrate_keras import NETWORK as KERAS_NETWORK, keras_variables
+    from migrate_helpers import KERAS_RESNET
+    from test_migrate_keras import keras_variables
 
     np.savez(tmp_path / "keras.npz", **keras_variables())
-    write_recipe(tmp_path / "recipes", "small_keras", KERAS_NETWORK + "  weight_rules: keras_resnet50\n")
+    write_recipe(tmp_path / "recipes", "small_keras", KERAS_RESNET + "  weight_rules: keras_resnet50\n")
     monkeypatch.setenv("MM_TRAIN_RECIPE_PATH", str(tmp_path / "recipes"))
     code = main(["weights", "convert", str(tmp_path / "keras.npz"), str(tmp_path / "o.ckpt"), "--recipe",
                  "small_keras", "--quiet"])
