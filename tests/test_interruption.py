@@ -88,7 +88,7 @@ def convert_signalled(tmp_path: Path, sig: str) -> subprocess.CompletedProcess:
     shards, sent ``sig`` after its first samples are written."""
     from mm_train.data.synthetic import write_image_folder
     write_image_folder(tmp_path / "folder", 12, usage="val", classes=3)
-    return run_signalled("convert", sig, "mm_train.cli", "data", "convert", "image_folder",
+    return run_signalled("convert", sig, "mm_train.commands", "data", "convert", "image_folder",
                          str(tmp_path / "folder"), str(tmp_path / "f.mindrecord"), "--usage", "val", "--shards", "2")
 
 
