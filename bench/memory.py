@@ -18,7 +18,8 @@ s/step is the median of the later steps.
 - mindspore: the same architecture written by hand in plain MindSpore (ViT-B/16 with
   ``nn.MultiheadAttention``-free attention; ResNet-50 from bench/plain_resnet50.py),
   ``nn.TrainOneStepCell``, graph mode unless ``--modes`` says;
-- torch: ``torchvision.models.<model>`` in /work/benchvenv (never a project dependency).
+- torch: ``torchvision.models.<model>`` in the bench's own venv (bench/venvs.py: ``bench/.venvs/torch``,
+  made on first use, or ``--torch-python``; never a project dependency).
 The optimizer is the recipe's (AdamW for ViT-B/16 and ConvNeXt-T, Momentum/SGD for ResNet-50).
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MS_PYTHON = os.environ.get("MM_TRAIN_PYTHON", "/work/venv/bin/python")
-TORCH_PYTHON = os.environ.get("BENCH_TORCH_PYTHON", "/work/benchvenv/bin/python")
+TORCH_PYTHON = None   # --torch-python; None: bench/venvs.py's default (made on first use)
 RECIPES = {"vit_b_16": "vit_b_16_torchvision", "convnext_tiny": "convnext_tiny_torchvision",
            "resnet50": "resnet50_torchvision", "resnet18": "resnet18_torchvision"}
 
@@ -190,9 +191,15 @@ def measure(command: list[str], cap_bytes: int, env=None) -> dict:
     return state
 
 
+def torch_python() -> str:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import venvs
+    return venvs.ensure(TORCH_PYTHON or venvs.default("torch"))
+
+
 def command_for(program: str, model: str, batch: int, steps: int, mode: str, depth, size: int = 224,
                 classes: int = 1000) -> list[str]:
-    python = TORCH_PYTHON if program == "torch" else MS_PYTHON
+    python = torch_python() if program == "torch" else MS_PYTHON
     command = [python, str(Path(__file__).resolve()), "--child", program, "--models", model, "--batch", str(batch),
                "--steps", str(steps), "--modes", mode, "--image-size", str(size), "--classes", str(classes)]
     return command + (["--depth", str(depth)] if depth is not None else [])
@@ -213,8 +220,11 @@ def main(argv=None) -> None:
     parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--cap-gb", type=float, default=14.0)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--torch-python", help="python with torch + torchvision (default: bench/.venvs/torch)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global TORCH_PYTHON
+    TORCH_PYTHON = args.torch_python or TORCH_PYTHON
     if args.child:
         sys.path.insert(0, str(ROOT))
         run = {"mm_train": child_mm_train, "mindspore": child_mindspore, "torch": child_torch}[args.child]
