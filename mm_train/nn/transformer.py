@@ -156,17 +156,25 @@ class EncoderBlockCell(nn.Cell):
 
 @BLOCKS.register("EncoderBlock")
 def encoder_block(in_shape, num_heads: PositiveInt, mlp_dim: PositiveInt, dropout: DropRate = 0.0,
-                  attention_dropout: DropRate = 0.0, eps: float = 1e-6, drop_path: DropRate = 0.0):
+                  attention_dropout: DropRate = 0.0, eps: float = 1e-6, drop_path: DropRate = 0.0,
+                  recompute: bool = False):
     """Pre-norm transformer block: ``x + drop_path(attention(ln_1(x)))``, then ``+ drop_path(mlp(ln_2(x)))``
     (Linear, exact GELU, Linear). Names as torchvision's EncoderBlock: ``ln_1``,
     ``self_attention.in_proj_weight``, ``mlp.0``, ``mlp.3``. ``drop_path``: stochastic depth of both
-    branches (timm), usually set for the whole network by ``network.drop_path_rate``."""
+    branches (timm), usually set for the whole network by ``network.drop_path_rate``. ``recompute: true``:
+    keep only the block's input for the backward pass and recompute the rest (MindSpore's
+    ``Cell.recompute``; PyTorch's activation checkpointing): less memory, about a third more compute."""
     tokens, dim = _tokens(in_shape, "EncoderBlock")
+    if not isinstance(recompute, bool):
+        raise ConfigError(".recompute", f"got {recompute!r}", expected="true or false")
     if dim % num_heads:
         raise ConfigError(".num_heads", f"got {num_heads} for dim {dim}", expected=f"a divisor of {dim}")
     _dropout(attention_dropout, ".attention_dropout")
     drop_path = check_p(drop_path, ".drop_path")
-    return EncoderBlockCell(dim, num_heads, mlp_dim, dropout, attention_dropout, eps, drop_path), (tokens, dim)
+    cell = EncoderBlockCell(dim, num_heads, mlp_dim, dropout, attention_dropout, eps, drop_path)
+    if recompute:
+        cell.recompute()
+    return cell, (tokens, dim)
 
 
 class SelectTokenCell(nn.Cell):
