@@ -3,6 +3,8 @@
     python bench/memory.py [--models vit_b_16 convnext_tiny resnet50] [--batch 32] [--steps 4]
                            [--repeats 1] [--cap-gb 14] [--programs mm_train mindspore torch]
     python bench/memory.py --models vit_b_16 --depth 1 --batch 2 --modes graph pynative   # per-block probe
+    python bench/memory.py --models vit_b_16 --recompute      # mm_train's ViT with recompute: true on its blocks
+    [--torch-python PYTHON]   # default: bench/.venvs/torch, made on first use (bench/venvs.py)
 
 Each (program, model) runs in its own child process, the parent polls the child tree's RSS
 (psutil, every 20 ms) and kills it above ``--cap-gb`` (a shared machine). The child builds
