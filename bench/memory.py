@@ -3,7 +3,7 @@
     python bench/memory.py [--models vit_b_16 convnext_tiny resnet50] [--batch 32] [--steps 4]
                            [--repeats 1] [--cap-gb 14] [--programs mm_train mindspore torch]
     python bench/memory.py --models vit_b_16 --depth 1 --batch 2 --modes graph pynative   # per-block probe
-    python bench/memory.py --models vit_b_16 --recompute      # mm_train's ViT with recompute: true on its blocks
+    python bench/memory.py --models vit_b_16 --recompute false   # mm_train's ViT without the recipe's recompute
     [--torch-python PYTHON]   # default: bench/.venvs/torch, made on first use (bench/venvs.py)
 
 Each (program, model) runs in its own child process, the parent polls the child tree's RSS
@@ -55,15 +55,15 @@ def _batch(batch: int, size: int, classes: int):
             rng.integers(0, classes, batch).astype(np.int32))
 
 
-def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int = 1000, recompute: bool = False):
+def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int = 1000, recompute: str = ""):
     """The recipe as ``run.py +recipe=<model>_torchvision`` composes it, at ``size`` pixels and ``classes``."""
     from omegaconf import OmegaConf
     from mm_train.composition import compose_recipe
     overrides = [f"dataset.image_size={size}", f"dataset.num_classes={classes}"]
     if depth is not None:
         overrides.append(f"network.layers.encoder.layers.layers.repeat={depth}")
-    if recompute:   # ViT: EncoderBlock's recompute (only each block's input kept for the backward pass)
-        overrides.append("+network.layers.encoder.layers.layers.block.recompute=true")
+    if recompute in ("true", "false"):   # ViT: EncoderBlock's recompute (only each block's input kept for backward)
+        overrides.append(f"++network.layers.encoder.layers.layers.block.recompute={recompute}")
     return OmegaConf.to_container(compose_recipe(RECIPES[model], overrides), resolve=True)
 
 
@@ -74,9 +74,12 @@ def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | N
     from mm_train.amp import parse_loss_scale
     from mm_train.assembly import build_training
     from mm_train.nn.builder import build_network
-    recompute = os.environ.get("BENCH_RECOMPUTE") == "1"
-    config = _recipe_config(model, depth, size, classes, recompute)
+    config = _recipe_config(model, depth, size, classes, os.environ.get("BENCH_RECOMPUTE", ""))
     mode = config["device"]["mode"] if mode == "recipe" else mode
+    try:
+        recompute = bool(config["network"]["layers"]["encoder"]["layers"]["layers"]["block"].get("recompute"))
+    except (KeyError, TypeError, AttributeError):   # not the ViT
+        recompute = False
     print(f"MODE {mode}{'+recompute' if recompute else ''}", flush=True)
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     network, _ = build_network(config["network"], max_params=10 ** 9)
@@ -226,7 +229,8 @@ def main(argv=None) -> None:
     parser.add_argument("--cap-gb", type=float, default=14.0)
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--torch-python", help="python with torch + torchvision (default: bench/.venvs/torch)")
-    parser.add_argument("--recompute", action="store_true", help="mm_train's ViT with recompute: true on its blocks")
+    parser.add_argument("--recompute", choices=["true", "false"], help="mm_train's ViT: recompute on its blocks "
+                        "(default: the recipe's, true)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     global TORCH_PYTHON
@@ -237,7 +241,7 @@ def main(argv=None) -> None:
         return run(args.models[0], args.batch, args.steps, args.modes[0], args.depth, args.image_size, args.classes)
 
     rows = []
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_RECOMPUTE": "1" if args.recompute else "0"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_RECOMPUTE": args.recompute or ""}
     for model in args.models:
         jobs = []
         for program in args.programs:
