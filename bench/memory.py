@@ -3,6 +3,8 @@
     python bench/memory.py [--models vit_b_16 convnext_tiny resnet50] [--batch 32] [--steps 4]
                            [--repeats 1] [--cap-gb 14] [--programs mm_train mindspore torch]
     python bench/memory.py --models vit_b_16 --depth 1 --batch 2 --modes graph pynative   # per-block probe
+    python bench/memory.py --models vit_b_16 --recompute false   # mm_train's ViT without the recipe's recompute
+    [--torch-python PYTHON]   # default: bench/.venvs/torch, made on first use (bench/venvs.py)
 
 Each (program, model) runs in its own child process, the parent polls the child tree's RSS
 (psutil, every 20 ms) and kills it above ``--cap-gb`` (a shared machine). The child builds
@@ -18,7 +20,8 @@ s/step is the median of the later steps.
 - mindspore: the same architecture written by hand in plain MindSpore (ViT-B/16 with
   ``nn.MultiheadAttention``-free attention; ResNet-50 from bench/plain_resnet50.py),
   ``nn.TrainOneStepCell``, graph mode unless ``--modes`` says;
-- torch: ``torchvision.models.<model>`` in /work/benchvenv (never a project dependency).
+- torch: ``torchvision.models.<model>`` in the bench's own venv (bench/venvs.py: ``bench/.venvs/torch``,
+  made on first use, or ``--torch-python``; never a project dependency).
 The optimizer is the recipe's (AdamW for ViT-B/16 and ConvNeXt-T, Momentum/SGD for ResNet-50).
 """
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MS_PYTHON = os.environ.get("MM_TRAIN_PYTHON", "/work/venv/bin/python")
-TORCH_PYTHON = os.environ.get("BENCH_TORCH_PYTHON", "/work/benchvenv/bin/python")
+TORCH_PYTHON = None   # --torch-python; None: bench/venvs.py's default (made on first use)
 RECIPES = {"vit_b_16": "vit_b_16_torchvision", "convnext_tiny": "convnext_tiny_torchvision",
            "resnet50": "resnet50_torchvision", "resnet18": "resnet18_torchvision"}
 
@@ -52,13 +55,15 @@ def _batch(batch: int, size: int, classes: int):
             rng.integers(0, classes, batch).astype(np.int32))
 
 
-def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int = 1000):
+def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int = 1000, recompute: str = ""):
     """The recipe as ``run.py +recipe=<model>_torchvision`` composes it, at ``size`` pixels and ``classes``."""
     from omegaconf import OmegaConf
     from mm_train.composition import compose_recipe
     overrides = [f"dataset.image_size={size}", f"dataset.num_classes={classes}"]
     if depth is not None:
         overrides.append(f"network.layers.encoder.layers.layers.repeat={depth}")
+    if recompute in ("true", "false"):   # ViT: EncoderBlock's recompute (only each block's input kept for backward)
+        overrides.append(f"++network.layers.encoder.layers.layers.block.recompute={recompute}")
     return OmegaConf.to_container(compose_recipe(RECIPES[model], overrides), resolve=True)
 
 
@@ -69,9 +74,13 @@ def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | N
     from mm_train.amp import parse_loss_scale
     from mm_train.assembly import build_training
     from mm_train.nn.builder import build_network
-    config = _recipe_config(model, depth, size, classes)
+    config = _recipe_config(model, depth, size, classes, os.environ.get("BENCH_RECOMPUTE", ""))
     mode = config["device"]["mode"] if mode == "recipe" else mode
-    print(f"MODE {mode}", flush=True)
+    try:
+        recompute = bool(config["network"]["layers"]["encoder"]["layers"]["layers"]["block"].get("recompute"))
+    except (KeyError, TypeError, AttributeError):   # not the ViT
+        recompute = False
+    print(f"MODE {mode}{'+recompute' if recompute else ''}", flush=True)
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     network, _ = build_network(config["network"], max_params=10 ** 9)
     _, _, step = build_training(config, network, 10, batch, parse_loss_scale(None, "CPU"), "O0")
@@ -190,9 +199,15 @@ def measure(command: list[str], cap_bytes: int, env=None) -> dict:
     return state
 
 
+def torch_python() -> str:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import venvs
+    return venvs.ensure(TORCH_PYTHON or venvs.default("torch"))
+
+
 def command_for(program: str, model: str, batch: int, steps: int, mode: str, depth, size: int = 224,
                 classes: int = 1000) -> list[str]:
-    python = TORCH_PYTHON if program == "torch" else MS_PYTHON
+    python = torch_python() if program == "torch" else MS_PYTHON
     command = [python, str(Path(__file__).resolve()), "--child", program, "--models", model, "--batch", str(batch),
                "--steps", str(steps), "--modes", mode, "--image-size", str(size), "--classes", str(classes)]
     return command + (["--depth", str(depth)] if depth is not None else [])
@@ -213,15 +228,20 @@ def main(argv=None) -> None:
     parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--cap-gb", type=float, default=14.0)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--torch-python", help="python with torch + torchvision (default: bench/.venvs/torch)")
+    parser.add_argument("--recompute", choices=["true", "false"], help="mm_train's ViT: recompute on its blocks "
+                        "(default: the recipe's, true)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global TORCH_PYTHON
+    TORCH_PYTHON = args.torch_python or TORCH_PYTHON
     if args.child:
         sys.path.insert(0, str(ROOT))
         run = {"mm_train": child_mm_train, "mindspore": child_mindspore, "torch": child_torch}[args.child]
         return run(args.models[0], args.batch, args.steps, args.modes[0], args.depth, args.image_size, args.classes)
 
     rows = []
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_RECOMPUTE": args.recompute or ""}
     for model in args.models:
         jobs = []
         for program in args.programs:

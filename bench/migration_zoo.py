@@ -3,7 +3,7 @@ statistics) imported into the recipes that express them, judged by ``mm-train pa
 float32 floor, with and without the float64 reference; perturbed imports must all fail.
 
     python bench/migration_zoo.py [--only resnet50,vgg16_keras] [--work /tmp/zoo] [--cap-gb 8]
-        [--torch-python /work/benchvenv/bin/python] [--keras-python /work/tfvenv/bin/python]
+        [--torch-python PYTHON] [--keras-python PYTHON]   # default: bench/.venvs/{torch,keras} (bench/venvs.py)
 
 Each model is made in its framework's venv (this same file, ``make-torch NAME DIR`` / ``make-keras NAME DIR``:
 weights file, input x.npy, float32 output y.npy, float64 output y64.npy), then ``judge`` runs in this Python
@@ -237,8 +237,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated model names (default: all)")
     parser.add_argument("--work", default="/tmp/migration_zoo")
     parser.add_argument("--cap-gb", type=float, default=8.0)
-    parser.add_argument("--torch-python", default="/work/benchvenv/bin/python")
-    parser.add_argument("--keras-python", default="/work/tfvenv/bin/python")
+    import venvs
+    parser.add_argument("--torch-python", default=venvs.default("torch"), type=venvs.ensure)
+    parser.add_argument("--keras-python", default=venvs.default("keras"), type=venvs.ensure)
     parser.add_argument("--no-perturbed", action="store_true")
     args = parser.parse_args(argv)
     import numpy as np

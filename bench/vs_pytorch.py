@@ -10,7 +10,7 @@ normal(0, 1) images and labels for both frameworks), alternating the programs in
   architecture), loss and ``Momentum`` (SGD with momentum 0.9, weight decay 1e-4) in mm_train's
   train step, graph mode (mm_train's default);
 - torch eager: ``torchvision.models.resnet18/50`` with ``torch.optim.SGD`` (momentum 0.9, weight
-  decay 1e-4), in /work/benchvenv; ``--compile`` adds ``torch.compile`` (inductor).
+  decay 1e-4), in the bench's own venv (bench/venvs.py, or ``--torch-python``); ``--compile`` adds ``torch.compile`` (inductor).
 
 Columns: steady s/step (median of the steps after the first), time from process start to the
 end of the first step, peak RSS of the process tree, the whole job (start to exit), and
@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import memory  # noqa: E402
 from memory import ROOT, command_for, measure  # noqa: E402
 
 JOBS = [("resnet18", 32, 10), ("resnet50", 224, 1000)]   # model, pixels, classes
@@ -39,7 +40,9 @@ def main(argv=None) -> None:
     parser.add_argument("--compile", action="store_true", help="also torch.compile")
     parser.add_argument("--models", nargs="+", default=[m for m, _, _ in JOBS])
     parser.add_argument("--cap-gb", type=float, default=12.0)
+    parser.add_argument("--torch-python", help="python with torch + torchvision (default: bench/.venvs/torch)")
     args = parser.parse_args(argv)
+    memory.TORCH_PYTHON = args.torch_python or memory.TORCH_PYTHON
     programs = [("mm_train", "graph"), ("torch", "eager")] + ([("torch", "compile")] if args.compile else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     med = statistics.median

@@ -146,8 +146,8 @@ TABLE = {
     "mm-train parity +recipe=my_net --input x.npy --expected y.npy": run(),
     "python run.py +recipe=my_net train.epochs=1": run(FAST),
     "python bench/migration_zoo.py --only resnet50,efficientnet_b0":
-        skip("a benchmark of several minutes in the bench venvs (torch, torchvision, keras): /work/benchvenv, "
-             "/work/tfvenv"),
+        skip("a benchmark of several minutes in the bench venvs (torch, torchvision, keras): bench/.venvs, "
+             "made by bench/venvs.py"),
     "python bench/peer_mindcv.py --steps 8 --repeats 2 --default-steps 4 --default-repeats 1":
         skip("a benchmark of several minutes that installs mindcv from PyPI into its own venv and needs a mindcv "
              "git checkout (--mindcv-repo)"),

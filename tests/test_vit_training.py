@@ -5,6 +5,7 @@ import copy
 
 import mindspore as ms
 import numpy as np
+import pytest
 from mindspore import nn
 
 from mm_train.nn.transformer import SelfAttention
@@ -51,3 +52,63 @@ def test_small_vit_from_the_vit_b_16_recipe_blocks_takes_two_training_steps():
              if not np.array_equal(value, network.parameters_dict()[name].asnumpy())]
     assert any("self_attention.in_proj_weight" in name for name in moved)
     assert len(moved) == len(before)
+
+
+def _small_vit_config(recompute: bool = False, blocks: int = 2) -> dict:
+    """vit_b_16_torchvision's blocks, narrow, ``blocks`` encoder blocks, at 32x32 and 10 classes."""
+    from test_networks import composed
+
+    config = copy.deepcopy(composed("vit_b_16_torchvision", "dataset.image_size=32", "dataset.num_classes=10"))
+    layers = config["network"]["layers"]
+    layers["conv_proj"] = {"type": "PatchEmbedding", "hidden_dim": 48, "patch_size": 8}
+    layers["encoder"]["layers"]["layers"].update(repeat=blocks, block={"type": "EncoderBlock", "num_heads": 4,
+                                                                        "mlp_dim": 96, "recompute": recompute})
+    layers["heads"]["layers"]["head"].update(weight_init="Normal", bias_init="Zero")
+    config["train"]["epochs"] = 1
+    config["lr_schedule"].update(warmup_epochs=0, lr_max=0.001)
+    return config
+
+
+def _train_steps(config, weights=None, steps: int = 2):
+    from mm_train.amp import parse_loss_scale
+    from mm_train.assembly import build_training
+    from mm_train.nn.builder import build_network
+
+    network, _ = build_network(config["network"])
+    if weights is not None:
+        for p in network.trainable_params():
+            p.set_data(ms.Tensor(weights[p.name]))
+    start = {p.name: p.asnumpy().copy() for p in network.trainable_params()}
+    _, _, step = build_training(config, network, 4, 4, parse_loss_scale(None, "CPU"), "O0")
+    rng = np.random.default_rng(0)
+    x = ms.Tensor(rng.normal(0, 1, (4, 3, 32, 32)).astype(np.float32))
+    y = ms.Tensor(rng.integers(0, 10, 4).astype(np.int32))
+    losses = [float(step(x, y).asnumpy()) for _ in range(steps)]
+    return start, losses, {p.name: p.asnumpy() for p in network.trainable_params()}
+
+
+def test_vit_blocks_with_recompute_train_like_without_in_pynative_mode():
+    """The recipe's mode (PyNative): ``recompute: true`` on the encoder blocks (less memory, bench/memory.py)
+    gives the same loss and the same weights after a step as the blocks without it (one block: the test stays
+    short, as PyNative runs op by op)."""
+    mode = ms.get_context("mode")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    try:
+        start, plain_losses, plain = _train_steps(_small_vit_config(blocks=1), steps=1)
+        _, recomputed_losses, recomputed = _train_steps(_small_vit_config(True, blocks=1), start, steps=1)
+    finally:
+        ms.set_context(mode=mode)
+    assert all(np.isfinite(plain_losses)), plain_losses
+    np.testing.assert_allclose(recomputed_losses, plain_losses, rtol=1e-5)
+    assert any(not np.array_equal(start[name], plain[name]) for name in plain)
+    for name in plain:
+        np.testing.assert_allclose(recomputed[name], plain[name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_encoder_block_recompute_must_be_a_boolean():
+    from mm_train.errors import ConfigError
+    from mm_train.nn.builder import build_network
+
+    config = _small_vit_config(recompute="yes")
+    with pytest.raises(ConfigError, match="recompute"):
+        build_network(config["network"])
