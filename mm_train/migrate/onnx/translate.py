@@ -391,6 +391,9 @@ class Context:
         """Entries of a learned tensor picked by a constant index (``table[relative_position_index]``): the
         table is one Parameter layer under the source's name, an ``Indexed`` layer picks from it."""
         source, index = self.index_maps[name]
+        if index.size and int(index.max()) >= 2 ** 24:   # the index is stored as float32: exact below 2**24
+            raise Unsupported(f"'{source}' indexed at {int(index.max())}: more entries than an Indexed layer "
+                              "addresses (2**24)", "a smaller table")
         table = self.parameter(source, trainable=True)
         if index.ndim < rank:
             index = index.reshape((1,) * (rank - index.ndim) + index.shape)
