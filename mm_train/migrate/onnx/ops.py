@@ -439,6 +439,12 @@ def softmax(ctx, node):
             [_data(ctx, node)])
 
 
+# constants up to this many numbers are written into the recipe (ConstantOp); larger ones are fixed Parameter
+# layers whose values are in the checkpoint (tf2onnx's BatchNorm as Mul/Add of [1, C, 1, 1]: a Keras
+# EfficientNetB0 recipe would otherwise hold 18,000 numbers, past a recipe's bound)
+INLINE_VALUES = 64
+
+
 def _binary(op):
     def convert(ctx, node):
         a, b = node.input[0], node.input[1]
@@ -447,7 +453,7 @@ def _binary(op):
                 value = np.asarray(ctx.array(const))
                 if const in ctx.learned:
                     break   # a parameter of the source stays a parameter
-                if value.size <= 4096:
+                if value.size <= INLINE_VALUES:
                     if value.ndim > len(ctx.shape(data)):
                         raise Unsupported("a constant of more axes than the data")
                     if value.ndim == len(ctx.shape(data)) and _is_folded(ctx, data):
