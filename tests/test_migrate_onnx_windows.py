@@ -54,3 +54,23 @@ def test_relative_position_table_is_the_source_tensor_and_gets_gradients(tmp_pat
     assert not any(p.name.endswith(".index") for p in params)          # the index is fixed, not learned
     nn.SGD(params, 0.05)(grads)
     assert float(step(x, labels)[0].asnumpy()) < float(loss.asnumpy())
+
+
+def test_strided_slice_of_patch_merging_has_gradients_in_pynative_mode():
+    """Swin's patch merging (``x[:, 0::2, 0::2, :]``, a converted Slice of step 2) trains in PyNative mode."""
+    import mindspore as ms
+    from mindspore import Tensor
+    from mm_train.nn.tensor_shape import slice_
+    mode = ms.get_context("mode")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    try:
+        cell, out = slice_((14, 14, 8), starts=[1, 0], ends=[14, 14], axes=[1, 2], steps=[2, 2])
+        x = np.arange(2 * 14 * 14 * 8, dtype=np.float32).reshape(2, 14, 14, 8)
+        np.testing.assert_array_equal(cell(Tensor(x)).asnumpy(), x[:, 1::2, 0::2, :])
+        grad = ms.grad(lambda t: cell(t).sum())(Tensor(x)).asnumpy()
+    finally:
+        ms.set_context(mode=mode)
+    expected = np.zeros_like(x)
+    expected[:, 1::2, 0::2, :] = 1
+    assert out == (7, 7, 8)
+    np.testing.assert_array_equal(grad, expected)
