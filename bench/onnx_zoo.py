@@ -13,7 +13,8 @@ killed above it). Rows are appended to ``--out``/rows.jsonl as they finish, so a
 Columns: params (the source's), ops (ONNX nodes), convert s (the whole ``mm-train migrate onnx`` command),
 max diff (``mm-train parity`` against the source's float32 output), bound (the float32 bound it uses),
 float64 floor (the source's own float32-vs-float64 difference), trains (one epoch on the bundled digits,
-limited to ``--train-images`` images, loss finite).
+limited to ``--train-images`` images (a probe: two epochs, the second timed), or all of them with ``--full-epoch``;
+loss finite), train s / image and one epoch of the bundled data (run, or estimated at the probe's rate).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ TRANSFORMERS = ("vit", "swin", "maxvit", "deit", "convnext")   # pynative: graph
 
 
 LAST_CPU = [0.0]
+BUNDLED_TRAIN_IMAGES = 1437   # mm_train/bundled/digits/train.mindrecord: one epoch
 
 
 def all_models() -> list[str]:
@@ -86,6 +88,10 @@ def measure(model: str, exporter: str, args) -> dict:
     tag = f"{source}_{name}_{exporter}".replace("-", "_").replace(".", "_")
     folder = Path(args.out) / tag
     row = {"model": model, "exporter": exporter}
+    if args.train_only:   # the rows converted before: train their recipes only (the row's other columns stay)
+        env = {"MM_TRAIN_RECIPE_PATH": str(folder / "recipes")}
+        mode = ["device.mode=pynative"] if any(t in name for t in TRANSFORMERS) else []
+        return {**row, **train(tag, folder, mode, env, args)}
     python = args.tf_python if source == "keras" else args.torch_python
     code, out = 0, ""
     if not (args.reuse and (folder / "info.json").is_file()):
@@ -118,20 +124,36 @@ def measure(model: str, exporter: str, args) -> dict:
     row["bound"] = float(bound.group(1)) if bound else None
     row["parity"] = "PASSED" if code == 0 else ("FAILED" if found else "error: " + out.strip().splitlines()[-1][:200])
     if args.train_images and (exporter in args.train_exporters.split(",") or source == "keras"):
-        run_dir = folder / "run"
-        code, out, seconds, peak = run_capped(
-            [sys.executable, "run.py", f"+recipe={tag}", *mode, "train.epochs=1", f"+dataset.train.limit={args.train_images}",
-             f"+dataset.eval.limit={args.train_images}", "dataset.train.batch_size=8", "dataset.eval.batch_size=8",
-             # seeded weights with wide BatchNorm statistics give logits in the hundreds: a small step size
-             "lr_schedule.lr_max=0.0001", "lr_schedule.lr_init=0.00001",
-             "callbacks=[]", f"hydra.run.dir={run_dir}"], args.cap_gb, env)
-        metrics = run_dir / "metrics.json"
-        if code == 0 and metrics.is_file():
-            row["trains"] = train_verdict(run_dir, args.train_images, seconds)
-        else:
-            row["trains"] = "no: " + " | ".join(out.strip().splitlines()[-2:])[:300]
-        row["train_peak_gb"] = round(peak, 2)
+        row.update(train(tag, folder, mode, env, args))
     return row
+
+
+def train(tag: str, folder: Path, mode: list, env: dict, args) -> dict:
+    """One training epoch on the bundled digits (``--full-epoch``: all of them), or a probe: two epochs of
+    ``--train-images`` images, the second timed by MindSpore's TimeMonitor (compiled already): seconds per
+    training image and what a whole epoch of the bundled data takes at that rate."""
+    run_dir = folder / ("epoch" if args.full_epoch else "run")
+    images = BUNDLED_TRAIN_IMAGES if args.full_epoch else args.train_images
+    limit = [] if args.full_epoch else [f"+dataset.train.limit={images}"]
+    import shutil
+    shutil.rmtree(run_dir, ignore_errors=True)   # the bench's own run folder: a new measurement replaces it
+    code, out, seconds, peak = run_capped(
+        [sys.executable, "run.py", f"+recipe={tag}", *mode, f"train.epochs={1 if args.full_epoch else 2}", *limit, "+dataset.eval.limit=16",
+         "dataset.train.batch_size=8", "dataset.eval.batch_size=8",
+         # seeded weights with wide BatchNorm statistics give logits in the hundreds: a small step size
+         "lr_schedule.lr_max=0.0001", "lr_schedule.lr_init=0.00001",
+         "callbacks=[{type: TimeMonitor}]", f"hydra.run.dir={run_dir}"], args.cap_gb, env, timeout=args.train_timeout)
+    result = {"train_peak_gb": round(peak, 2), "train_images": images, "full_epoch": bool(args.full_epoch)}
+    epochs = re.findall(r"epoch time: ([0-9.]+) ms", out)   # a probe's second epoch: compiled already
+    epoch = epochs[-1] if epochs else None
+    if code == 0 and (run_dir / "metrics.json").is_file():
+        result["trains"] = train_verdict(run_dir, images, seconds)
+    else:
+        result["trains"] = "no: " + " | ".join(out.strip().splitlines()[-2:])[:300]
+    if epoch:
+        result["s_per_image"] = round(float(epoch) / 1000 / images, 4)
+        result["epoch_s"] = round(result["s_per_image"] * BUNDLED_TRAIN_IMAGES, 0)
+    return result
 
 
 def train_verdict(run_dir: Path, images: int, seconds: float) -> str:
@@ -147,20 +169,30 @@ def untrained(row: dict) -> str:
     return "- (the legacy export trains)" if row["exporter"] == "dynamo" else "not run"
 
 
+def epoch_cell(r: dict) -> str:
+    if "epoch_s" not in r:
+        return "-"
+    if r.get("full_epoch"):
+        return f"{r['epoch_s']:.0f} s (run)"
+    return f"not run: ~{r['epoch_s']:.0f} s at the rate of {r['train_images']} images"
+
+
 def table(rows: list[dict]) -> str:
-    lines = ["| model | exporter | params | ops | convert s (wall / CPU) | max diff | bound | float64 floor | parity | trains |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | exporter | params | ops | convert s (wall / CPU) | max diff | bound | float64 floor | parity | trains | "
+             f"train s / image | one epoch ({BUNDLED_TRAIN_IMAGES} images) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def num(v, fmt):
         return format(v, fmt) if isinstance(v, (int, float)) else "n/a"
     for r in rows:
         if "error" in r and "max_diff" not in r:
             lines.append(f"| {r['model']} | {r['exporter']} | {num(r.get('params'), ',')} | {r.get('ops', 'n/a')} | "
-                         f"{num(r.get('convert_s'), '.1f')} | - | - | - | {r['error']} | - |")
+                         f"{num(r.get('convert_s'), '.1f')} | - | - | - | {r['error']} | - | - | - |")
             continue
         lines.append(f"| {r['model']} | {r['exporter']} | {num(r.get('params'), ',')} | {r.get('ops')} | "
                      f"{num(r.get('convert_s'), '.1f')} / {num(r.get('convert_cpu_s'), '.1f')} | {num(r.get('max_diff'), '.2e')} | {num(r.get('bound'), '.2e')} | "
-                     f"{num(r.get('float64_floor'), '.2e')} | {r.get('parity')} | {r.get('trains', untrained(r))} |")
+                     f"{num(r.get('float64_floor'), '.2e')} | {r.get('parity')} | {r.get('trains', untrained(r))} | "
+                     f"{num(r.get('s_per_image'), '.3f')} | {epoch_cell(r)} |")
     return "\n".join(lines)
 
 
@@ -174,6 +206,11 @@ def main() -> int:
     parser.add_argument("--out", default="/tmp/onnx_zoo")
     parser.add_argument("--cap-gb", type=float, default=8.0)
     parser.add_argument("--train-images", type=int, default=32, help="images of the one training epoch (0: skip)")
+    parser.add_argument("--full-epoch", action="store_true", help="train one whole epoch of the bundled data "
+                        f"({BUNDLED_TRAIN_IMAGES} images) instead of --train-images")
+    parser.add_argument("--train-only", action="store_true", help="train the recipes converted before (in --out) "
+                        "and replace only the training columns of their rows")
+    parser.add_argument("--train-timeout", type=float, default=3600, help="seconds before a training run is killed")
     parser.add_argument("--train-exporters", default="legacy", help="exports that train (default: the legacy "
                         "one, which keeps BatchNorm; the dynamo export folds it)")
     parser.add_argument("--reuse", action="store_true", help="keep the exports already in --out")
@@ -190,12 +227,19 @@ def main() -> int:
                 with log.open("a") as f:
                     f.write(json.dumps(row) + "\n")
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
-    latest = {(r["model"], r["exporter"]): r for r in rows}   # a re-measured row replaces the earlier one
+    latest: dict = {}
+    for r in rows:   # a re-measured row replaces the earlier one; a --train-only row replaces its training columns
+        key = (r["model"], r["exporter"])
+        if "convert_s" in r or "error" in r and "trains" not in r:
+            latest[key] = dict(r)
+        else:
+            latest.setdefault(key, {}).update(r)
     for r in latest.values():   # rows measured before train_verdict: read the loss again
         found = re.search(r"\((\d+) images, (\d+) s", r.get("trains", ""))
         tag = f"{r['model'].replace(':', '_')}_{r['exporter']}".replace("-", "_").replace(".", "_")
-        if found and (Path(args.out) / tag / "run").is_dir():
-            r["trains"] = train_verdict(Path(args.out) / tag / "run", int(found.group(1)), float(found.group(2)))
+        run = Path(args.out) / tag / ("epoch" if r.get("full_epoch") else "run")
+        if found and run.is_dir():
+            r["trains"] = train_verdict(run, int(found.group(1)), float(found.group(2)))
     order = {m: i for i, m in enumerate(dict.fromkeys(r["model"] for r in latest.values()))}
     print(table(sorted(latest.values(), key=lambda r: (order[r["model"]], r["exporter"] != "legacy"))))
     return 0

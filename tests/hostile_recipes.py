@@ -66,7 +66,7 @@ def write_all(folder: Path) -> dict[str, tuple[str, str]]:
     (folder / "linked.yaml").symlink_to(outside / "secret.yaml")
     os.mkfifo(folder / "pipe.yaml")
     return {
-        "alias_bomb": ("expands to more than 10,000 values once its aliases are expanded", "alias bomb"),
+        "alias_bomb": ("expands to more than 100,000 values once its aliases are expanded", "alias bomb"),
         "interpolation_bomb": ("train.s4: resolves to more than 1,000,000 characters", "interpolation bomb"),
         "known_key_bomb": ("dataset.s4: resolves to more than 1,000,000 characters", "bomb in a known key"),
         "node_bomb": ("n3: resolves to more than 1,000,000 characters", "node interpolation bomb"),

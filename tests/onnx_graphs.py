@@ -314,6 +314,11 @@ OP_GRAPHS = {
     "Cast": lambda: model([node("Cast", ["x"], ["c"], to=1), node("Relu", ["c"], ["y"])]),
     "Constant": lambda: model([node("Constant", [], ["k"], value_float=1.5), node("Mul", ["x", "k"], ["y"])]),
     "Shape": dynamic_reshape,
+    "Einsum": lambda: model([node("Relu", ["x"], ["r"]),   # MaxViT's attention as the legacy exporter writes it
+                             node("Einsum", ["x", "r"], ["y"], equation="b h i d, b h j d -> b h i j")],
+                            x_shape=[3, 4, 5], opset=17),
+    "Einsum+Transpose": lambda: model([node("Einsum", ["x", "x"], ["y"], equation="bhij,bhjd->bhid")],
+                                      x_shape=[3, 4, 4], opset=17),
 }
 
 

@@ -139,7 +139,7 @@ def _input_shape(shapes: list, kind: str, path: str):
         return tuple(shapes)
     if want == 0:
         return ()
-    if is_unbatched(shapes[0]) and not elementwise(kind):
+    if is_unbatched(shapes[0]) and not elementwise(kind) and not BLOCKS.meta(kind).get("takes_unbatched"):
         raise ConfigError(path, f"{kind} needs a batched input but gets a tensor without a batch axis "
                           f"(shape {tuple(shapes[0])}, from a Parameter whose shape does not start with 1)")
     return shapes[0]

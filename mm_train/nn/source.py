@@ -13,7 +13,8 @@ from typing import Sequence
 
 import math
 
-from mindspore import Parameter, nn
+from mindspore import Parameter, nn, ops
+from mindspore import dtype as mstype
 from mindspore.common.initializer import initializer
 
 from mm_train.argtypes import Initializer, MAX_INT
@@ -52,3 +53,32 @@ def parameter(in_shape, shape: Sequence[int], requires_grad: bool = True, init: 
         raise ConfigError(".init", f"got {init!r}: {err}", expected="an initializer such as zeros, ones, "
                           "normal, truncatedNormal, or {type: Normal, sigma: 0.02}") from None
     return cell, (shape[1:] if shape[0] == 1 else Unbatched(shape))
+
+
+class IndexedCell(nn.Cell):
+    """``table.reshape(-1)[index]``; ``index`` is a fixed (non-trainable) parameter of whole numbers."""
+
+    def __init__(self, shape: tuple):
+        super().__init__()
+        self.index = Parameter(initializer("zeros", shape), name="index", requires_grad=False)
+
+    def construct(self, table):
+        flat = ops.reshape(table, (-1,))
+        return ops.gather(flat, ops.cast(self.index, mstype.int32), 0)
+
+
+@BLOCKS.register("Indexed", takes_unbatched=True)
+def indexed(in_shape, shape: Sequence[int]):
+    """Entries of the input (a ``Parameter`` such as a relative-position bias table) picked by a fixed index
+    of ``shape`` (its whole shape; the index, whole numbers into the flattened table, comes from a checkpoint as
+    ``LAYER.index``). Gradients reach the table, shared entries summed: Swin's
+    ``relative_position_bias_table[relative_position_index]`` stays one parameter of the source's shape.
+
+        features.1.0.attn.relative_position_bias_table: {type: Parameter, shape: [169, 3], inputs: []}
+        bias: {type: Indexed, shape: [1, 3, 49, 49], inputs: features.1.0.attn.relative_position_bias_table}
+    """
+    if (not isinstance(shape, (list, tuple)) or not shape or not all(isinstance(s, int) and s > 0 for s in shape)
+            or math.prod(shape) > MAX_INT):
+        raise ConfigError(".shape", f"got {shape!r}", expected="the picked tensor's shape, e.g. [1, 3, 49, 49]")
+    shape = tuple(int(s) for s in shape)
+    return IndexedCell(shape), (shape[1:] if shape[0] == 1 else Unbatched(shape))

@@ -25,7 +25,8 @@ NEAREST = {
     "Upsample": "an upsampling block (not registered yet)",
     "LSTM": "mindspore.nn.LSTM (not a registered block yet)",
     "GRU": "mindspore.nn.GRU (not a registered block yet)",
-    "Einsum": "MatMul with Transpose / Reshape (re-export with the einsum written as matmul)",
+    "Einsum": "MatMul with Transpose / Reshape (re-export with the einsum written as matmul); batched matrix "
+              "products convert",
     "LRN": "mindspore.nn.LRN (not a registered block yet)",
     "NonZero": "none: data-dependent shapes cannot be a static network",
     "Loop": "none: unroll the loop before export",
@@ -75,19 +76,40 @@ def _data(ctx: Context, node, i: int = 0) -> str:
     return ctx.layer_of(node.input[i])
 
 
-def _per_sample(ctx: Context, tensor: str) -> list[int]:
+def folded(ctx: Context, tensor: str) -> int:
+    """How many rows of ``tensor``'s first axis belong to one sample: 1 for ``[batch, ...]``, ``k`` when a
+    reshape folded another axis into the batch (window attention's ``[batch * windows, tokens, C]``). The
+    recipe keeps such a tensor as ``[batch, k, ...]``: its layers never mix samples, only the axes move by one."""
     shape = ctx.shape(tensor)
-    if not shape or shape[0] != ctx.batch:
-        raise Unsupported(f"'{tensor}' of shape {list(shape)} does not keep the batch as its first axis",
-                          "a graph whose every tensor is [batch, ...]")
-    return [int(s) for s in shape[1:]]
+    if not shape or shape[0] % ctx.batch:
+        raise Unsupported(f"'{tensor}' of shape {list(shape)} does not keep the batch as its first axis (nor "
+                          f"folded into it)", "a graph whose every tensor is [batch, ...] or [batch * k, ...]")
+    return shape[0] // ctx.batch
 
 
-def _axis(axis: int, rank: int) -> int:
+def _is_folded(ctx: Context, tensor: str) -> bool:
+    return not (ctx.is_const(tensor) and tensor not in ctx.source) and folded(ctx, tensor) > 1
+
+
+def _per_sample(ctx: Context, tensor: str) -> list[int]:
+    """The recipe's per-sample shape of ``tensor``: ``[k, ...]`` when ``k`` rows belong to one sample."""
+    k = folded(ctx, tensor)
+    return ([k] if k > 1 else []) + [int(s) for s in ctx.shape(tensor)[1:]]
+
+
+def _axis(axis: int, rank: int, ctx: Context | None = None, tensor: str | None = None) -> int:
+    """ONNX ``axis`` of a rank-``rank`` tensor as the recipe's axis (one more on a batch-folded ``tensor``)."""
     axis = int(axis) + rank if int(axis) < 0 else int(axis)
     if axis == 0:
         raise Unsupported("an operation over the batch axis", "keep the batch axis out of the model's arithmetic")
-    return axis
+    return axis + 1 if ctx is not None and not ctx.is_const(tensor) and folded(ctx, tensor) > 1 else axis
+
+
+def _perm(ctx: Context, tensor: str, perm: list[int]) -> list[int]:
+    """An ONNX perm that keeps axis 0 first, as the recipe's perm of the (maybe batch-folded) ``tensor``."""
+    if folded(ctx, tensor) == 1:
+        return list(perm)
+    return [0, 1] + [p + 1 for p in perm[1:]]
 
 
 # -- constants and no-ops ---------------------------------------------------------------------------------
@@ -104,6 +126,21 @@ def constant(ctx, node):
         value = np.asarray(attrs[key], np.float32 if "float" in key else np.int64)
     ctx.const[node.output[0]] = value
     ctx.record(node, "computed here (constant)")
+
+
+def channels_last_prefix(ctx) -> None:
+    """Per-channel operations on a channels-last input before tf2onnx's NHWC -> NCHW transpose (Keras's
+    Rescaling and Normalization layers) as ConstantOp layers after it: they commute with the transpose, and the
+    recipe's network takes NCHW."""
+    if not ctx.nhwc_prefix:
+        return
+    transposed = next(t for t, layer in ctx.source.items() if layer == INPUT and t != ctx.input.name)
+    layer = INPUT
+    for node, op, value, reverse in ctx.nhwc_prefix:
+        plain = f32(value) if value.ndim == 0 else [[[f32(v)]] for v in value.reshape(-1)]
+        layer = ctx.add(node, {"type": "ConstantOp", "op": op, "value": plain, **({"reverse": True} if reverse else {})},
+                        [layer], output=f"{node.output[0]}#channels_first")
+    ctx.source[transposed] = layer
 
 
 @converter("Shape")
@@ -398,7 +435,14 @@ def clip(ctx, node):
 @converter("Softmax", since=13)
 def softmax(ctx, node):
     rank = len(ctx.shape(node.input[0]))
-    ctx.add(node, {"type": "Softmax", "axis": _axis(ctx.attrs(node).get("axis", -1), rank)}, [_data(ctx, node)])
+    ctx.add(node, {"type": "Softmax", "axis": _axis(ctx.attrs(node).get("axis", -1), rank, ctx, node.input[0])},
+            [_data(ctx, node)])
+
+
+# constants up to this many numbers are written into the recipe (ConstantOp); larger ones are fixed Parameter
+# layers whose values are in the checkpoint (tf2onnx's BatchNorm as Mul/Add of [1, C, 1, 1]: a Keras
+# EfficientNetB0 recipe would otherwise hold 18,000 numbers, past a recipe's bound)
+INLINE_VALUES = 64
 
 
 def _binary(op):
@@ -409,14 +453,18 @@ def _binary(op):
                 value = np.asarray(ctx.array(const))
                 if const in ctx.learned:
                     break   # a parameter of the source stays a parameter
-                if value.size <= 4096:
+                if value.size <= INLINE_VALUES:
                     if value.ndim > len(ctx.shape(data)):
                         raise Unsupported("a constant of more axes than the data")
+                    if value.ndim == len(ctx.shape(data)) and _is_folded(ctx, data):
+                        value = value[None]   # its first axis meets [batch * k]: the recipe's [batch, k]
                     plain = f32(value.reshape(-1)[0]) if value.ndim == 0 else value.astype(np.float32).tolist()
                     ctx.add(node, {"type": "ConstantOp", "op": op, "value": plain,
                                    **({"reverse": True} if reverse else {})}, [ctx.layer_of(data)])
                     return
         rank = max(len(ctx.shape(a)), len(ctx.shape(b)))
+        if any(_is_folded(ctx, n) for n in (a, b)):
+            rank += 1     # a constant meeting [batch * k, ...] on all axes: the recipe's [batch, k, ...]
         ctx.add(node, {"type": op}, [ctx.parameter(n, rank=rank) if ctx.is_const(n) and n not in ctx.source
                                      else ctx.layer_of(n) for n in (a, b)])
     return convert
@@ -485,7 +533,7 @@ def _reduce(block):
             axes = list(attrs.get("axes", range(rank)))
         if not axes and attrs.get("noop_with_empty_axes", 0):
             return ctx.alias(node, node.input[0])
-        axes = sorted(_axis(a, rank) for a in axes)
+        axes = sorted(_axis(a, rank, ctx, node.input[0]) for a in axes)
         ctx.add(node, {"type": block, "axes": axes, "keepdims": bool(attrs.get("keepdims", 1))}, [_data(ctx, node)])
     return convert
 
@@ -547,18 +595,70 @@ def transpose(ctx, node):
         from mm_train.migrate.onnx import attention
         if perm == attention.SWAP and _batch_first(ctx, node.input[0]) and attention.fuse(ctx, node):
             return
+        if _transpose_then_pick(ctx, node, perm):
+            return
         raise Unsupported(f"Transpose {perm} moves the batch axis", "a graph that keeps the batch first "
                           "(torch's nn.MultiheadAttention is fused into one layer; other sequence-first "
                           "computations are not converted)")
     if perm == list(range(rank)):
         return ctx.alias(node, node.input[0])
-    ctx.add(node, {"type": "Transpose", "perm": perm}, [_data(ctx, node)])
+    ctx.add(node, {"type": "Transpose", "perm": _perm(ctx, node.input[0], perm)}, [_data(ctx, node)])
+
+
+def _picks(ctx, tensor: str) -> list | None:
+    """``[(node, index), ...]`` when every reader of ``tensor`` picks one constant index of axis 0 (Gather of a
+    scalar index, or Slice of one row + Squeeze), else None."""
+    picks = []
+    for user in ctx.consumers.get(tensor, []):
+        if user is None:
+            return None
+        if user.op_type == "Gather" and int(ctx.attrs(user).get("axis", 0)) == 0 and ctx.is_const(user.input[1]) \
+                and np.asarray(ctx.array(user.input[1])).ndim == 0:
+            picks.append((user, int(np.asarray(ctx.array(user.input[1]))), user))
+            continue
+        if user.op_type == "Slice" and all(ctx.is_const(i) for i in user.input[1:] if i):
+            starts, ends = ctx.ints(user.input[1]), ctx.ints(user.input[2])
+            axes = ctx.ints(user.input[3]) if len(user.input) > 3 and user.input[3] else [0]
+            steps = ctx.ints(user.input[4]) if len(user.input) > 4 and user.input[4] else [1]
+            squeeze = ctx.only_consumer(user.output[0], ("Squeeze",))
+            if axes == [0] and steps == [1] and ends[0] == starts[0] + 1 and squeeze is not None:
+                sq_axes = ctx.ints(squeeze.input[1]) if len(squeeze.input) > 1 and squeeze.input[1] else \
+                    list(ctx.attrs(squeeze).get("axes", [0]))
+                if sq_axes == [0]:
+                    picks.append((user, starts[0], squeeze))
+                    continue
+        return None
+    return picks or None
+
+
+def _transpose_then_pick(ctx, node, perm: list[int]) -> bool:
+    """``x.permute(perm)[i]`` (Swin's ``qkv.permute(2, 0, 3, 1, 4)`` then ``q, k, v = qkv[0], qkv[1], qkv[2]``)
+    as ``x`` at index ``i`` of axis ``perm[0]``, then the rest of the permutation: the batch stays first."""
+    picks = _picks(ctx, node.output[0])
+    if picks is None or perm[1] != 0 or not _batch_first(ctx, node.input[0]) and folded(ctx, node.input[0]) == 1:
+        return False
+    axis = _axis(perm[0], len(perm), ctx, node.input[0])
+    rest = [p - (p > perm[0]) for p in perm[1:]]
+    data = _data(ctx, node)
+    for first, index, last in picks:
+        picked = f"{last.output[0]}#picked"
+        ctx.add(first, {"type": "Gather", "axis": axis, "index": index}, [data], output=picked)
+        ctx.absorbed[id(first)] = "joined with the Transpose before it (a pick of one index)"
+        if last is not first:
+            ctx.absorbed[id(last)] = "joined with the Transpose before it (a pick of one index)"
+        if rest == list(range(len(rest))):
+            ctx.source[last.output[0]] = ctx.source[picked]
+        else:
+            ctx.add(node, {"type": "Transpose", "perm": _perm(ctx, node.input[0], rest)}, [ctx.source[picked]],
+                    output=last.output[0])
+    ctx.record(node, "Gather + Transpose (a permutation whose first axis is picked by index)")
+    return True
 
 
 @converter("Concat")
 def concat(ctx, node):
     rank = len(ctx.shape(node.output[0]))
-    axis = _axis(ctx.attrs(node)["axis"], rank)
+    axis = _axis(ctx.attrs(node)["axis"], rank, ctx, node.output[0])
     if len(node.input) == 1:   # torch.cat([x]) (DenseNet's first layer of a block)
         return ctx.alias(node, node.input[0])
     ctx.add(node, {"type": "Concat", "axis": axis}, [_concat_input(ctx, node, i) for i in node.input])
@@ -589,7 +689,7 @@ def slice_(ctx, node):
     starts, ends = ctx.ints(node.input[1]), ctx.ints(node.input[2])
     axes = ctx.ints(node.input[3]) if len(node.input) > 3 and node.input[3] else list(range(len(starts)))
     steps = ctx.ints(node.input[4]) if len(node.input) > 4 and node.input[4] else [1] * len(starts)
-    axes = [_axis(a, len(shape)) for a in axes]
+    axes = [_axis(a, len(shape), ctx, node.input[0]) for a in axes]
     ends = [min(e, shape[a]) if e > 0 else e for e, a in zip(ends, axes)]
     ctx.add(node, {"type": "Slice", "axes": axes, "starts": starts, "ends": ends, "steps": steps},
             [_data(ctx, node)])
@@ -598,7 +698,7 @@ def slice_(ctx, node):
 @converter("Split", since=13)
 def split(ctx, node):
     shape = ctx.shape(node.input[0])
-    axis = _axis(ctx.attrs(node).get("axis", 0), len(shape))
+    axis = _axis(ctx.attrs(node).get("axis", 0), len(shape), ctx, node.input[0])
     if len(node.input) > 1 and node.input[1]:
         sizes = ctx.ints(node.input[1])
     else:
@@ -615,7 +715,7 @@ def split(ctx, node):
 @converter("Gather")
 def gather(ctx, node):
     shape = ctx.shape(node.input[0])
-    axis = _axis(ctx.attrs(node).get("axis", 0), len(shape))
+    axis = _axis(ctx.attrs(node).get("axis", 0), len(shape), ctx, node.input[0])
     index = np.asarray(ctx.array(node.input[1])) if ctx.is_const(node.input[1]) else None
     if index is None or index.ndim != 0:
         raise Unsupported("Gather with a tensor of indices", "Gather of one constant index, or Slice")
@@ -648,7 +748,37 @@ def pad(ctx, node):
         raise Unsupported("Pad of the batch axis")
     if mode not in ("constant", "reflect", "edge", "wrap"):
         raise Unsupported(f"Pad mode {mode}", "Pad constant, reflect, edge or wrap")
-    spec = {"type": "Pad", "pads": pads[1:rank] + pads[rank + 1:], "mode": mode}
+    lead = [0] if folded(ctx, node.input[0]) > 1 else []
+    spec = {"type": "Pad", "pads": lead + pads[1:rank] + lead + pads[rank + 1:], "mode": mode}
     if value:
         spec["value"] = f32(value)
     ctx.add(node, spec, [_data(ctx, node)])
+
+
+@converter("Einsum", since=12)
+def einsum(ctx, node):
+    """A batched matrix product written as einsum (MaxViT's ``"B G H I D, B G H J D -> B G H I J"``): MatMul, the
+    second operand's last two axes swapped first when the equation contracts both last axes."""
+    equation = ctx.attrs(node)["equation"]
+    equation = (equation.decode() if isinstance(equation, bytes) else equation).replace(" ", "")
+    terms, _, out = equation.partition("->")
+    parts = terms.split(",")
+    if len(parts) != 2 or not out or "." in equation or len(node.input) != 2:
+        raise Unsupported(f"Einsum '{equation}'", NEAREST["Einsum"])
+    a, b = parts
+    batch = out[:-2]
+    i, j = out[-2:]
+    if not (len(a) == len(b) == len(out) >= 2 and a[:-2] == b[:-2] == batch and a[-2] == i and len(set(a)) == len(a)):
+        raise Unsupported(f"Einsum '{equation}' (only batched matrix products convert)", NEAREST["Einsum"])
+    k = a[-1]
+    if b[-2:] == k + j:
+        second = ctx.layer_of(node.input[1])
+    elif b[-2:] == j + k:
+        rank = len(b)
+        perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+        swapped = f"{node.input[1]}#swapped"
+        second = ctx.add(node, {"type": "Transpose", "perm": _perm(ctx, node.input[1], perm)},
+                         [ctx.layer_of(node.input[1])], output=swapped)
+    else:
+        raise Unsupported(f"Einsum '{equation}' (only batched matrix products convert)", NEAREST["Einsum"])
+    ctx.add(node, {"type": "MatMul"}, [ctx.layer_of(node.input[0]), second])

@@ -124,6 +124,7 @@ class Context:
         self.param_layers: dict[str, str] = {}     # initializer -> its Parameter layer
         # learned tensor -> its source name; only moved (Transpose, Identity) while folding, never computed with
         self.learned: dict[str, str] = {n: n for n, t in self.init.items() if self._learned(n, t)}
+        self.index_maps: dict[str, tuple[str, np.ndarray]] = {}   # learned tensor -> (source, its entries)
         self.consumers: dict[str, list] = {}
         for node in self.graph.node:
             for name in node.input:
@@ -131,6 +132,7 @@ class Context:
         for out in self.graph.output:
             self.consumers.setdefault(out.name, []).append(None)
         self.absorbed: dict[int, str] = {}            # id(node) -> the fused layer's description
+        self.nhwc_prefix: list = []                   # per-channel ops on a channels-last input (see _channel_prefix)
         self._counter = 0
         inputs = [i for i in self.graph.input if i.name not in self.init]
         if len(inputs) != 1:
@@ -152,17 +154,48 @@ class Context:
 
     def _channels_last_input(self) -> bool:
         """A Keras model (tf2onnx) starts with Transpose NHWC -> NCHW: the recipe takes NCHW instead."""
-        users = self.consumers.get(self.input.name, [])
-        if len(self.input_shape) == 3 and len(users) == 1 and users[0] is not None and \
+        if len(self.input_shape) != 3:
+            return False
+        prefix, users = self._channel_prefix()
+        if len(users) == 1 and users[0] is not None and \
                 users[0].op_type == "Transpose" and list(self.attrs(users[0]).get("perm", [])) == [0, 3, 1, 2]:
             h, w, c = self.input_shape
             self.input_shape = [c, h, w]
             self.source[users[0].output[0]] = INPUT
             self.absorbed[id(users[0])] = "the channels-last input: the recipe takes NCHW (mm-train parity --nhwc)"
+            self.nhwc_prefix = prefix
+            for node, *_ in prefix:
+                self.absorbed[id(node)] = "ConstantOp after the NHWC -> NCHW transpose (per-channel preprocessing)"
+            if prefix:
+                self.notes.append(f"{len(prefix)} per-channel operations on the channels-last input (Keras "
+                                  "preprocessing: Rescaling, Normalization) are ConstantOp layers after the transpose")
             self.notes.append("the model takes channels-last (NHWC) images; the recipe's network takes NCHW: "
                               "give mm-train parity --nhwc for NHWC inputs")
             return True
         return False
+
+    def _channel_prefix(self) -> tuple[list, list]:
+        """The element-wise operations with per-channel constants (a number, or ``[C]`` / ``[1, 1, 1, C]`` on
+        the channels-last input) from the input up to its first other node: ``([(node, op, value), ...], the
+        readers of the last one)``; each value as ``[C, 1, 1]`` (or a number), to apply channels-first."""
+        prefix, tensor, c = [], self.input.name, self.input_shape[-1]
+        while True:
+            users = self.consumers.get(tensor, [])
+            node = users[0] if len(users) == 1 else None
+            if node is None or node.op_type not in ("Add", "Sub", "Mul", "Div") or len(node.input) != 2:
+                return prefix, users
+            other = node.input[1] if node.input[0] == tensor else node.input[0]
+            if not self.is_const(other) or other in self.learned:
+                return prefix, users
+            value = np.asarray(self.array(other), np.float32)
+            if value.size == 1:
+                value = value.reshape(())
+            elif value.size == c and value.shape[-1] == c and value.ndim <= 4:
+                value = value.reshape(c, 1, 1)
+            else:
+                return prefix, users
+            prefix.append((node, node.op_type, value, node.input[0] != tensor))
+            tensor = node.output[0]
 
     def _learned(self, name: str, tensor) -> bool:
         """A float initializer the source learned (``class_token``, ``encoder.pos_embedding``): it stays a
@@ -211,11 +244,25 @@ class Context:
         learned = [i for i in node.input if i in self.learned]
         if not learned:
             return True
-        if node.op_type in ("Transpose", "Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Cast") \
-                and len(node.output) == 1 and len(learned) == 1:
+        moves = node.op_type in ("Transpose", "Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Cast")
+        picks = node.op_type == "Gather" and learned == [node.input[0]] and len(node.input) > 1 \
+            and np.asarray(self.array(node.input[1])).ndim > 0
+        if (moves or picks) and len(node.output) == 1 and len(learned) == 1:
             self.learned[node.output[0]] = self.learned[learned[0]]
+            if picks or learned[0] in self.index_maps:
+                self._follow_index(node, learned[0])
             return True
         return False
+
+    def _follow_index(self, node, learned: str) -> None:
+        """Which entries of the learned source tensor ``node``'s output holds (a relative-position bias table
+        indexed by ``relative_position_index``, then reshaped and permuted): ``index_maps[out]`` = (source,
+        integer array of the output's shape), so the table stays one parameter (see :meth:`parameter`)."""
+        source, index = self.index_maps.get(learned) or (
+            self.learned[learned], np.arange(int(np.prod(self.shape(learned))), dtype=np.int64).reshape(
+                self.shape(learned)))
+        values = {n: (index if n == learned else self.array(n)) for n in node.input if n}
+        self.index_maps[node.output[0]] = (source, np.asarray(self._evaluate(node, values)[0]))
 
     def _known(self, name: str) -> bool:
         try:
@@ -292,17 +339,21 @@ class Context:
 
     def fold(self, node) -> None:
         """Evaluate a node whose inputs are all constants."""
+        values = self._evaluate(node, {n: self.array(n) for n in node.input if n})
+        for name, value in zip([n for n in node.output if n], values):
+            self.const[name] = np.asarray(value)
+
+    def _evaluate(self, node, values: dict) -> list:
+        """Run one node on numpy ``values`` (its inputs by name) with onnx's reference evaluator."""
         from onnx.reference import ReferenceEvaluator
         helper = self.onnx.helper
         names = [n for n in node.input if n]
-        inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(self.array(n).dtype), None)
-                  for n in names]
+        inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(np.asarray(values[n]).dtype),
+                                                None) for n in names]
         outputs = [helper.make_tensor_value_info(n, 0, None) for n in node.output if n]
         graph = helper.make_graph([node], "fold", inputs, outputs)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
-        values = ReferenceEvaluator(model).run(None, {n: self.array(n) for n in names})
-        for name, value in zip([n for n in node.output if n], values):
-            self.const[name] = np.asarray(value)
+        return ReferenceEvaluator(model).run(None, {n: np.asarray(values[n]) for n in names})
 
     # -- layers -----------------------------------------------------------------------------------------
     def layer_of(self, name: str) -> str:
@@ -319,6 +370,8 @@ class Context:
         broadcasting, and the Parameter block takes a leading 1 as the batch axis)."""
         if name in self.param_layers:
             return self.param_layers[name]
+        if name in self.index_maps:
+            return self._indexed(name, rank)
         value = np.asarray(self.array(name))
         if value.ndim < rank:
             value = value.reshape((1,) * (rank - value.ndim) + value.shape)
@@ -331,6 +384,22 @@ class Context:
         self.layers[layer] = {"type": "Parameter", "shape": [int(s) for s in value.shape],
                               "requires_grad": bool(from_source if trainable is None else trainable), "inputs": []}
         self.weights[layer] = value.astype(np.float32)
+        self.param_layers[name] = layer
+        return layer
+
+    def _indexed(self, name: str, rank: int) -> str:
+        """Entries of a learned tensor picked by a constant index (``table[relative_position_index]``): the
+        table is one Parameter layer under the source's name, an ``Indexed`` layer picks from it."""
+        source, index = self.index_maps[name]
+        if index.size and int(index.max()) >= 2 ** 24:   # the index is stored as float32: exact below 2**24
+            raise Unsupported(f"'{source}' indexed at {int(index.max())}: more entries than an Indexed layer "
+                              "addresses (2**24)", "a smaller table")
+        table = self.parameter(source, trainable=True)
+        if index.ndim < rank:
+            index = index.reshape((1,) * (rank - index.ndim) + index.shape)
+        layer = self.unique(f"{source}_indexed")
+        self.layers[layer] = {"type": "Indexed", "shape": [int(s) for s in index.shape], "inputs": table}
+        self.weights[f"{layer}.index"] = index.astype(np.float32)
         self.param_layers[name] = layer
         return layer
 

@@ -20,6 +20,7 @@ def translate(model) -> Translation:
     for node in ctx.graph.node:   # constants first: converters look ahead at the nodes they fuse
         if node.op_type == "Constant":
             ops.constant(ctx, node)
+    ops.channels_last_prefix(ctx)
     for node in ctx.graph.node:
         row = ctx.ops.setdefault(node.op_type, OpRow())
         row.count += 1
