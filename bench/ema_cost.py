@@ -36,9 +36,9 @@ NETWORKS = {
 def build(spec, ema_decay):
     from mindspore import nn
 
-    from mm_train.amp import LossScale
+    from mm_train.learning.amp import LossScale
     from mm_train.nn.builder import build_network
-    from mm_train.train_step import build_train_network
+    from mm_train.learning.train_step import build_train_network
     network, _ = build_network(spec)
     optimizer = nn.Momentum(network.trainable_params(), 0.01, 0.9)
     loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")

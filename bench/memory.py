@@ -58,7 +58,7 @@ def _batch(batch: int, size: int, classes: int):
 def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int = 1000, recompute: str = ""):
     """The recipe as ``run.py +recipe=<model>_torchvision`` composes it, at ``size`` pixels and ``classes``."""
     from omegaconf import OmegaConf
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     overrides = [f"dataset.image_size={size}", f"dataset.num_classes={classes}"]
     if depth is not None:
         overrides.append(f"network.layers.encoder.layers.layers.repeat={depth}")
@@ -68,11 +68,11 @@ def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int 
 
 
 def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | None, size: int, classes: int) -> None:
-    from mm_train.device import set_environment
+    from mm_train.core.device import set_environment
     set_environment()
     import mindspore as ms
-    from mm_train.amp import parse_loss_scale
-    from mm_train.assembly import build_training
+    from mm_train.learning.amp import parse_loss_scale
+    from mm_train.assembly.parts import build_training
     from mm_train.nn.builder import build_network
     config = _recipe_config(model, depth, size, classes, os.environ.get("BENCH_RECOMPUTE", ""))
     mode = config["device"]["mode"] if mode == "recipe" else mode

@@ -7,7 +7,7 @@ Prints, per schedule, the max |mm_train - torch| over all steps as a fraction of
 import numpy as np
 import torch
 
-from mm_train.lr_schedules import build_lr_schedule, build_momentum_schedule
+from mm_train.learning.lr_schedules import build_lr_schedule, build_momentum_schedule
 
 
 def torch_rates(make, steps, per_step=True):

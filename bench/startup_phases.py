@@ -104,7 +104,7 @@ def child_run(command: list[str]) -> None:
     mark("hydra imported")
     from hydra._internal.hydra import Hydra
 
-    import mm_train.entry as entry
+    import mm_train.app.entry as entry
     wrap(Hydra, "get_mode", before="get_mode called", after="get_mode done")
     original_compose = Hydra.compose_config
 

@@ -44,7 +44,7 @@ def network_and_data(batch: int, steps: int, folder: Path):
     import mindspore.dataset.vision as vision
 
     import plain_resnet50 as r
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     from mm_train.data.synthetic import write_cifar10
     from mm_train.jobs import resolve
     from mm_train.nn.builder import build_network

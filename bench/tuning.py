@@ -99,7 +99,7 @@ def child(net: str, setting: str, steps: int, data: str) -> dict:
             train = train.map(T.TypeCast(ms.int32), "label", num_parallel_workers=workers).batch(BATCH, True)
     else:
         import plain_resnet50 as r
-        from mm_train.composition import compose_recipe
+        from mm_train.config.composition import compose_recipe
         from mm_train.jobs import resolve
         from mm_train.registry import load_all as load_components
         from mm_train.nn.builder import build_network

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from mm_train import interruption
+from mm_train.runtime import interruption
 
 
 def main(argv: list[str] | None = None, own_process: bool | None = None) -> int:
@@ -37,16 +37,16 @@ def main(argv: list[str] | None = None, own_process: bool | None = None) -> int:
 def _run(argv: list[str] | None, own_process: bool) -> int:
     import hydra
 
-    from mm_train.entry import quiet_broken_pipe, reported_errors, task
-    from mm_train.fast_exit import fast_exit
-    from mm_train.locations import CONF_DIR
-    from mm_train.inheritance import swap_overrides
+    from mm_train.app.entry import quiet_broken_pipe, reported_errors, task
+    from mm_train.core.fast_exit import fast_exit
+    from mm_train.core.locations import CONF_DIR
+    from mm_train.config.inheritance import swap_overrides
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
     # component swaps (loss={type: ...}, loss.type=X) compose as a child recipe's would
     sys.argv = [sys.argv[0], *swap_overrides(sys.argv[1:])]
     from mm_train.jobs import TASKS, task_flag
-    from mm_train.report_tasks import scratch_run_dir
+    from mm_train.run_dir.scratch import scratch_run_dir
     reports = [name for name in TASKS.names() if task_flag(name, "report")]   # summary, check
     app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
     with quiet_broken_pipe(), reported_errors(), scratch_run_dir(sys.argv[1:], reports) as scratch:

@@ -5,7 +5,7 @@
     job = start(cfg)                                     # the same for a config Hydra composed (run.py)
     execute(cfg, run_dir=Path("out"), recipe="quickstart")   # start, then run the task in its run directory
 
-Data flows one way: resolved config -> validated config -> built parts (:mod:`mm_train.assembly`) -> Model
+Data flows one way: resolved config -> validated config -> built parts (:mod:`mm_train.assembly.parts`) -> Model
 -> train/eval -> run directory (config.yaml, run_info.json, checkpoints/, metrics.json). Order matters: the
 device's environment variables are set before MindSpore is imported (by the registries), and every problem
 of the config is reported at once.
@@ -20,19 +20,30 @@ from typing import Any, Mapping
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
-from mm_train import device, distributed, hydra_record, interpolation_bounds, registry
+from mm_train import registry
 # The tasks (task=NAME): each module registers its own in TASKS, with what it needs (needs_weights,
+
+from mm_train.core import device
+
+from mm_train.assembly import distributed
+
+from mm_train.run_dir import hydra_record
+
+from mm_train.config import interpolation_bounds
 # keeps_results, report); execute() dispatches through TASKS to training.train_task / eval_task,
 # export.export_task, inspection.summary_task / check_task and predict.predict_task.
-from mm_train import export, inspection, predict, training  # noqa: F401  (they register the tasks)
-from mm_train.composition import compose_recipe, interpolation_error
-from mm_train.config import validate, with_defaults
-from mm_train.debug import apply_debug
-from mm_train.errors import ConfigError
-from mm_train.ranks import Rank
+from mm_train.tasks import export  # noqa: F401  (they register the tasks)
+from mm_train.tasks import inspection
+from mm_train.tasks import predict
+from mm_train.tasks import training
+from mm_train.config.composition import compose_recipe, interpolation_error
+from mm_train.config.schema import validate, with_defaults
+from mm_train.runtime.debug import apply_debug
+from mm_train.core.errors import ConfigError
+from mm_train.core.ranks import Rank
 from mm_train.registry import TASKS
-from mm_train.rundir import claim
-from mm_train.run_record import RunRecord, status_of
+from mm_train.run_dir.owner import claim
+from mm_train.config.run_record import RunRecord, status_of
 
 
 @dataclass
@@ -115,7 +126,7 @@ def execute(cfg: DictConfig | Mapping[str, Any], run_dir: Path, recipe: str,
     run_dir = Path(run_dir)
     os.environ.setdefault("MS_DEV_SAVE_GRAPHS_PATH", str(run_dir))   # MindSpore's analyze_fail.ir: not in ./
     os.environ["MS_OM_PATH"] = str(run_dir.resolve())   # where MindSpore writes rank_N/om/analyze_fail.ir
-    from mm_train.interruption import set_phase
+    from mm_train.runtime.interruption import set_phase
     set_phase("start-up (loading MindSpore, checking the config)")
     job = start(cfg)
     config = job.config

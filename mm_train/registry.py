@@ -18,8 +18,8 @@ import importlib
 import inspect
 from typing import Any, Callable, Mapping, Sequence
 
-from mm_train.argtypes import hints, type_problem
-from mm_train.errors import ConfigError, closest
+from mm_train.core.argtypes import hints, type_problem
+from mm_train.core.errors import ConfigError, closest
 
 
 def _resolve(target: str) -> Callable[..., Any]:
@@ -254,12 +254,12 @@ BLOCKS = Registry("block", ("mm_train.nn.layers", "mm_train.nn.blocks", "mm_trai
                             "mm_train.nn.elementwise", "mm_train.nn.tensor_shape", "mm_train.nn.source"),
                   takes=("in_shape",), reserved=("inputs",), check_func="mm_train.nn.validate:block_errors",
                   plugins="mm_train.nn.plugins:load_plugins")
-LOSSES = Registry("loss", ("mm_train.losses",))
-OPTIMIZERS = Registry("optimizer", ("mm_train.optim",), takes=("params", "learning_rate"), given=("loss_scale",),
-                      reserved=OPTIMIZER_KEYS, check_func="mm_train.optim:optimizer_errors")
-LR_SCHEDULES = Registry("lr schedule", ("mm_train.lr_schedules",), takes=("total_steps", "steps_per_epoch"),
+LOSSES = Registry("loss", ("mm_train.learning.losses",))
+OPTIMIZERS = Registry("optimizer", ("mm_train.learning.optimizers",), takes=("params", "learning_rate"), given=("loss_scale",),
+                      reserved=OPTIMIZER_KEYS, check_func="mm_train.learning.optimizers:optimizer_errors")
+LR_SCHEDULES = Registry("lr schedule", ("mm_train.learning.lr_schedules",), takes=("total_steps", "steps_per_epoch"),
                         reserved=("scale_by_batch", "by_epoch", "warmup_factor"),
-                        check_func="mm_train.lr_schedules:schedule_errors")
+                        check_func="mm_train.learning.lr_schedules:schedule_errors")
 CALLBACKS = Registry("callback", ("mm_train.callbacks.monitors", "mm_train.callbacks.checkpoint",
                                   "mm_train.callbacks.early_stopping", "mm_train.callbacks.progress",
                                   "mm_train.callbacks.tensorboard"), takes=("ctx",))
@@ -270,7 +270,7 @@ BLOCKS.locations += ("mm_train.migrate.onnx.blocks",)
 ALL = {r.kind: r for r in (DATASETS, TRANSFORMS, BLOCKS, LOSSES, OPTIMIZERS, LR_SCHEDULES, CALLBACKS)}
 
 # What a run does (``task=NAME``): f(config, run_dir, recipe, record) -> the value a sweep optimises; ``record``
-# is rank 0's mm_train.run_record.RunRecord (None on the other ranks). Each task declares what it needs:
+# is rank 0's mm_train.config.run_record.RunRecord (None on the other ranks). Each task declares what it needs:
 # needs_weights (init_from is required), keeps_results (its run directory's results are not silently reused,
 # its status is in metrics.json), report (without hydra.run.dir it writes nowhere). The task modules register
 # themselves when mm_train.jobs imports them; jobs.execute dispatches through it and validation reads it.

@@ -18,7 +18,7 @@ from mm_train.data.synthetic import write_cifar10
 
 def pytest_configure(config):
     """Before test modules are collected (some import MindSpore at the top)."""
-    from mm_train.device import set_environment
+    from mm_train.core.device import set_environment
     set_environment()
     if not Path(sys.argv[0]).is_file():   # a pytest-xdist worker runs as `python -c`: MindSpore's compile cache
         sys.argv[0] = pytest.__file__     # reads the main script's source from sys.argv[0]

@@ -29,7 +29,7 @@ def compose(recipe: str, *overrides: str) -> dict:
     """The resolved config ``python run.py +recipe=RECIPE OVERRIDES`` would run (no Hydra run dir)."""
     from omegaconf import OmegaConf
 
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     return OmegaConf.to_container(compose_recipe(recipe, list(overrides)), resolve=True)
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from helpers import assert_user_error, run_main
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from training_helpers import train
 
 
@@ -20,7 +20,7 @@ def test_dynamic_loss_scale_on_cpu_is_a_clear_error_before_compilation(tmp_path)
 
 
 def test_fixed_scale_with_drop_overflow_update_on_cpu_is_an_error():
-    from mm_train.amp import parse_loss_scale
+    from mm_train.learning.amp import parse_loss_scale
     with pytest.raises(ConfigError, match=r"loss_scale.drop_overflow_update: MindSpore cannot detect overflow"):
         parse_loss_scale({"type": "fixed", "scale": 128, "drop_overflow_update": True}, "CPU")
     with pytest.raises(ConfigError, match=r"loss_scale.type: unknown loss scale 'dynamc'.*'dynamic'"):

@@ -7,7 +7,7 @@ import pytest
 import training_helpers
 from mm_train.data.augment import RandAugmentTimm, parse_config
 from mm_train.data.transforms import build_transform, transform_errors
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 
 def image(seed=0):

@@ -9,7 +9,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from helpers import install_package, mm_train_cli, run_py
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 PACKAGE = "mm-train-demo-blocks"
 FILES = {

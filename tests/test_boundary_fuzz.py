@@ -12,12 +12,12 @@ import pytest
 
 from helpers import time_bound
 from hostile_recipes import alias_bomb, deep, interpolation_bomb
-from mm_train.assembly import build_parts
-from mm_train.composition import compose_recipe
+from mm_train.assembly.parts import build_parts
+from mm_train.config.composition import compose_recipe
 from mm_train.data.checks import BatchGuard, DataCheckFailed
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.jobs import prepare
-from mm_train.recipes import BUILTIN_DIR
+from mm_train.config.recipes import BUILTIN_DIR
 
 BUILTIN = sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
 SMUGGLED = [("++hydra.job_logging.handlers.probe.class", "logging.FileHandler", "hydra.sweeper.params.++hydra"),

@@ -24,7 +24,7 @@ def test_a_run_writes_tensorboard_events_checkpoints_metrics_and_curves(tmp_path
     assert all(v > 0 for _, v in scalars["train/images_per_sec"])
     config = compose("train.epochs=3")
     spec = config["lr_schedule"]   # quickstart: warmup_cosine over 12 steps, 4 of warmup
-    from mm_train.lr_schedules import build_lr_schedule
+    from mm_train.learning.lr_schedules import build_lr_schedule
     expected = build_lr_schedule(spec, 12, 4, 16)
     np.testing.assert_allclose([v for _, v in scalars["train/lr"]], expected, rtol=1e-6)
 
@@ -66,7 +66,7 @@ def test_early_stopping_ends_training_when_the_metric_stalls(tmp_path, capsys):
 
 
 def test_callback_errors_name_the_key(tmp_path):
-    from mm_train.errors import ConfigError
+    from mm_train.core.errors import ConfigError
     with pytest.raises(ConfigError, match=r"callbacks\[0\].type: unknown callback 'TensorBord'.*'TensorBoard'"):
         train(tmp_path, "callbacks=[{type: TensorBord}]")
     with pytest.raises(ConfigError, match=r"callbacks\[0\].keep_best: unknown argument.*'keep_best_by'"):
@@ -88,7 +88,7 @@ def test_a_diverging_run_stops_at_the_first_nan_or_inf_loss_with_one_message(tmp
     assert match, message
     step = int(match.group(2))
     assert 1 <= step < 44                                   # stopped within the first epoch (44 steps)
-    from mm_train.lr_schedules import build_lr_schedule
+    from mm_train.learning.lr_schedules import build_lr_schedule
     lr = build_lr_schedule(compose("lr_schedule.lr_max=1e4", "train.epochs=2")["lr_schedule"], 88, 44, 32)
     assert float(match.group(3)) == pytest.approx(lr[step - 1], rel=1e-3)
     record = json.loads((tmp_path / "metrics.json").read_text())   # the run's record: no evaluation of it

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from training_helpers import train
-from mm_train.checkpoints import checkpoint_files, checkpoint_name, save_atomic
-from mm_train.errors import WriteFailed
+from mm_train.runtime.checkpoints import checkpoint_files, checkpoint_name, save_atomic
+from mm_train.core.errors import WriteFailed
 
 
 def test_checkpoint_names_sort_by_epoch():
@@ -36,7 +36,7 @@ def test_a_checkpoint_is_written_with_an_ordinary_file_mode(tmp_path):
 
 
 def test_an_export_is_written_with_an_ordinary_file_mode(tmp_path):
-    from mm_train.export import export_network
+    from mm_train.tasks.export import export_network
     umask = os.umask(0o022)
     try:
         path = export_network(_tiny_cell(), (2,), tmp_path, {"format": "MINDIR", "file_name": "model", "batch_size": 1})

@@ -10,8 +10,8 @@ import training_helpers
 import mindspore as ms
 from mindspore import nn
 
-from mm_train.ema import Ema
-from mm_train.errors import ConfigError
+from mm_train.learning.ema import Ema
+from mm_train.core.errors import ConfigError
 
 
 def test_keep_checkpoint_max_zero_keeps_every_checkpoint(tmp_path):
@@ -86,8 +86,8 @@ def torchvision_reset_ema(values, decay, every, warmup_steps):
 
 @pytest.mark.parametrize("every", [1, 2])
 def test_ema_reset_during_warmup_copies_the_weights_each_warmup_epoch_then_averages(every):
-    from mm_train.amp import LossScale
-    from mm_train.train_step import build_train_network
+    from mm_train.learning.amp import LossScale
+    from mm_train.learning.train_step import build_train_network
 
     class Sum(nn.Cell):          # loss = sum(x @ w): SGD moves the weight by the same amount every step
         def construct(self, logits, label):
@@ -111,7 +111,7 @@ def test_ema_reset_during_warmup_copies_the_weights_each_warmup_epoch_then_avera
 
 
 def test_ema_reset_during_warmup_takes_its_steps_from_the_lr_warmup_and_needs_one():
-    from mm_train.train_step import ema_copy_steps
+    from mm_train.learning.train_step import ema_copy_steps
     config = {"train": {"ema_decay": 0.99, "ema_reset_during_warmup": True},
               "lr_schedule": {"type": "cosine", "warmup_epochs": 5}}
     assert ema_copy_steps(config, 7) == 35

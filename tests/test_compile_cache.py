@@ -5,7 +5,7 @@ import pytest
 
 from helpers import read_metrics, run_py
 
-from mm_train.compile_cache import cache_key, graph_config
+from mm_train.runtime.compile_cache import cache_key, graph_config
 
 BASE = {"task": "train", "seed": 42, "callbacks": [{"type": "TensorBoard"}], "paths": {"data": "a"},
         "device": {"target": "CPU", "compile_cache": True, "log_level": 3},

@@ -7,8 +7,8 @@ import shlex
 import pytest
 from omegaconf import OmegaConf
 
-from mm_train.composition import compose_recipe
-from mm_train.errors import ConfigError
+from mm_train.config.composition import compose_recipe
+from mm_train.core.errors import ConfigError
 from mm_train.jobs import open_job
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from helpers import assert_user_error, run_main
 from mm_train.data.synthetic import write_image_folder
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 
 def build(cfg, split="train"):
@@ -92,7 +92,7 @@ def test_a_warm_up_longer_than_the_run_is_said_once_with_what_it_became(tmp_path
 
 
 def test_a_fractional_warm_up_says_the_steps_or_epochs_it_became():
-    from mm_train.lr_schedules import warmup_note
+    from mm_train.learning.lr_schedules import warmup_note
     spec = {"type": "cosine", "lr_max": 0.1, "warmup_epochs": 0.33}
     assert warmup_note(spec, 100, 10) == "note: lr_schedule.warmup_epochs=0.33 became 3 steps (0.3 epochs of 10 steps)"
     assert warmup_note({**spec, "warmup_epochs": 1.5, "by_epoch": True}, 100, 10) == (
@@ -105,7 +105,7 @@ def test_a_fractional_warm_up_says_the_steps_or_epochs_it_became():
 def test_init_from_a_pth_says_in_one_line_what_it_loaded(tmp_path, capsys):
     from test_weight_import_wrappers import network, write_state
 
-    from mm_train.init_from import load
+    from mm_train.assembly.init_from import load
     path, _ = write_state(tmp_path / "w.pth", "module.")
     capsys.readouterr()
     report = load(network(), {"path": str(path), "rules": {"strip_prefix": "module."}})

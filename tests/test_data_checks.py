@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mm_train.assembly import build_parts
+from mm_train.assembly.parts import build_parts
 from mm_train.data.synthetic import tiny_images, write_image_folder, write_mindrecord, write_tfrecord
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.jobs import open_job
 
 SPLIT = {"batch_size": 4, "shuffle": False, "num_parallel_workers": 1,

@@ -138,7 +138,7 @@ def test_download_with_a_wrong_checksum_leaves_nothing(server, tmp_path):
 
 def test_download_broken_transfer_leaves_nothing(server, tmp_path):
     from mm_train.data.download import download
-    from mm_train.errors import ConfigError
+    from mm_train.core.errors import ConfigError
     base, sha256, _ = server
     with pytest.raises(ConfigError, match=r"cut.tar.gz") as err:
         download("cifar10", tmp_path, url=f"{base}/cut.tar.gz", sha256=sha256)

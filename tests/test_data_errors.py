@@ -8,7 +8,7 @@ import pytest
 
 from helpers import assert_user_error, run_main
 from mm_train.data.synthetic import write_image_folder, write_mindrecord, write_tfrecord
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 TF = {"type": "tfrecord", "features": {"image": {"type": "bytes"}, "label": {"type": "int64"}}}
 
@@ -131,7 +131,7 @@ def test_pipeline_setting_problems(tmp_path):
 
 
 def test_batch_transform_typo_is_reported_before_building(tmp_path):
-    from mm_train.config import validate
+    from mm_train.config.schema import validate
     from mm_train.registry import load_all as load_components
     from helpers import ROOT
     from omegaconf import OmegaConf

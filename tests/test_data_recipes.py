@@ -96,7 +96,7 @@ def test_batch_transform_without_one_hot_is_a_user_error(data):
 
 
 def test_debug_modes_without_augmentation_drop_batch_transforms():
-    from mm_train.debug import apply_debug
+    from mm_train.runtime.debug import apply_debug
     config = {"debug": {"mode": "overfit", "augmentation": False, "batch_size": 4},
               "dataset": {"one_hot": True, "train": {"transforms": [{"type": "HWC2CHW"}],
                                                      "batch_transforms": [{"type": "MixUpBatch"}]}, "eval": {}},

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from mm_train import ranks
+from mm_train.core import ranks
 from mm_train.data.synthetic import image_id, tiny_images, write_image_folder, write_mindrecord, write_tfrecord
 
 N = 10   # divides by 2, not by 3
@@ -76,7 +76,7 @@ def test_limit_takes_a_fixed_subset_shared_among_shards(sources, reader):
 
 def test_shard_for_explicit_values_and_the_distributed_rank(monkeypatch):
     from mm_train.data import sharding
-    from mm_train.errors import ConfigError
+    from mm_train.core.errors import ConfigError
     for var in ("RANK_ID", "RANK_SIZE", "MS_WORKER_NUM", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"):
         monkeypatch.delenv(var, raising=False)
     assert sharding.shard_for({}) == (1, 0)

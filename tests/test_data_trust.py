@@ -11,7 +11,7 @@ import pytest
 
 from helpers import assert_user_error, run_main
 from mm_train.data.synthetic import write_image_folder, write_tfrecord
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 TF = {"type": "tfrecord", "features": {"image": {"type": "bytes"}, "label": {"type": "int64"}}}
 FAST = ["dataset.train.batch_size=8", "dataset.eval.batch_size=8", "dataset.train.num_parallel_workers=1",

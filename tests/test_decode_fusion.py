@@ -14,7 +14,7 @@ from PIL import Image
 from mm_train.data import build_dataset
 from mm_train.data.decode_fusion import fuse_decode
 from mm_train.data.synthetic import write_image_folder
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 CROP = {"type": "RandomResizedCrop", "size": 24, "scale": [0.2, 0.9], "ratio": [0.5, 2.0],
         "interpolation": "bicubic", "max_attempts": 7}
@@ -134,8 +134,8 @@ def test_fused_crops_follow_the_same_distribution_as_decode_then_crop(tmp_path):
 
 
 def test_run_info_records_the_fusion(tmp_path):
-    from mm_train.run_record import RunRecord
-    from mm_train.training import recorded_settings
+    from mm_train.config.run_record import RunRecord
+    from mm_train.tasks.training import recorded_settings
     write_image_folder(tmp_path / "data", 8, size=40)
     train = _dataset(tmp_path / "data")
     parts = SimpleNamespace(train_data=train, eval_data=None, steps_per_epoch=2)

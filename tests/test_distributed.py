@@ -1,4 +1,4 @@
-"""Data-parallel training with msrun (2 workers on 127.0.0.1): mm_train/distributed.py and mm-train launch.
+"""Data-parallel training with msrun (2 workers on 127.0.0.1): mm_train/assembly/distributed.py and mm-train launch.
 
 The slow tests share one ``mm-train launch --nproc 2`` run of a BatchNorm-free MLP trained with
 plain SGD (Momentum, momentum 0) and compare it with single-process runs on the combined batch.
@@ -18,9 +18,12 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, cli_main, run_main
-from mm_train import distributed, launch, ranks, resolvers
-from mm_train.ranks import Rank
-from mm_train.errors import ConfigError
+from mm_train.assembly import distributed
+from mm_train.app import launch
+from mm_train.core import ranks
+from mm_train.core import resolvers
+from mm_train.core.ranks import Rank
+from mm_train.core.errors import ConfigError
 
 MLP_RECIPE = """\
 # @package _global_
@@ -143,7 +146,7 @@ def test_learning_rate_is_scaled_by_devices_only_when_asked():
 
 
 def test_explicit_shards_that_disagree_with_the_launch_warn(caplog):
-    with caplog.at_level(logging.WARNING, logger="mm_train.distributed"):
+    with caplog.at_level(logging.WARNING, logger="mm_train.assembly.distributed"):
         distributed.check_shards({"train": {"num_shards": 2, "shard_id": 1}}, Rank(1, 2))
         assert not caplog.records
         distributed.check_shards({"train": {"num_shards": 4, "shard_id": 0}}, Rank(1, 2))

@@ -7,7 +7,7 @@ import pytest
 import training_helpers  # noqa: F401  (claims the CPU)
 import mindspore as ms
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.nn.builder import build_network
 from mm_train.nn.stochastic_depth import StochasticDepthCell
 

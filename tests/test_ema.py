@@ -16,8 +16,8 @@ def test_ema_of_a_constant_gradient_equals_the_closed_form():
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.amp import LossScale
-    from mm_train.train_step import build_train_network
+    from mm_train.learning.amp import LossScale
+    from mm_train.learning.train_step import build_train_network
 
     class Sum(nn.Cell):          # loss = sum(x @ w): the gradient is x summed over the batch, every step
         def construct(self, logits, label):
@@ -63,7 +63,7 @@ def test_killed_and_resumed_ema_run_equals_the_uninterrupted_one(tmp_path):
 
 @pytest.mark.slow
 def test_quickstart_with_ema_reaches_95_percent_and_init_from_uses_the_average(tmp_path):
-    from mm_train.init_from import load as load_init_from
+    from mm_train.assembly.init_from import load as load_init_from
     from mm_train.nn.builder import build_network
     from mm_train.jobs import execute
 

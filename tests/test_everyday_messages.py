@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from mm_train.composition import compose_recipe
-from mm_train.errors import ConfigError
+from mm_train.config.composition import compose_recipe
+from mm_train.core.errors import ConfigError
 from mm_train.jobs import open_job
 
 
@@ -79,7 +79,7 @@ def test_blocks_ls_headings_and_defaults_read_as_a_recipe_writes_them(capsys):
 
 
 def test_a_too_slow_ema_decay_is_warned_about():
-    from mm_train.training import ema_note
+    from mm_train.tasks.training import ema_note
     assert ema_note(0.999, 440) == (
         "warning: train.ema_decay=0.999 averages over about 1000 steps but this run has 440: the starting weights "
         "still weigh 64% in the average, so the evaluated (EMA) weights lag the trained ones. Use "

@@ -14,7 +14,7 @@ import pytest
 
 from helpers import assert_user_error  # noqa: F401
 from test_networks import composed, params, trainable
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "torchvision"
 RECIPES = {"resnet50": "resnet50_torchvision", "mobilenet_v2": "mobilenet_v2_torchvision",
@@ -132,7 +132,7 @@ def test_a_weight_file_of_another_family_fails_with_the_report():
     config = small_config("convnext")
     config["init_from"] = str(weight_file("vit"))
     from mm_train.nn.builder import build_network
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
     network, _ = build_network(config["network"])
     with pytest.raises(ConfigError, match=r"(?s)matched 0 of 39 target.*missing in the source: "
                                           r"features\.0\.0\.weight \[16, 3, 4, 4\]"):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import training_helpers  # noqa: F401  (sets the CPU device before any kernel runs, for the in-process training)
 from helpers import ROOT, compose
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 SNAPSHOT = json.loads((Path(__file__).parent / "fixtures" / "recipe_parameters.json").read_text())
 HEAVY = {name for name, row in SNAPSHOT.items() if row["values"] > 1_000_000}   # built in test_networks too
@@ -208,7 +208,7 @@ def test_inception_recipe_trains_on_the_digits_and_saves_dotted_names(tmp_path):
 
 
 def test_summary_of_a_graph_network_shows_each_layers_inputs():
-    from mm_train.inspection import summary_lines
+    from mm_train.tasks.inspection import summary_lines
     lines = summary_lines(compose("inception_digits")["network"], "inception_digits")
     row = next(line for line in lines if line.startswith("inception.concat "))
     assert row.split()[:3] == ["inception.concat", "Concat", "inception.branch1x1,"]
@@ -219,7 +219,7 @@ def test_summary_of_a_graph_network_shows_each_layers_inputs():
 @pytest.mark.parametrize("recipe", ["inception_digits", "branchy"])
 def test_check_runs_every_graph_layer_on_its_own_inputs(recipe, tmp_path, capsys):
     import mindspore as ms
-    from mm_train.inspection import check
+    from mm_train.tasks.inspection import check
     config = compose("inception_digits", "device.mode=pynative")
     if recipe == "branchy":   # with a Parameter that has no batch axis
         config["network"] = branchy()
@@ -259,8 +259,8 @@ def test_graph_network_in_the_train_step_with_ema_and_accumulation_follows_the_c
     sample give the gradient of one (the mean), so the weights match the plain run."""
     import mindspore as ms
     from mindspore import nn
-    from mm_train.amp import LossScale
-    from mm_train.train_step import build_train_network
+    from mm_train.learning.amp import LossScale
+    from mm_train.learning.train_step import build_train_network
 
     class Sum(nn.Cell):
         def construct(self, logits, label):

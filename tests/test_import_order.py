@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-FRONT = ["mm_train.entry", "mm_train.jobs", "mm_train.config", "mm_train.debug", "mm_train.recipes",
-         "mm_train.commands", "mm_train.device", "mm_train.registry", "mm_train.sweep_report", "hydra_plugins.mm_train_recipes"]
+FRONT = ["mm_train.app.entry", "mm_train.jobs", "mm_train.config.schema", "mm_train.runtime.debug", "mm_train.config.recipes",
+         "mm_train.commands", "mm_train.core.device", "mm_train.registry", "mm_train.reports.sweep_report", "hydra_plugins.mm_train_recipes"]
 
 
 @pytest.mark.slow   # needs a fresh interpreter

@@ -30,7 +30,7 @@ def parity_args(tmp_path, monkeypatch):
 
 @pytest.fixture
 def children(monkeypatch):
-    """The child processes parity starts (mm_train.inference_child's subprocess.run), as (command, env); each
+    """The child processes parity starts (mm_train.tasks.inference_child's subprocess.run), as (command, env); each
     'exits' with ``children.code``."""
     started = []
 
@@ -39,13 +39,13 @@ def children(monkeypatch):
         return subprocess.CompletedProcess(command, run.code)
 
     run.code, run.started = 0, started
-    monkeypatch.setattr("mm_train.inference_child.subprocess", SimpleNamespace(run=run))
+    monkeypatch.setattr("mm_train.tasks.inference_child.subprocess", SimpleNamespace(run=run))
     return run
 
 
 def little_memory(monkeypatch, available=10**6):
     """1 MB available: even this tiny network's graph compile is beyond what the estimate vouches for."""
-    monkeypatch.setattr("mm_train.inference_memory.available_bytes", lambda: available)
+    monkeypatch.setattr("mm_train.tasks.inference_memory.available_bytes", lambda: available)
 
 
 def test_parity_child_killed_by_the_kernel_prints_one_line_naming_pynative(parity_args, children, monkeypatch,
@@ -101,8 +101,8 @@ def test_parity_child_really_killed_with_sigkill_is_reported(parity_args, monkey
         return subprocess.CompletedProcess(command, child.wait())
 
     little_memory(monkeypatch)
-    monkeypatch.setattr("mm_train.inference_child.subprocess", SimpleNamespace(run=killed_run))
+    monkeypatch.setattr("mm_train.tasks.inference_child.subprocess", SimpleNamespace(run=killed_run))
     assert main(parity_args) == 1
     assert "parity: killed by the kernel (SIGKILL)" in capsys.readouterr().err
-    monkeypatch.setattr("mm_train.inference_child.subprocess", subprocess)    # a real child that runs to the end
+    monkeypatch.setattr("mm_train.tasks.inference_child.subprocess", subprocess)    # a real child that runs to the end
     assert main(parity_args) == 0

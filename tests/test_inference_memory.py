@@ -16,7 +16,7 @@ def graph_mode():
 
 
 def network(recipe):
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     from mm_train.jobs import prepare
     from mm_train.nn.builder import build_network
 
@@ -26,7 +26,7 @@ def network(recipe):
 def test_attention_network_above_the_available_memory_runs_in_pynative_with_one_line(graph_mode, capsys):
     import mindspore as ms
 
-    from mm_train.inference_memory import guard
+    from mm_train.tasks.inference_memory import guard
 
     vit = network("vit_digits")
     assert guard(vit, "parity", available=10**12) is None and ms.get_context("mode") == ms.GRAPH_MODE
@@ -39,7 +39,7 @@ def test_attention_network_above_the_available_memory_runs_in_pynative_with_one_
 def test_convolutional_network_keeps_graph_mode(graph_mode):
     import mindspore as ms
 
-    from mm_train.inference_memory import guard
+    from mm_train.tasks.inference_memory import guard
 
     assert guard(network("quickstart"), "task=eval", available=1) is None
     assert ms.get_context("mode") == ms.GRAPH_MODE

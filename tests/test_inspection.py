@@ -80,7 +80,7 @@ def test_check_names_the_failing_block_with_mindspores_message(tmp_path):
 
 
 def test_mindspore_message_keeps_the_user_facing_part():
-    from mm_train.inspection import mindspore_message
+    from mm_train.tasks.inspection import mindspore_message
     err = RuntimeError("\n----------------------------------------------------\n- Kernel select failed:\n"
                        "----------------------------------------------------\nUnsupported op [X] on CPU.\n\n"
                        "----------------------------------------------------\n- C++ Call Stack: (For framework "

@@ -33,7 +33,7 @@ SMALL = ["+recipe=quickstart", "+dataset.train.limit=64", "dataset.train.batch_s
 SIGNALLER = textwrap.dedent("""
     # run.py (or mm_train.commands), sending this process SIGNAL from inside one phase: checkpoint, eval, convert
     import os, runpy, signal, sys, time
-    from mm_train import interruption
+    from mm_train.runtime import interruption
     interruption.install()   # as run.py does, before MindSpore starts its threads
     phase, sig = os.environ["SIGNAL_AT"], getattr(signal, os.environ["SIGNAL"])
 

@@ -92,7 +92,7 @@ def test_weights_h5_alone_maps_by_the_order_of_the_recipe_network(recipes, monke
 def test_weights_h5_whose_order_differs_from_the_network_is_refused_with_the_way_out(recipes, monkeypatch):
     """Keras's ResNet lists the projection shortcut (_0_conv) after _2_conv, the recipe's block builds it last;
     rules without keras3_order pair them as built: the shapes disagree, and the message gives both ways out."""
-    from mm_train.errors import ConfigError
+    from mm_train.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"(?s)likely cause: the layers were mapped by position"
                                           r".*model.save\('m.keras'\).*keras3_order.*keras_resnet50.*"
@@ -101,7 +101,7 @@ def test_weights_h5_whose_order_differs_from_the_network_is_refused_with_the_way
 
 
 def test_keras3_order_that_is_not_a_block_and_an_order_is_refused_naming_the_entry():
-    from mm_train.errors import ConfigError
+    from mm_train.core.errors import ConfigError
     from mm_train.migrate.rules import load_rules
 
     with pytest.raises(ConfigError, match=r"rules\.keras3_order\[0\].*expected \{block: REGEX, order: \[CELL"):
@@ -147,7 +147,7 @@ def test_full_size_resnet50_weights_h5_as_keras3_writes_it_converts_every_parame
 
 
 def _import(recipe: str, recipes, monkeypatch, file: str, rules, fixture: str = "vgg"):
-    from mm_train.init_from import load
+    from mm_train.assembly.init_from import load
     from mm_train.jobs import open_job
     from mm_train.nn.builder import build_network
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from training_helpers import compose, replace
 
 LOGITS = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0], [-0.5, 1.5, 0.0], [1.0, 1.0, 1.0]], np.float32)
@@ -52,7 +52,7 @@ LOSSES = [("SoftmaxCrossEntropyWithLogits", {"sparse": False}), ("CrossEntropyLo
 def test_loss_values_for_class_indices_and_soft_labels(name, args):
     import mindspore as ms
 
-    from mm_train import losses  # noqa: F401
+    from mm_train.learning import losses  # noqa: F401
     from mm_train.registry import LOSSES as REGISTRY
 
     loss = REGISTRY.build({"type": name, **args}, "loss")
@@ -66,7 +66,7 @@ def test_sparse_softmax_cross_entropy_and_reductions():
     import mindspore as ms
 
     from mm_train.registry import LOSSES as REGISTRY
-    from mm_train import losses  # noqa: F401
+    from mm_train.learning import losses  # noqa: F401
 
     per_sample = -(onehot(LABELS) * log_softmax(LOGITS)).sum(-1)
     for reduction, want in (("mean", per_sample.mean()), ("sum", per_sample.sum()), ("none", per_sample)):

@@ -8,8 +8,8 @@ import numpy as np
 import training_helpers  # noqa: F401  (claims the CPU before a kernel runs)
 import pytest
 
-from mm_train.errors import ConfigError
-from mm_train.lr_schedules import build_lr_schedule
+from mm_train.core.errors import ConfigError
+from mm_train.learning.lr_schedules import build_lr_schedule
 
 SPE, EPOCHS, WARM = 10, 12, 2          # steps per epoch, epochs, warmup epochs
 TOTAL, W = SPE * EPOCHS, SPE * WARM

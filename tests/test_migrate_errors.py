@@ -6,9 +6,9 @@ import pytest
 
 from helpers import cli_main
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.migrate.rules import builtin_rules, convert, load_rules
-from mm_train.init_from import parse as parse_spec
+from mm_train.assembly.init_from import parse as parse_spec
 
 
 def test_builtin_rule_sets_load():

@@ -100,7 +100,7 @@ def write_h5(path: Path, variables) -> Path:
 def test_keras_resnet_block_matches_numpy_nhwc_reference(tmp_path, suffix):
     import mindspore as ms
 
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
 
     variables = keras_variables()
     if suffix == "npz":
@@ -179,7 +179,7 @@ def keras_resnet50_shapes() -> dict[str, tuple]:
 
 
 def test_builtin_keras_resnet50_rules_map_every_variable_onto_the_recipe():
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     from mm_train.migrate.rules import convert, load_rules
     from mm_train.migrate.weights import match
     from mm_train.nn.builder import build_network

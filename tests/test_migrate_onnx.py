@@ -12,7 +12,7 @@ import yaml
 import onnx_graphs as g
 import training_helpers  # noqa: F401  (claims the CPU device before any kernel runs)
 from mm_train.commands import main
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 
 def quiet(*_args, **_kwargs):

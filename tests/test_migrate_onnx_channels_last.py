@@ -7,7 +7,7 @@ import numpy as np
 import onnx_exporter_graphs as eg
 import onnx_graphs as g
 import training_helpers  # noqa: F401  (claims the CPU device before any kernel runs)
-from mm_train.cli import main
+from mm_train.commands import main
 
 
 def test_preprocessing_on_the_channels_last_input_becomes_per_channel_layers_at_parity(tmp_path, capsys):

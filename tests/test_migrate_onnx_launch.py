@@ -12,7 +12,7 @@ import pytest
 
 import onnx_exporter_graphs as eg
 import onnx_graphs as g
-from mm_train.cli import main
+from mm_train.commands import main
 
 
 @pytest.mark.slow
@@ -22,7 +22,7 @@ def test_converted_recipe_trains_on_two_ranks_with_msrun(tmp_path):
                  "--no-parity"]) == 0
     run = tmp_path / "run"
     env = {**os.environ, "MM_TRAIN_RECIPE_PATH": str(tmp_path / "recipes")}
-    done = subprocess.run([sys.executable, "-m", "mm_train.cli", "launch", "--nproc", "2", "--", "+recipe=winnet",
+    done = subprocess.run([sys.executable, "-m", "mm_train.commands", "launch", "--nproc", "2", "--", "+recipe=winnet",
                            "+dataset.train.limit=64", "+dataset.eval.limit=32", f"hydra.run.dir={run}"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -14,7 +14,7 @@ TABLE = f"{wg.ATTN}.relative_position_bias_table"
 
 
 def convert(path):
-    from mm_train.migrate.onnx.convert import convert as run
+    from mm_train.commands.migrate import convert as run
     return run(path, "net", verbose_print=lambda *a, **k: None)
 
 

@@ -15,7 +15,7 @@ import pytest
 from helpers import cli_main
 from migrate_helpers import mindspore_name, random_state_dict, torchvision_resnet18_shapes, write_recipe
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "torch_small"
 SMALL_NETWORK = """network:
@@ -77,7 +77,7 @@ def test_torchvision_resnet18_safetensors_converts_with_every_key(tmp_path):
 
 
 def test_real_pth_fixture_imports_without_torch():
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
 
     assert importlib.util.find_spec("torch") is None, "this test proves the reader needs no torch"
     network = small_network()
@@ -155,7 +155,7 @@ def test_malicious_pth_is_refused_before_anything_runs(tmp_path):
 def test_mismatched_source_is_reported_key_by_key_and_an_allowed_head_passes(tmp_path):
     from safetensors.numpy import save_file
 
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
 
     arrays = fixture_arrays()
     source = {"conv1.weight": arrays["conv1.weight"], "bn1.weight": arrays["bn1.gamma"],
@@ -186,7 +186,7 @@ def test_mismatched_source_is_reported_key_by_key_and_an_allowed_head_passes(tmp
 def test_mindspore_checkpoint_with_optimizer_state_through_a_mapping(tmp_path):
     import mindspore as ms
 
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
 
     source = small_network()
     values = {p.name: np.random.default_rng(3).normal(0, 1, p.shape).astype(np.float32)
@@ -203,7 +203,7 @@ def test_mindspore_checkpoint_with_optimizer_state_through_a_mapping(tmp_path):
 
 
 def test_convert_without_a_recipe_writes_a_checkpoint_that_loads_strictly(tmp_path):
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
 
     result = cli_main("weights", "convert", str(FIXTURE / "small.pth"), str(tmp_path / "small.ckpt"),
                           "--rules", "torch")

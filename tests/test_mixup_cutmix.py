@@ -8,7 +8,7 @@ import pytest
 
 import training_helpers
 from mm_train.data.batch_transforms import MixUpCutMix
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.jobs import prepare
 
 B, C = 8, 10

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 from helpers import assert_user_error, compose, read_metrics, run_main
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 CONV_STAGES = {"resnet50": [3, 4, 6, 3], "resnet101": [3, 4, 23, 3], "resnet152": [3, 8, 36, 3]}
 
@@ -98,7 +98,7 @@ def _trainable_count(expected: dict[str, tuple]) -> int:
 @pytest.mark.slow   # the full-size ResNet-50 (25.6 M parameters) built, saved and loaded
 def test_resnet50_is_exactly_the_zoo_network(tmp_path):
     import mindspore as ms
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
 
     net, _ = built("resnet50_cifar")
     expected = zoo_bottleneck_resnet([3, 4, 6, 3])

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from training_helpers import replace, train
 
 LINEAR = replace("network.layers", {"flatten": "{type: Flatten}", "fc": "{type: Dense, out_channels: 10}"})
@@ -35,7 +35,7 @@ def test_weight_decay_leaves_the_no_decay_group_untouched():
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.optim import build_optimizer
+    from mm_train.learning.optimizers import build_optimizer
 
     net = nn.SequentialCell([nn.Dense(4, 3), nn.BatchNorm1d(3)])
     before = {p.name: p.asnumpy().copy() for p in net.trainable_params()}
@@ -52,7 +52,7 @@ def test_param_groups_from_the_recipe_scale_the_rate_and_set_decay():
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.optim import build_optimizer
+    from mm_train.learning.optimizers import build_optimizer
 
     net = nn.SequentialCell([nn.Dense(4, 3), nn.Dense(3, 2)])
     before = {p.name: p.asnumpy().copy() for p in net.trainable_params()}
@@ -75,9 +75,9 @@ def test_gradients_are_clipped_by_global_norm_after_unscaling(scale):
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.amp import LossScale
-    from mm_train.optim import build_optimizer
-    from mm_train.train_step import build_train_network
+    from mm_train.learning.amp import LossScale
+    from mm_train.learning.optimizers import build_optimizer
+    from mm_train.learning.train_step import build_train_network
 
     x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]], np.float32)
     t = np.array([[10.0, -5.0], [3.0, 4.0]], np.float32)
@@ -97,7 +97,7 @@ def test_gradients_are_clipped_by_global_norm_after_unscaling(scale):
 
 
 def test_clip_grad_norm_must_be_positive():
-    from mm_train.optim import clip_grad_norm
+    from mm_train.learning.optimizers import clip_grad_norm
     with pytest.raises(ConfigError, match=r"optimizer.clip_grad_norm: got -1.*positive number"):
         clip_grad_norm({"clip_grad_norm": -1})
     assert clip_grad_norm({}) is None and clip_grad_norm({"clip_grad_norm": 2}) == 2.0
@@ -108,7 +108,7 @@ def test_lars_scales_each_layer_by_its_trust_ratio():
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.optim import build_optimizer
+    from mm_train.learning.optimizers import build_optimizer
 
     net = nn.Dense(4, 3)
     w, b = net.weight.asnumpy().copy(), net.bias.asnumpy().copy()
@@ -125,7 +125,7 @@ def test_lamb_matches_the_lamb_formula_for_two_steps():
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.optim import build_optimizer
+    from mm_train.learning.optimizers import build_optimizer
 
     net = nn.Dense(4, 3, has_bias=False)
     w = net.weight.asnumpy().astype(np.float64)

@@ -8,8 +8,8 @@ import training_helpers  # noqa: F401  (claims the CPU)
 import mindspore as ms
 from mindspore import Parameter, Tensor
 
-from mm_train.errors import ConfigError
-from mm_train.optim import build_optimizer, layer_ids
+from mm_train.core.errors import ConfigError
+from mm_train.learning.optimizers import build_optimizer, layer_ids
 
 W0 = np.array([[0.5, -1.0, 2.0], [0.1, 0.3, -0.7]], np.float32)
 B0 = np.array([0.2, -0.4], np.float32)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mm_train.debug import loss_floor, overfit_verdict
-from mm_train.errors import NetworkCannotLearn
+from mm_train.runtime.debug import loss_floor, overfit_verdict
+from mm_train.core.errors import NetworkCannotLearn
 from training_helpers import train
 
 

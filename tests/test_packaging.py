@@ -48,7 +48,7 @@ def _env(venv: Path) -> dict:
 
 def test_the_wheel_ships_conf_and_recipes_and_runs_from_any_folder(wheel_venv, tmp_path):
     env = _env(wheel_venv)
-    where = _run([str(wheel_venv / "bin" / "python"), "-c", "import mm_train.locations as l; print(l.CONF_DIR)"],
+    where = _run([str(wheel_venv / "bin" / "python"), "-c", "import mm_train.core.locations as l; print(l.CONF_DIR)"],
                  cwd=tmp_path, env=env)
     assert "site-packages" in where.stdout and where.stdout.strip().endswith("mm_train/_conf"), where.stdout + where.stderr
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 RECIPES = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "recipes").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_budget_estimate_is_within_5_percent_of_the_built_network(recipe):
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     from mm_train.jobs import prepare
     from mm_train.nn import budget
     from mm_train.nn.compose import build_layers

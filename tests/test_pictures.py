@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from mm_train.curves_png import log_ticks, whole_ticks
+from mm_train.reports.curves_png import log_ticks, whole_ticks
 
 
 def test_epoch_ticks_are_whole_numbers():
@@ -24,7 +24,7 @@ def test_curves_png_and_sweep_report_png_are_drawn(tmp_path):
     import yaml
     from PIL import Image
     from mm_train.callbacks.plot import plot_curves
-    from mm_train.sweep_report import report
+    from mm_train.reports.sweep_report import report
     steps = list(range(1, 89))
     path = plot_curves(tmp_path / "curves.png", steps, [2.5 * 0.95 ** s for s in steps],
                        [{"epoch": 1, "step": 44, "acc": 0.9, "loss": 0.4}, {"epoch": 2, "step": 88, "acc": 0.97,

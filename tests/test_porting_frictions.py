@@ -7,7 +7,7 @@ import pytest
 
 import training_helpers
 from mm_train.commands import main as cli_main
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.jobs import prepare
 from mm_train.nn.builder import build_network
 

@@ -100,7 +100,7 @@ def test_an_rgb_image_for_a_one_channel_network_names_the_channels(trained, tmp_
     """A greyscale model (input_shape [1, 8, 8]) given the digits, which decode to RGB as in training."""
     import mindspore as ms
 
-    from mm_train.errors import ConfigError
+    from mm_train.core.errors import ConfigError
     from mm_train.nn.builder import build_network
     from mm_train.jobs import execute
 

@@ -63,7 +63,7 @@ def test_a_recipe_cannot_put_itself_into_hydra_by_package_or_defaults(folder):
 def test_a_sweep_search_space_is_allowed(folder, tmp_path):
     recipes, victim, marker = folder
     _write(recipes, victim, marker, "sweep", "hydra:\n  sweeper:\n    params:\n      train.epochs: choice(1, 2)\n")
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     import os
     os.environ["MM_TRAIN_RECIPE_PATH"] = str(recipes)
     try:

@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import time_bound
-from mm_train.config import walk
-from mm_train.composition import compose_recipe
-from mm_train.errors import ConfigError
-from mm_train.assembly import build_parts
+from mm_train.config.schema import walk
+from mm_train.config.composition import compose_recipe
+from mm_train.core.errors import ConfigError
+from mm_train.assembly.parts import build_parts
 from mm_train.jobs import prepare, resolve
-from mm_train.recipes import BUILTIN_DIR
+from mm_train.config.recipes import BUILTIN_DIR
 
 BASE = resolve(compose_recipe("quickstart"))
 PATHS = [path for path, _, _ in walk(BASE)]

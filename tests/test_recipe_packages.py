@@ -1,4 +1,4 @@
-"""Recipe folders declared by installed packages (entry-point group ``mm_train.recipes``)."""
+"""Recipe folders declared by installed packages (entry-point group ``mm_train.config.recipes``)."""
 import pytest
 
 from helpers import install_package, mm_train_cli, read_metrics, run_py
@@ -17,7 +17,7 @@ FILES = {
         team_b_recipes = *.yaml
 
         [options.entry_points]
-        mm_train.recipes =
+        mm_train.config.recipes =
             team_b = team_b_recipes
     """,
     "team_b_recipes/__init__.py": '"""Team B\'s recipes."""\n',

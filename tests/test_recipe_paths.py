@@ -7,8 +7,8 @@ import pytest
 
 from mm_train.__main__ import main as run_main
 from mm_train.commands import main as cli_main
-from mm_train.errors import ConfigError
-from mm_train.run_paths import inside, name_problem
+from mm_train.core.errors import ConfigError
+from mm_train.run_dir.paths import inside, name_problem
 
 HEAD = "# @package _global_\ndefaults:\n  - quickstart\n  - _self_\n"
 CASES = {

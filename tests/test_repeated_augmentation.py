@@ -8,7 +8,7 @@ import pytest
 
 import training_helpers  # noqa: F401  (claims the CPU)
 from mm_train.data.samplers import parse, repeated_order
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 
 @pytest.mark.parametrize("n,repeats,shards", [(12, 3, 4), (10, 3, 3), (7, 2, 2), (50, 3, 8)])

@@ -62,7 +62,7 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.checkpoints import checkpoint_files, save_atomic
+    from mm_train.runtime.checkpoints import checkpoint_files, save_atomic
 
     net = nn.Dense(3, 2)
     folder = tmp_path / "checkpoints"
@@ -83,7 +83,7 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
 
 
 def test_resume_replay_must_be_exact_or_fast():
-    from mm_train.errors import ConfigError
-    from mm_train.training import replay_data
+    from mm_train.core.errors import ConfigError
+    from mm_train.tasks.training import replay_data
     with pytest.raises(ConfigError, match=r"resume_replay: got 'exakt'.*Did you mean 'exact'"):
         replay_data(None, 4, "exakt")

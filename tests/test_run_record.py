@@ -12,8 +12,8 @@ import yaml
 
 from helpers import ROOT
 from training_helpers import train
-from mm_train.errors import ConfigError
-from mm_train.interruption import Interrupted
+from mm_train.core.errors import ConfigError
+from mm_train.runtime.interruption import Interrupted
 from mm_train.registry import CALLBACKS
 
 

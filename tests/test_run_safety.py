@@ -165,8 +165,8 @@ def test_a_failed_run_file_write_names_the_file_and_leaves_no_temp_file(tmp_path
     """Permission denied on metrics.json (simulated: root ignores chmod), through write_json."""
     from pathlib import Path
 
-    from mm_train.errors import WriteFailed
-    from mm_train.runfiles import write_json
+    from mm_train.core.errors import WriteFailed
+    from mm_train.run_dir.files import write_json
 
     def denied(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied")

@@ -1,7 +1,7 @@
 """Schedules as torch, torchvision and timm step them: each against its source's formula over all steps.
 
 The reference functions below are written from each source's documented algorithm, independently of
-mm_train.lr_schedules; the tolerance is 1e-6 of the peak rate.
+mm_train.learning.lr_schedules; the tolerance is 1e-6 of the peak rate.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import training_helpers
-from mm_train.errors import ConfigError
-from mm_train.lr_schedules import build_lr_schedule, build_momentum_schedule
+from mm_train.core.errors import ConfigError
+from mm_train.learning.lr_schedules import build_lr_schedule, build_momentum_schedule
 
 
 def torch_onecycle(total, max_lr, pct_start=0.3, div_factor=25.0, final_div_factor=1e4, anneal="cos",

@@ -7,9 +7,9 @@ import os
 import pytest
 
 from mm_train.__main__ import main as run_main
-from mm_train.boundary import check_name
+from mm_train.config.boundary import check_name
 from mm_train.commands import main as cli_main
-from mm_train.sweep_params import params_errors
+from mm_train.config.sweep_params import params_errors
 
 HEAD = "# @package _global_\ndefaults:\n  - quickstart\n  - _self_\n"
 # the reproduction: a FileHandler that writes a chosen line into a shell rc file, and a job dir elsewhere

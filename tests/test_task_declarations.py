@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mm_train.config import task_errors
+from mm_train.config.schema import task_errors
 from mm_train.registry import Registry
 
 
@@ -38,7 +38,7 @@ def test_the_framework_tasks_are_named_task_and_declare_their_needs():
 
 
 def test_run_info_keeps_the_task_settings_when_the_run_ends(tmp_path):
-    from mm_train.run_record import RunRecord
+    from mm_train.config.run_record import RunRecord
     record = RunRecord(tmp_path, "quickstart", ["train.epochs=1"], seed=3, metrics=False)
     record.begin({"task": "train", "seed": 3})
     record.add({"data_workers": {"train": 2, "eval": 2}})

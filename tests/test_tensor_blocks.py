@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 erf = np.vectorize(math.erf)
 

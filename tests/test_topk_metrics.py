@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import training_helpers
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.jobs import prepare
-from mm_train.sweep_report import report
+from mm_train.reports.sweep_report import report
 
 WATCH = ("train.metrics=[acc,acc5]", "train.metric=acc5",
          "callbacks=[{type: ModelCheckpoint, save_checkpoint_epochs: 1, keep_best_by: acc5},"
@@ -37,7 +37,7 @@ def test_acc5_is_in_metrics_json_tensorboard_best_checkpoint_and_sweep_report(tm
 
 def test_top1_acc_of_a_network_that_always_says_one_class_and_its_top5():
     """acc5 is MindSpore's TopKCategoricalAccuracy: a label among the 5 highest logits."""
-    from mm_train.metrics import build_metrics
+    from mm_train.core.metrics import build_metrics
     metrics = build_metrics(["acc", "acc5"])
     logits = np.tile(np.arange(10, dtype=np.float32), (4, 1))   # ranks 9,8,7,6,5 highest
     labels = np.array([9, 5, 4, 0], dtype=np.int32)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from mm_train.commands import main as cli_main
-from mm_train.config import validate
-from mm_train.errors import ConfigError
+from mm_train.config.schema import validate
+from mm_train.core.errors import ConfigError
 from mm_train.jobs import open_job
 
 

@@ -26,8 +26,8 @@ def test_small_vit_from_the_vit_b_16_recipe_blocks_takes_two_training_steps():
     """vit_b_16_torchvision's blocks (PatchEmbedding, ClassToken, EncoderBlock x2, ...), narrow and at 32x32,
     with the recipe's loss and AdamWeightDecay in mm_train's train step, graph mode: two steps change the
     weights and the loss stays finite."""
-    from mm_train.amp import parse_loss_scale
-    from mm_train.assembly import build_training
+    from mm_train.learning.amp import parse_loss_scale
+    from mm_train.assembly.parts import build_training
     from mm_train.nn.builder import build_network
     from test_networks import composed
 
@@ -70,8 +70,8 @@ def _small_vit_config(recompute: bool = False, blocks: int = 2) -> dict:
 
 
 def _train_steps(config, weights=None, steps: int = 2):
-    from mm_train.amp import parse_loss_scale
-    from mm_train.assembly import build_training
+    from mm_train.learning.amp import parse_loss_scale
+    from mm_train.assembly.parts import build_training
     from mm_train.nn.builder import build_network
 
     network, _ = build_network(config["network"])
@@ -106,7 +106,7 @@ def test_vit_blocks_with_recompute_train_like_without_in_pynative_mode():
 
 
 def test_encoder_block_recompute_must_be_a_boolean():
-    from mm_train.errors import ConfigError
+    from mm_train.core.errors import ConfigError
     from mm_train.nn.builder import build_network
 
     config = _small_vit_config(recompute="yes")

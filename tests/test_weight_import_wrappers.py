@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from migrate_helpers import pickle_text, write_pth, write_recipe
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 NETWORK = """network:
   input_shape: [3, 4, 4]
@@ -44,7 +44,7 @@ def network():
 
 @pytest.mark.parametrize("prefix", ["module.", "model."])
 def test_prefixed_state_dict_names_the_prefix_and_the_fix_first_and_strip_prefix_loads_it(tmp_path, prefix):
-    from mm_train.init_from import load
+    from mm_train.assembly.init_from import load
 
     path, _ = write_state(tmp_path / "w.pth", prefix)
     with pytest.raises(ConfigError) as err:
@@ -59,7 +59,7 @@ def test_prefixed_state_dict_names_the_prefix_and_the_fix_first_and_strip_prefix
 def test_torchvision_training_checkpoint_with_args_loads_its_model_entry(tmp_path):
     """references/classification/train.py saves {model, optimizer, lr_scheduler, epoch, args}; args is an
     argparse.Namespace (inert data, admitted), the model entry is found by its key."""
-    from mm_train.init_from import load
+    from mm_train.assembly.init_from import load
     from mm_train.migrate.torch_pickle import load_torch_file
 
     t = pickle_text

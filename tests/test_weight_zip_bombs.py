@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.migrate.torch_pickle import load_torch_file
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_user_error, run_main
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from training_helpers import SMALL, compose, train
 
 
@@ -34,7 +34,7 @@ def test_init_from_a_mismatched_checkpoint_lists_the_problems(trained, tmp_path)
 
 
 def test_init_from_missing_and_unexpected_keys(trained, tmp_path):
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
     from mm_train.nn.builder import build_network
 
     config = compose(*SMALL, "+network.layers.extra={type: Dense, out_channels: 3}")
@@ -51,7 +51,7 @@ def test_init_from_missing_and_unexpected_keys(trained, tmp_path):
 def test_init_from_allow_missing_keeps_a_new_classifier_head(trained, tmp_path, capsys):
     import mindspore as ms
 
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
     from mm_train.nn.builder import build_network
 
     network, _ = build_network(compose(*SMALL, "dataset.num_classes=4")["network"])
@@ -79,7 +79,7 @@ def test_export_mindir_loads_with_graphcell_and_gives_the_network_outputs(traine
     import mindspore as ms
     from mindspore import nn
 
-    from mm_train.init_from import load as load_weights
+    from mm_train.assembly.init_from import load as load_weights
     from mm_train.nn.builder import build_network
     from mm_train.jobs import execute
 

@@ -6,25 +6,25 @@
 
 Checkpoints hold the whole train network (weights and optimizer state) plus
 ``epoch_num`` and ``step_num``, written atomically by
-:func:`mm_train.checkpoints.save_atomic` into ``RUN_DIR/checkpoints``.
+:func:`mm_train.runtime.checkpoints.save_atomic` into ``RUN_DIR/checkpoints``.
 """
 from __future__ import annotations
 
 from typing import Literal, Optional
 
-from mm_train import run_paths
-from mm_train.argtypes import NonNegativeInt, PositiveInt, RunFileName
+from mm_train.run_dir import paths
+from mm_train.core.argtypes import NonNegativeInt, PositiveInt, RunFileName
 
 import json
 import logging
 
 from mindspore.train import Callback
 
-from mm_train.checkpoints import checkpoint_files, checkpoint_name, save_atomic
-from mm_train.errors import ConfigError
-from mm_train.metrics import better_mode
+from mm_train.runtime.checkpoints import checkpoint_files, checkpoint_name, save_atomic
+from mm_train.core.errors import ConfigError
+from mm_train.core.metrics import better_mode
 from mm_train.registry import CALLBACKS
-from mm_train.runfiles import write_json
+from mm_train.run_dir.files import write_json
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def model_checkpoint(ctx, save_checkpoint_epochs: Optional[PositiveInt] = 1,
                        ("save_checkpoint_steps", save_checkpoint_steps), ("keep_checkpoint_max", keep_checkpoint_max)):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ConfigError(f"callbacks.ModelCheckpoint.{key}", f"got {value!r}", expected="a whole number >= 0")
-    run_paths.check(prefix or ctx.prefix, "callbacks.ModelCheckpoint.prefix")   # inside RUN_DIR/checkpoints
+    paths.check(prefix or ctx.prefix, "callbacks.ModelCheckpoint.prefix")   # inside RUN_DIR/checkpoints
     every_epochs = None if save_checkpoint_steps else save_checkpoint_epochs
     mode = better_mode(keep_best_by, mode) if keep_best_by else mode
     callback = AtomicCheckpoint(ctx, save_checkpoint_steps, every_epochs, keep_checkpoint_max, keep_best_by, mode,

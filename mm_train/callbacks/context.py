@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 
 @dataclass

@@ -12,7 +12,7 @@ import math
 from mindspore.train import Callback
 
 from mm_train.callbacks.context import loss_value
-from mm_train.errors import TrainingDiverged
+from mm_train.core.errors import TrainingDiverged
 
 
 class StopOnNonFiniteLoss(Callback):

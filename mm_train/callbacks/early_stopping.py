@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from mm_train.argtypes import NonNegativeInt
+from mm_train.core.argtypes import NonNegativeInt
 
 from mindspore.train import Callback
 
-from mm_train.errors import ConfigError
-from mm_train.metrics import better_mode
+from mm_train.core.errors import ConfigError
+from mm_train.core.metrics import better_mode
 from mm_train.registry import CALLBACKS
 
 

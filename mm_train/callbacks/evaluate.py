@@ -2,7 +2,7 @@
 
     {"status": "running", "last": {"acc": 0.97, "loss": 0.1}, "history": [{"epoch": 1, "step": 40, "acc": ...}, ...]}
 
-``last`` becomes ``final`` when the run finishes (:mod:`mm_train.run_record` keeps the status).
+``last`` becomes ``final`` when the run finishes (:mod:`mm_train.config.run_record` keeps the status).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from mindspore.train import Callback
 
 from mm_train.data.failures import reported_data_errors
-from mm_train.runfiles import read_json, write_json
+from mm_train.run_dir.files import read_json, write_json
 
 
 class Evaluate(Callback):
@@ -43,7 +43,7 @@ class Evaluate(Callback):
         params = run_context.original_args()
         epoch = params.cur_epoch_num
         if epoch == self.epochs or (self.interval and epoch % self.interval == 0 and epoch >= self.start_epoch):
-            from mm_train import interruption
+            from mm_train.runtime import interruption
             with reported_data_errors(), interruption.phase(f"the evaluation after epoch {epoch}"):
                 result = self.model.eval(self.dataset, dataset_sink_mode=self.sink)
             self.record(result, epoch=epoch, step=self.step_offset + params.cur_step_num)

@@ -9,7 +9,7 @@ import numpy as np
 from mindspore import Tensor, nn
 from mindspore.train import Callback
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 
 def find_optimizer(train_network) -> nn.Optimizer:

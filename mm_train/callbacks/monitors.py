@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from mm_train.argtypes import PositiveInt
+from mm_train.core.argtypes import PositiveInt
 
 from mindspore.train import LossMonitor, TimeMonitor
 
 from mm_train.registry import CALLBACKS
-from mm_train.terminal import log_only
+from mm_train.core.terminal import log_only
 
 
 class _BesideTheBar:

@@ -1,4 +1,4 @@
-"""``Phases`` (added by the runner): keeps :mod:`mm_train.interruption` told what the run is doing.
+"""``Phases`` (added by the runner): keeps :mod:`mm_train.runtime.interruption` told what the run is doing.
 
 An interrupted run's line then says "during training (epoch 4, step 12 of 44)" or "during the
 compilation of the first training step".
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mindspore.train import Callback
 
-from mm_train import interruption
+from mm_train.runtime import interruption
 
 
 class Phases(Callback):

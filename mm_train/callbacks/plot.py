@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mindspore.train import Callback
 
-from mm_train import run_paths
+from mm_train.run_dir import paths
 
 LOSS_FILE = "train_loss.csv"
 
@@ -36,7 +36,7 @@ class PlotCurves(Callback):
 
     def __init__(self, ctx, name: str = "curves.png"):
         super().__init__()
-        self.ctx, self.path = ctx, run_paths.inside(Path(ctx.run_dir), name, "PlotCurves.name")
+        self.ctx, self.path = ctx, paths.inside(Path(ctx.run_dir), name, "PlotCurves.name")
         self.loss_path = Path(ctx.run_dir) / LOSS_FILE
         self.earlier: list[tuple[int, float]] = []
         self.log = None
@@ -65,8 +65,8 @@ class PlotCurves(Callback):
 
 def plot_curves(path: Path, steps, losses, evaluations, steps_per_epoch: int) -> Path:
     """The loss by step (train, and eval where measured) and the other eval metrics by epoch, drawn with
-    Pillow (:mod:`mm_train.curves_png`: matplotlib would add ~0.4 s to every run)."""
-    from mm_train.curves_png import Panel, Series, write_png
+    Pillow (:mod:`mm_train.reports.curves_png`: matplotlib would add ~0.4 s to every run)."""
+    from mm_train.reports.curves_png import Panel, Series, write_png
 
     metrics = sorted({k for e in evaluations for k in e if k not in ("epoch", "step")})
     loss = Panel("step", "loss", [Series(steps, losses, "train loss")], log_y=True)

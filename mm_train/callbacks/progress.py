@@ -5,7 +5,7 @@
 
 The bar owns the terminal's last line: evaluation results and other messages are printed above it, the
 per-step LossMonitor / TimeMonitor lines go to ``run.log`` only while it is shown, and its frames never
-reach ``run.log`` (:mod:`mm_train.terminal`).
+reach ``run.log`` (:mod:`mm_train.core.terminal`).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _clock(seconds: float) -> str:
 
 class Progress(Callback):
     """The bar: epoch, steps, loss, learning rate, images/s, ETA, redrawn in place on the terminal
-    (:class:`mm_train.terminal.Bar`); evaluation results and other lines are printed above it."""
+    (:class:`mm_train.core.terminal.Bar`); evaluation results and other lines are printed above it."""
 
     def __init__(self, ctx, stream, width: int = 20):
         super().__init__()
@@ -34,7 +34,7 @@ class Progress(Callback):
         self.done, self.rate, self.bar = 0, None, None
 
     def on_train_begin(self, run_context):
-        from mm_train.terminal import Bar, terminal_stream
+        from mm_train.core.terminal import Bar, terminal_stream
         self.started = time.perf_counter()
         self.bar = Bar(terminal_stream(self.stream))
 

@@ -8,15 +8,15 @@ Tags: ``train/loss``, ``train/lr``, ``train/images_per_sec`` (per logged step),
 """
 from __future__ import annotations
 
-from mm_train import run_paths
-from mm_train.argtypes import PositiveInt, RunFileName
+from mm_train.run_dir import paths
+from mm_train.core.argtypes import PositiveInt, RunFileName
 
 import time
 
 from mindspore.train import Callback
 
 from mm_train.callbacks.context import loss_value
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.registry import CALLBACKS
 
 
@@ -24,7 +24,7 @@ class TensorBoardWriter(Callback):
     def __init__(self, ctx, every: int, subdir: str):
         super().__init__()
         self.ctx, self.every = ctx, every
-        self.folder = run_paths.inside(ctx.run_dir, subdir, "callbacks.TensorBoard.subdir")
+        self.folder = paths.inside(ctx.run_dir, subdir, "callbacks.TensorBoard.subdir")
         self.writer, self.started, self.logged_evals = None, None, 0
 
     def on_train_begin(self, run_context):

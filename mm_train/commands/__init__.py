@@ -23,7 +23,7 @@ import argparse
 import sys
 
 from mm_train.commands import blocks, data, launch, migrate, parity, recipes, run, sweep, weights
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 SUBCOMMANDS = (run, recipes, blocks, sweep, data, launch, weights, parity, migrate)
 
@@ -38,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mm_train import interruption
-    from mm_train.entry import quiet_broken_pipe
+    from mm_train.runtime import interruption
+    from mm_train.app.entry import quiet_broken_pipe
     own_process, argv = argv is None, sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["run"]:   # Hydra parses the rest, as in python run.py
         from mm_train.__main__ import main as run_main

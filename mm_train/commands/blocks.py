@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 from mm_train.commands.parsers import add_command, add_group
-from mm_train.device import set_environment
-from mm_train.errors import ConfigError, closest
+from mm_train.core.device import set_environment
+from mm_train.core.errors import ConfigError, closest
 
 PLURALS = {"loss": "losses", "lr schedule": "lr schedules"}
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from mm_train.commands.parsers import add_command, add_group
-from mm_train.device import set_environment
+from mm_train.core.device import set_environment
 
 
 def convert_command(args) -> int:

@@ -1,4 +1,4 @@
-"""``mm-train launch --nproc N -- OVERRIDES``: data parallel on N workers with msrun (:mod:`mm_train.launch`).
+"""``mm-train launch --nproc N -- OVERRIDES``: data parallel on N workers with msrun (:mod:`mm_train.app.launch`).
 
     mm-train launch --nproc 2 -- +recipe=quickstart device=cpu
 """
@@ -10,7 +10,7 @@ from mm_train.commands.parsers import add_command
 
 
 def launch_command(args) -> int:
-    from mm_train.launch import launch as run_launch
+    from mm_train.app.launch import launch as run_launch
     overrides = [o for o in args.overrides if o != "--"]
     return run_launch(args.nproc, overrides, master_addr=args.master_addr, master_port=args.master_port,
                       nnodes=args.nnodes, node_rank=args.node_rank, cluster_time_out=args.cluster_time_out)

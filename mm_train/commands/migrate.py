@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mm_train.commands.parsers import add_command, add_group
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 BASE_FILE = Path(__file__).resolve().parents[1] / "migrate" / "onnx" / "base.yaml"
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
@@ -57,7 +57,7 @@ def base_sections(base: str | None, input_shape: list[int]) -> dict:
         return sections
     from omegaconf import OmegaConf
 
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     config = compose_recipe(base, [])
     return {k: OmegaConf.to_container(config[k], resolve=False) for k in BASE_KEYS
             if k in config and config[k] is not None}
@@ -184,7 +184,7 @@ def convert(model_path: str | Path, name: str, device: str = "cpu", base: str | 
 
 def write(converted: Converted, network, out: Path, name: str, source: Path) -> list[Path]:
     """``NAME.yaml``, ``NAME.ckpt``, ``NAME.assessment.md`` in ``out``: all or none."""
-    from mm_train.checkpoints import save_atomic
+    from mm_train.runtime.checkpoints import save_atomic
     out.mkdir(parents=True, exist_ok=True)
     ckpt = (out / f"{name}.ckpt").resolve()
     recipe = {**converted.recipe, "init_from": str(ckpt)}
@@ -208,7 +208,7 @@ def write(converted: Converted, network, out: Path, name: str, source: Path) -> 
 
 
 def migrate_onnx_command(args) -> int:
-    from mm_train.device import set_environment
+    from mm_train.core.device import set_environment
     set_environment()
     if not NAME.match(args.name):
         raise ConfigError("--name", f"'{args.name}'", expected="a recipe name: a letter, then letters, digits, _ or -")

@@ -16,8 +16,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from mm_train.commands.parsers import add_command
-from mm_train.device import set_environment
-from mm_train.errors import ConfigError
+from mm_train.core.device import set_environment
+from mm_train.core.errors import ConfigError
 from mm_train.migrate.parity import K_FLOOR, Parity, elementwise, self_floor, verdict
 
 
@@ -32,10 +32,10 @@ def _load_array(path: str, where: str) -> np.ndarray:
 
 def load_network(config: Mapping[str, Any], child_if_unsure: bool = False):
     """The recipe network with ``init_from``'s weights, in inference mode. ``child_if_unsure``: raise
-    :class:`mm_train.inference_child.RunInChild` when the memory estimate cannot vouch for graph mode."""
-    from mm_train.inference_child import check
-    from mm_train.inference_memory import guard
-    from mm_train.init_from import network_with_weights
+    :class:`mm_train.tasks.inference_child.RunInChild` when the memory estimate cannot vouch for graph mode."""
+    from mm_train.tasks.inference_child import check
+    from mm_train.tasks.inference_memory import guard
+    from mm_train.assembly.init_from import network_with_weights
 
     if not config.get("init_from"):
         raise ConfigError("init_from", "parity needs weights", expected="init_from=PATH or init_from={path: ..., "
@@ -72,7 +72,7 @@ def network_output(config: Mapping[str, Any], x: np.ndarray, info: dict | None =
 def run_parity(recipe: str, overrides: list[str], input_path: str, expected_path: str, nhwc: bool,
                atol: float | None = None, rtol: float | None = None, expected64_path: str | None = None,
                k: float = K_FLOOR, child_if_unsure: bool = False) -> Parity:
-    """``child_if_unsure``: raise :class:`mm_train.inference_child.RunInChild` (before the forward pass) when
+    """``child_if_unsure``: raise :class:`mm_train.tasks.inference_child.RunInChild` (before the forward pass) when
     the memory estimate cannot vouch for graph mode; ``mm-train parity`` then runs itself in a child process."""
     from mm_train.jobs import open_job
 
@@ -109,7 +109,7 @@ def parity_argv(args) -> list[str]:
 
 def parity_command(args) -> int:
     set_environment()
-    from mm_train.inference_child import RunInChild, run_child
+    from mm_train.tasks.inference_child import RunInChild, run_child
 
     recipes = [o for o in args.overrides if o.startswith("+recipe=")]
     if len(recipes) != 1:

@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 from mm_train.commands.parsers import add_command, add_group
-from mm_train.device import set_environment
-from mm_train.errors import ConfigError, closest
+from mm_train.core.device import set_environment
+from mm_train.core.errors import ConfigError, closest
 
 
 def ls_command(args) -> int:
-    from mm_train.recipes import all_recipes
+    from mm_train.config.recipes import all_recipes
     recipes, shadowed = all_recipes()
     width = max((len(n) for n in recipes), default=4)
     source_width = max((len(r.source) for r in recipes.values()), default=6)
@@ -36,8 +36,8 @@ def ls_command(args) -> int:
 
 
 def _recipe(name: str):
-    from mm_train.boundary import check_name
-    from mm_train.recipes import all_recipes
+    from mm_train.config.boundary import check_name
+    from mm_train.config.recipes import all_recipes
     check_name(name, "NAME")   # inside the recipe folders, not longer than a file name may be
     recipes, _ = all_recipes()
     if name not in recipes:
@@ -49,9 +49,9 @@ def _recipe(name: str):
 def show_command(args) -> int:
     from omegaconf import OmegaConf
 
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     from mm_train.jobs import resolve
-    from mm_train.entry import recipe_line
+    from mm_train.app.entry import recipe_line
     _recipe(args.name)
     print(f"# {recipe_line(args.name)}")
     print(OmegaConf.to_yaml(OmegaConf.create(resolve(compose_recipe(args.name, args.overrides)))), end="")
@@ -78,7 +78,7 @@ def for_target(name: str, overrides: list[str], device: str) -> dict:
     """The recipe composed with ``device=DEVICE`` and checked against that target's rules (loss scale, amp
     level: validation checks them against the config's device), then made buildable here: the parts are
     built on this machine's CPU to check them."""
-    from mm_train.composition import compose_recipe
+    from mm_train.config.composition import compose_recipe
     from mm_train.jobs import prepare
     config = prepare(compose_recipe(name, [*overrides, f"device={device}"]))
     return {**config, "device": {**config["device"], "target": "CPU", "dataset_sink_mode": False},
@@ -87,9 +87,9 @@ def for_target(name: str, overrides: list[str], device: str) -> dict:
 
 def validate_command(args) -> int:
     set_environment()
-    from mm_train.assembly import build_parts
+    from mm_train.assembly.parts import build_parts
     from mm_train.jobs import open_job
-    from mm_train.recipes import all_recipes
+    from mm_train.config.recipes import all_recipes
 
     names = args.names or sorted(all_recipes()[0])
     failed = 0

@@ -10,7 +10,7 @@ from mm_train.commands.parsers import add_command, add_group
 
 
 def report_command(args) -> int:
-    from mm_train.sweep_report import format_table, report
+    from mm_train.reports.sweep_report import format_table, report
     rows = report(Path(args.dir), args.metric, include_unfinished=args.all)
     print(format_table(rows))
     print(f"\nwrote {Path(args.dir) / 'report.csv'}, report.md and report.png")

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from mm_train.commands.parsers import add_command, add_group
-from mm_train.device import set_environment
-from mm_train.errors import ConfigError
+from mm_train.core.device import set_environment
+from mm_train.core.errors import ConfigError
 
 
 def convert_command(args) -> int:
@@ -22,7 +22,7 @@ def convert_command(args) -> int:
         return 0
     if not args.src or not args.dest:
         raise ConfigError("SRC DST", "missing", expected="mm-train weights convert SRC DST.ckpt --rules NAME|FILE")
-    from mm_train import init_from
+    from mm_train.assembly import init_from
     spec = {"path": args.src, "allow": args.allow}
     if args.format:
         spec["format"] = args.format

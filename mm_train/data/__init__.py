@@ -23,9 +23,9 @@ import inspect
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Mapping, Optional, Union
 
-from mm_train.argtypes import NonNegativeInt, PositiveInt, Workers, hints, type_problem
+from mm_train.core.argtypes import NonNegativeInt, PositiveInt, Workers, hints, type_problem
 from mm_train.registry import DATASETS
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval",
                 "classes",   # image_size: for interpolation; classes: label names (task=predict)

@@ -9,7 +9,7 @@ the run with one message, through :func:`mm_train.data.failures.data_error`::
 
     dataset.train: /data/train-00001.tfrecord record 17: label 12 is outside [0, 10) (dataset.num_classes)
 
-The one-sample check before compiling (:func:`mm_train.assembly.check_sample`) pulls a batch
+The one-sample check before compiling (:func:`mm_train.assembly.parts.check_sample`) pulls a batch
 through the same guard, so a bad first batch stops the run before any graph is compiled.
 """
 from __future__ import annotations

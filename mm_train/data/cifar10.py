@@ -13,7 +13,7 @@ from typing import Literal, Optional
 import mindspore.dataset as ds
 
 from mm_train.data.sharding import sampler_arguments
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.registry import DATASETS
 
 IMAGE_BYTES = 32 * 32 * 3

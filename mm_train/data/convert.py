@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Tuple
 
 import numpy as np
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 Sample = Tuple[bytes, int]
 SOURCES = ("cifar10", "cifar100", "image_folder", "tfrecord", "mindrecord")
@@ -167,7 +167,7 @@ def convert(source: str, src: str, target: str, dest: str, shards: int = 1, usag
         yield from items
 
     write = write_mindrecord if target == "mindrecord" else write_tfrecord
-    from mm_train import interruption
+    from mm_train.runtime import interruption
     try:
         with interruption.phase(f"data convert (writing {dest})"):
             return write(all_items(), dest, shards), count

@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 
 
 @dataclass(frozen=True)

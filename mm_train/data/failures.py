@@ -14,7 +14,7 @@ import contextlib
 import re
 from typing import Iterator
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 FAILED = re.compile(r"\[(?P<op>\w+)\] failed\. The corresponding data file is: (?P<file>.+?)\.(?:\s|$)"
                     r"(?P<detail>[^\n]*)")

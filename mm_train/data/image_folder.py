@@ -26,7 +26,7 @@ import mindspore.dataset as ds
 import mindspore.dataset.vision as vision
 
 from mm_train.data.sharding import sampler_arguments
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 from mm_train.registry import DATASETS
 
 EXTENSIONS = (".jpg", ".jpeg", ".png")

@@ -19,9 +19,9 @@ from typing import Mapping, Optional
 import mindspore.dataset as ds
 import mindspore.dataset.vision as vision
 
-from mm_train.argtypes import Paths
+from mm_train.core.argtypes import Paths
 from mm_train.data.sharding import sampler_arguments
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 from mm_train.registry import DATASETS
 
 

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import mindspore.dataset as ds
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 
 def repeated_order(n: int, repeats: int, num_shards: int, shard_id: int, epoch: int, seed: int, shuffle: bool = True,

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mm_train import ranks
-from mm_train.errors import ConfigError
+from mm_train.core import ranks
+from mm_train.core.errors import ConfigError
 
 def shard_for(split_cfg: Mapping[str, Any] | None, where: str = "dataset.train",
               automatic: bool = True) -> tuple[int, int]:

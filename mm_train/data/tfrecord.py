@@ -41,9 +41,9 @@ import mindspore as ms
 import mindspore.dataset as ds
 import mindspore.dataset.vision as vision
 
-from mm_train.argtypes import Paths
+from mm_train.core.argtypes import Paths
 from mm_train.data.tfrecord_io import TFRecordError, check_file, decode_example, read_records, verify_file
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 from mm_train.registry import DATASETS
 
 TYPES = {"bytes": ms.uint8, "string": ms.uint8, "uint8": ms.uint8, "int64": ms.int64, "float32": ms.float32,

@@ -27,7 +27,7 @@ import mindspore.dataset.transforms as ms_transforms
 import mindspore.dataset.vision as ms_vision
 from mindspore.dataset.transforms.transforms import PyTensorOperation, TensorOperation
 
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 from mm_train.registry import TRANSFORMS
 
 

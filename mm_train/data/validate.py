@@ -4,14 +4,14 @@
     # [ConfigError("dataset.train.batch_size: got 0 (expected a whole number from 1 to 2147483647)"), ...]
 
 Each check returns ConfigErrors instead of raising, so that every problem of a recipe
-is reported in one message (:func:`mm_train.config.validate`).
+is reported in one message (:func:`mm_train.config.schema.validate`).
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 from mm_train.data import DATASET_KEYS, SPLIT_KEYS, SPLITS, SplitSettings, split_setting_errors
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 from mm_train.registry import DATASETS, check_arguments
 
 

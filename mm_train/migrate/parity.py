@@ -40,7 +40,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 EPS32 = float(np.finfo(np.float32).eps)
 K_FLOOR = 32.0          # the verdict's margin over the float32 floor (see the module's doc)

@@ -43,7 +43,7 @@ from typing import Any, Mapping
 import numpy as np
 import yaml
 
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "rules"
 KEYS = ("description", "extends", "strip_prefix", "drop", "layout", "rename", "fold_bias", "flatten", "keras3_order")

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.migrate import keras3
 
 FORMATS = ("torch", "tf", "mindspore")

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 MIN_BUDGET = 256 * 2**20     # bytes: the tensors of any file may take this much (see the module docstring)
 AMPLIFICATION = 4            # and 4 x the bytes the file stores

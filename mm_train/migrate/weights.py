@@ -1,7 +1,7 @@
 """Load another framework's weights into a network by rules, with a report of every key.
 
 In a recipe (or on the command line) ``init_from`` takes a path or a mapping
-(parsed by :mod:`mm_train.init_from`)::
+(parsed by :mod:`mm_train.assembly.init_from`)::
 
     init_from: {path: resnet18.pth, format: torch, rules: torchvision_resnet, allow: ['fc.*']}
 
@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 from mm_train.migrate.rules import Converted, convert, load_rules
 from mm_train.migrate.sources import read_weights
 
@@ -186,7 +186,7 @@ def reorder_flattened(converted: Converted, pairs: list[FlattenDense], source_or
 
 def convert_weights(spec: Mapping[str, Any], target: Mapping[str, tuple] | None, where: str = "init_from",
                     network=None):
-    """Read and convert the weights ``spec`` (:func:`mm_train.init_from.parse`'s ``{path, format, rules,
+    """Read and convert the weights ``spec`` (:func:`mm_train.assembly.init_from.parse`'s ``{path, format, rules,
     allow}``, and ``ema: true`` for a checkpoint's EMA weights) names; return ``(Converted, Report or None)``.
     With ``network``: a Keras 3 .weights.h5 is mapped onto its layers by position, and Dense kernels after a
     Flatten are reordered (:func:`reorder_flattened`)."""
@@ -195,7 +195,7 @@ def convert_weights(spec: Mapping[str, Any], target: Mapping[str, tuple] | None,
     rules = load_rules(spec["rules"], where=f"{where}.rules")
     weights = read_weights(spec["path"], where)
     if spec.get("ema") and spec.get("format") == "mindspore":
-        from mm_train.ema import with_averages
+        from mm_train.learning.ema import with_averages
         weights = with_averages(weights, spec["path"])
     if keras3.positional(weights):
         if network is None:
@@ -235,7 +235,7 @@ def fail_unless_ok(report: Report, path: str, where: str = "init_from") -> None:
 
 
 def complete(spec: Mapping[str, Any], default_rules: str | None = None) -> dict[str, Any]:
-    """``spec`` with its defaults, as :func:`mm_train.init_from.parse` gives them: ``format`` from the suffix,
+    """``spec`` with its defaults, as :func:`mm_train.assembly.init_from.parse` gives them: ``format`` from the suffix,
     ``rules`` the recipe's (``default_rules``) or the format's, inline rules extending those, ``allow`` []."""
     from mm_train.migrate.sources import guess_format
 

@@ -9,7 +9,7 @@ from typing import Literal, Optional
 
 from mindspore import nn
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.registry import BLOCKS
 
 Activation = Optional[Literal["ReLU", "ReLU6", "HSwish", "HSigmoid", "SiLU", "Sigmoid", "GELU", "Tanh"]]

@@ -16,8 +16,8 @@ from typing import Any, Literal, Mapping, Optional
 
 from mindspore import nn, ops
 
-from mm_train.argtypes import MAX_REPEAT, PadMode, PositiveInt, Repeats, Size
-from mm_train.errors import ConfigError
+from mm_train.core.argtypes import MAX_REPEAT, PadMode, PositiveInt, Repeats, Size
+from mm_train.core.errors import ConfigError
 from mm_train.nn.shapes import ShapeMismatch, expect_chw, spatial_out
 from mm_train.registry import BLOCKS, check_arguments
 

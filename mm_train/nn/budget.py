@@ -18,7 +18,7 @@ import contextvars
 import math
 from typing import Any, Callable, Mapping, Optional
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.nn.shapes import pair
 
 DEFAULT_MAX_PARAMS = 2_000_000_000

@@ -21,15 +21,15 @@ from typing import Any, Mapping
 
 import math
 
-from mm_train.argtypes import MAX_INT
-from mm_train.errors import ConfigError, closest
+from mm_train.core.argtypes import MAX_INT
+from mm_train.core.errors import ConfigError, closest
 from mm_train.nn import budget
 from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import BLOCKS
 from mm_train.nn.compose import LayerInfo, build_layers  # noqa: F401  (LayerInfo: public)
 from mm_train.nn.wiring import wiring
 
-# output: see mm_train.nn.wiring; weight_rules: see mm_train.init_from; drop_path_rate: mm_train.nn.stochastic_depth;
+# output: see mm_train.nn.wiring; weight_rules: see mm_train.assembly.init_from; drop_path_rate: mm_train.nn.stochastic_depth;
 # defaults: mm_train.nn.defaults
 NETWORK_KEYS = ("input_shape", "layers", "output", "init", "weight_rules", "drop_path_rate", "defaults")
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.nn import budget
 from mm_train.nn.shapes import ShapeMismatch, Unbatched, is_unbatched
 from mm_train.registry import BLOCKS

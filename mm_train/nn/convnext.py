@@ -13,7 +13,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from mm_train.argtypes import PositiveInt
+from mm_train.core.argtypes import PositiveInt
 from mm_train.nn.norms import layer_norm
 from mm_train.nn.shapes import expect_chw
 from mm_train.nn.stochastic_depth import StochasticDepthCell, check_p

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 
 NESTED = ("layers", "body", "shortcut")
 

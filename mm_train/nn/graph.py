@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from mindspore import nn
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.nn.compose import LayerInfo, build_one
 from mm_train.nn.shapes import Unbatched, is_unbatched
 from mm_train.nn.wiring import INPUT, Wiring

@@ -22,7 +22,7 @@ import ast
 import inspect
 from typing import Any, Mapping
 
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 from mm_train.registry import check_arguments
 
 PARAMS = {"Conv1d": ("weight", "bias"), "Conv2d": ("weight", "bias"), "Conv3d": ("weight", "bias"),

@@ -14,8 +14,8 @@ import math
 from mindspore import nn, ops
 
 from mm_train.nn.shapes import expect_chw, expect_flat, spatial_out
-from mm_train.argtypes import Initializer, NonNegativeInt, Padding, PadMode, PositiveInt, Size
-from mm_train.errors import ConfigError
+from mm_train.core.argtypes import Initializer, NonNegativeInt, Padding, PadMode, PositiveInt, Size
+from mm_train.core.errors import ConfigError
 from mm_train.registry import BLOCKS
 
 
@@ -162,7 +162,7 @@ def pad(in_shape, paddings: Optional[Sequence[Sequence[NonNegativeInt]]] = None,
     axis), ``mode`` constant / reflect / edge / wrap and the fill ``value``."""
     from mm_train.nn.shapes import ShapeMismatch
     if (paddings is None) == (pads is None):
-        from mm_train.errors import ConfigError
+        from mm_train.core.errors import ConfigError
         raise ConfigError(".pads", "give either paddings or pads", expected="one of the two")
     if pads is not None:
         rank = len(in_shape)
@@ -176,7 +176,7 @@ def pad(in_shape, paddings: Optional[Sequence[Sequence[NonNegativeInt]]] = None,
                                 "begins of every axis, then the ends")
         kind = PAD_MODES.get(str(mode).lower())
         if kind is None:
-            from mm_train.errors import ConfigError, closest
+            from mm_train.core.errors import ConfigError, closest
             raise ConfigError(".mode", f"unknown mode {mode!r}", expected=f"one of {sorted(PAD_MODES)}",
                               suggestions=closest(str(mode).lower(), PAD_MODES))
         torch_order = [v for axis in reversed(range(rank)) for v in (pads[axis], pads[rank + axis])]

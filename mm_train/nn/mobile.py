@@ -15,8 +15,8 @@ from typing import Literal, Optional
 
 from mindspore import nn, ops
 
-from mm_train.argtypes import NonNegativeInt, PositiveInt
-from mm_train.errors import ConfigError
+from mm_train.core.argtypes import NonNegativeInt, PositiveInt
+from mm_train.core.errors import ConfigError
 from mm_train.nn.activations import Activation, make_activation
 from mm_train.nn.norms import LayerNorm2dCell
 from mm_train.nn.shapes import expect_chw, spatial_out

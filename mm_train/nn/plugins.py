@@ -16,7 +16,7 @@ import functools
 import inspect
 from importlib import metadata
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.registry import BLOCKS
 
 GROUP = "mm_train.blocks"

@@ -17,7 +17,7 @@ from typing import Any
 
 from mindspore import nn
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.registry import BLOCKS
 
 

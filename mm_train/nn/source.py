@@ -17,8 +17,8 @@ from mindspore import Parameter, nn, ops
 from mindspore import dtype as mstype
 from mindspore.common.initializer import initializer
 
-from mm_train.argtypes import Initializer, MAX_INT
-from mm_train.errors import ConfigError
+from mm_train.core.argtypes import Initializer, MAX_INT
+from mm_train.core.errors import ConfigError
 from mm_train.nn.shapes import Unbatched
 from mm_train.registry import BLOCKS
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from mindspore import nn, ops
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.registry import BLOCKS
 
 

@@ -18,7 +18,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.nn.merge import sample_axis
 from mm_train.nn.shapes import ShapeMismatch
 from mm_train.registry import BLOCKS

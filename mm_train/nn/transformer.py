@@ -28,8 +28,8 @@ import mindspore as ms
 from mindspore import nn, ops
 from mindspore.common.initializer import HeUniform, Uniform, XavierUniform, initializer
 
-from mm_train.argtypes import NonNegativeInt, PositiveInt
-from mm_train.errors import ConfigError
+from mm_train.core.argtypes import NonNegativeInt, PositiveInt
+from mm_train.core.errors import ConfigError
 from mm_train.nn.norms import layer_norm
 from mm_train.nn.shapes import ShapeMismatch, expect_chw, spatial_out
 from mm_train.nn.stochastic_depth import DropRate, StochasticDepthCell, check_p

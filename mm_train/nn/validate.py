@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Mapping
 
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 from mm_train.registry import BLOCKS, check_arguments
 
 NESTED_BLOCKS = ("layers", "body")    # arguments that hold block specs (Sequential, Residual); Repeat: block

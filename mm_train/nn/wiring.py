@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from mm_train.errors import ConfigError, closest
+from mm_train.core.errors import ConfigError, closest
 
 INPUT = "input"
 

@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from mm_train.argtypes import PositiveInt, Size
+from mm_train.core.argtypes import PositiveInt, Size
 from mm_train.nn.shapes import ShapeMismatch, expect_chw, pair
 from mm_train.registry import BLOCKS
 

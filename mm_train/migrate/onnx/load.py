@@ -13,7 +13,7 @@ import math
 import os
 from pathlib import Path
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 OPSETS = (13, 21)
 EXPECTED = "an ONNX model file (torch.onnx.export, tf2onnx, ...)"

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from mm_train.errors import closest
+from mm_train.core.errors import closest
 from mm_train.migrate.onnx.translate import INPUT, Context, Unsupported, module_path
 
 CONVERTERS: dict[str, list[tuple[int, Callable]]] = {}

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 
 INPUT = "input"
 MISSING = "<unsupported>"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mm_train.errors import ConfigError
+from mm_train.core.errors import ConfigError
 from mm_train.migrate.onnx import ops
 from mm_train.migrate.onnx.translate import MISSING, NEVER_FOLD, Context, OpRow, Translation, Unsupported
 

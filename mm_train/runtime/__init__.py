@@ -1,0 +1,1 @@
+"""Around a running job: checkpoint files, the graph compile cache, interruption, debug modes."""

@@ -1,0 +1,1 @@
+"""The task functions registered in TASKS: train, eval, summary, check, export, predict."""
