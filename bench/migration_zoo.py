@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import venvs   # the bench's own venvs, made on first use (bench/venvs.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 BATCH, SIZE = 2, 224
 
@@ -237,9 +239,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated model names (default: all)")
     parser.add_argument("--work", default="/tmp/migration_zoo")
     parser.add_argument("--cap-gb", type=float, default=8.0)
-    import venvs
-    parser.add_argument("--torch-python", default=venvs.default("torch"), type=venvs.ensure)
-    parser.add_argument("--keras-python", default=venvs.default("keras"), type=venvs.ensure)
+    parser.add_argument("--torch-python", default=venvs.default("torch"))
+    parser.add_argument("--keras-python", default=venvs.default("keras"))
     parser.add_argument("--no-perturbed", action="store_true")
     args = parser.parse_args(argv)
     import numpy as np
@@ -262,7 +263,7 @@ def main(argv=None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         keras_model = name in KERAS
         if not (folder / "y64.npy").exists():
-            python = args.keras_python if keras_model else args.torch_python
+            python = venvs.ensure(args.keras_python if keras_model else args.torch_python)   # made on first use
             code, out, peak, _ = watched([python, str(Path(__file__).resolve()),
                                           "make-keras" if keras_model else "make-torch", name, str(folder)],
                                          args.cap_gb)

@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+import venvs   # the bench's own venvs, made on first use (bench/venvs.py)
+
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +94,7 @@ def measure(model: str, exporter: str, args) -> dict:
         env = {"MM_TRAIN_RECIPE_PATH": str(folder / "recipes")}
         mode = ["device.mode=pynative"] if any(t in name for t in TRANSFORMERS) else []
         return {**row, **train(tag, folder, mode, env, args)}
-    python = args.tf_python if source == "keras" else args.torch_python
+    python = venvs.ensure(args.tf_python if source == "keras" else args.torch_python)   # made on first use
     code, out = 0, ""
     if not (args.reuse and (folder / "info.json").is_file()):
         code, out, _, _ = run_capped([python, "bench/onnx_zoo_export.py", model, exporter, str(folder)], args.cap_gb)
@@ -200,9 +202,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(all_models()))
     parser.add_argument("--exporters", default="legacy,dynamo", help="torch exporters (Keras: tf2onnx)")
-    import venvs   # the bench's own venvs, made on first use (bench/venvs.py)
-    parser.add_argument("--torch-python", default=venvs.default("torch"), type=venvs.ensure)
-    parser.add_argument("--tf-python", default=venvs.default("keras"), type=venvs.ensure)
+    parser.add_argument("--torch-python", default=venvs.default("torch"))
+    parser.add_argument("--tf-python", default=venvs.default("keras"))
     parser.add_argument("--out", default="/tmp/onnx_zoo")
     parser.add_argument("--cap-gb", type=float, default=8.0)
     parser.add_argument("--train-images", type=int, default=32, help="images of the one training epoch (0: skip)")
