@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MS_PYTHON = os.environ.get("MM_TRAIN_PYTHON", "/work/venv/bin/python")
+MS_PYTHON = os.environ.get("MM_TRAIN_PYTHON", sys.executable)   # the python that runs this bench
 TORCH_PYTHON = None   # --torch-python; None: bench/venvs.py's default (made on first use)
 RECIPES = {"vit_b_16": "vit_b_16_torchvision", "convnext_tiny": "convnext_tiny_torchvision",
            "resnet50": "resnet50_torchvision", "resnet18": "resnet18_torchvision"}
