@@ -74,7 +74,8 @@ def callback_metric_errors(callbacks: Any, train: Mapping[str, Any] | None) -> l
     errors = []
     names = reported(train)
     for i, spec in enumerate(callbacks if isinstance(callbacks, list) else []):
-        key = WATCHING.get(spec.get("type")) if isinstance(spec, Mapping) else None
+        kind = spec.get("type") if isinstance(spec, Mapping) else None
+        key = WATCHING.get(kind) if isinstance(kind, str) else None   # a wrong type is the registry check's to name
         value = spec.get(key) if key else None
         if isinstance(value, str) and value not in names:
             errors.append(ConfigError(f"callbacks[{i}].{key}", f"no eval metric '{value}'",
