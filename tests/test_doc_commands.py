@@ -42,8 +42,8 @@ TABLE = {
         skip("installs into a new venv: tests/test_packaging.py builds and installs the wheel instead"),
     "mm-train run +recipe=quickstart train.epochs=1": run("hydra.run.dir=runs/first"),
     "python -m mm_train +recipe=quickstart train.epochs=1": run(FAST),
-    "python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" && .venv/bin/python -m pytest": skip(SELF),
-    ".venv/bin/python -m pytest -m \"not slow\"": skip(SELF + " (its part without the slow tests)"),
+    "python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" && .venv/bin/python -m pytest -n 2": skip(SELF),
+    ".venv/bin/python -m pytest -n 2 -m \"not slow\"": skip(SELF + " (its part without the slow tests)"),
     "python run.py": ("fails", ()),                     # lists the recipes, exit 2 by design
     "mm-train run +recipe=quickstart train.epochs=3": run(FAST),
     "python run.py +recipe=quickstart train.epochs=3 lr_schedule.lr_max=0.05": run(FAST),
