@@ -14,7 +14,8 @@
     mm-train migrate onnx resnet50.onnx --name resnet50_onnx --out my_recipes   # any ONNX classifier -> a recipe
 
 Each subcommand is one module here with the same shape: handlers ``NAME_command(args) -> int`` and
-``add_to(subparsers)``, built with :mod:`mm_train.commands.parsers`. Adding one: write the module, add it
+``add_to(subparsers)``, built with :mod:`mm_train.commands.parsers` (``run`` has no handler: ``main``
+hands it to Hydra unparsed). Adding one: write the module, add it
 to ``SUBCOMMANDS``.
 """
 from __future__ import annotations
@@ -64,6 +65,3 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()   # a closed pipe shows here, inside quiet_broken_pipe
         return code
 
-
-if __name__ == "__main__":
-    sys.exit(main())

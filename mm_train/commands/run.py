@@ -8,16 +8,8 @@ the parser here only lists ``run`` in ``mm-train --help``.
 """
 from __future__ import annotations
 
-from mm_train.commands.parsers import add_command
-
-
-def run_command(args) -> int:
-    from mm_train.__main__ import main
-    return main(args.overrides)
-
 
 def add_to(sub) -> None:
-    parser = add_command(sub, "run", "train, evaluate or inspect a recipe: the same as python run.py (Hydra's "
-                         "command line: mm-train run +recipe=quickstart train.epochs=3; mm-train run --help)",
-                         "mm-train run +recipe=quickstart train.epochs=3", run_command, add_help=False)
-    parser.add_argument("overrides", nargs="*")
+    """``run`` in ``mm-train --help`` only: :func:`mm_train.commands.main` hands ``run ...`` to Hydra unparsed."""
+    sub.add_parser("run", help="train, evaluate or inspect a recipe: the same as python run.py (Hydra's command "
+                   "line: mm-train run +recipe=quickstart train.epochs=3; mm-train run --help)", add_help=False)
