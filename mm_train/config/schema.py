@@ -9,6 +9,7 @@ at once::
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from typing import Any, Iterator, Mapping, Optional
 
@@ -16,7 +17,6 @@ from mm_train.learning.amp import amp_level_errors, loss_scale_errors
 from mm_train.core.argtypes import ParamCount, hints, type_problem
 from mm_train.core.errors import ConfigError, closest
 from mm_train.core.metrics import callback_metric_errors, metrics_errors
-from mm_train.nn.budget import DEFAULT_MAX_PARAMS
 from mm_train.registry import CALLBACKS, DATASETS, LOSSES, LR_SCHEDULES, OPTIMIZERS, Registry
 from mm_train.run_dir.paths import RULE as NAME_RULE, name_problem
 
@@ -24,62 +24,64 @@ COMPONENTS = ("dataset", "network", "loss", "optimizer", "lr_schedule")
 CODE_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 
 
+# The fixed sections' types. Their defaults live in one place, conf/config.yaml (the device and debug
+# groups change what differs): tests/test_config_defaults.py keeps the two in step.
 @dataclass
 class TrainSchema:
-    epochs: int = 1
-    eval_interval: int = 1
-    amp_level: str = "O0"
-    metric: str = "acc"          # the eval metric a sweep optimises (returned to Hydra's sweeper)
-    metrics: Optional[list] = None      # eval metrics: [acc, acc5] (mm_train/core/metrics.py); null = [acc]
-    scale_lr_by_devices: bool = False   # multiply the lr schedule by the number of devices (data parallel)
-    ema_decay: Optional[float] = None   # EMA of the weights (mm_train/learning/ema.py); null = off
-    ema_every: int = 1                  # update the EMA every N optimizer steps (torchvision's model_ema_steps)
-    ema_warmup: bool = False            # timm's EMA warm-up: decay min(d, (1 + t) / (10 + t))
-    ema_reset_during_warmup: bool = False   # torchvision: the EMA copies the weights during lr warm-up
-    eval_start_epoch: int = 1           # no evaluation before this epoch (MindCV's val_start_epoch)
-    grad_accumulation: int = 1          # micro-batches per optimizer step (mm_train/learning/train_step.py)
+    epochs: int
+    eval_interval: int
+    amp_level: str
+    metric: str                  # the eval metric a sweep optimises (returned to Hydra's sweeper)
+    metrics: Optional[list]      # eval metrics: [acc, acc5] (mm_train/core/metrics.py); null = [acc]
+    scale_lr_by_devices: bool    # multiply the lr schedule by the number of devices (data parallel)
+    ema_decay: Optional[float]   # EMA of the weights (mm_train/learning/ema.py); null = off
+    ema_every: int               # update the EMA every N optimizer steps (torchvision's model_ema_steps)
+    ema_warmup: bool             # timm's EMA warm-up: decay min(d, (1 + t) / (10 + t))
+    ema_reset_during_warmup: bool   # torchvision: the EMA copies the weights during lr warm-up
+    eval_start_epoch: int        # no evaluation before this epoch (MindCV's val_start_epoch)
+    grad_accumulation: int       # micro-batches per optimizer step (mm_train/learning/train_step.py)
 
 
 @dataclass
-class PredictSchema:                    # task=predict (mm_train/tasks/predict.py)
-    input: Optional[str] = None         # an image file, a folder of images, or a folder of class folders
-    model: Optional[str] = None         # an exported FILE.mindir instead of the recipe's network + init_from
-    top_k: int = 5                      # capped at the number of classes
-    batch_size: Optional[int] = None    # null: dataset.eval.batch_size
+class PredictSchema:             # task=predict (mm_train/tasks/predict.py)
+    input: Optional[str]         # an image file, a folder of images, or a folder of class folders
+    model: Optional[str]         # an exported FILE.mindir instead of the recipe's network + init_from
+    top_k: int                   # capped at the number of classes
+    batch_size: Optional[int]    # null: dataset.eval.batch_size
 
 
 @dataclass
 class DeviceSchema:
-    target: str = "CPU"
-    mode: str = "graph"
-    device_id: int = 0
-    dataset_sink_mode: bool = False
-    onednn_max_cpu_isa: Optional[str] = None
-    log_level: int = 3
-    compile_cache: bool = False     # MindSpore's graph compile cache, a folder per graph config (compile_cache.py)
+    target: str
+    mode: str
+    device_id: int
+    dataset_sink_mode: bool
+    onednn_max_cpu_isa: Optional[str]
+    log_level: int
+    compile_cache: bool          # MindSpore's graph compile cache, a folder per graph config (compile_cache.py)
 
 
 @dataclass
 class PathsSchema:
-    data: str = "data"
-    bundled: str = ""
+    data: str
+    bundled: str
 
 
 @dataclass
 class DebugSchema:
-    mode: str = "none"           # none | fast | overfit | small
-    train_limit: Optional[int] = None
-    eval_limit: Optional[int] = None
-    batch_size: Optional[int] = None
-    epochs: Optional[int] = None
-    augmentation: bool = True
-    loss_scale: Optional[str] = None
-    overfit_loss: float = 0.05   # overfit: the loss one repeated batch must fall below
+    mode: str                    # none | fast | overfit | small
+    train_limit: Optional[int]
+    eval_limit: Optional[int]
+    batch_size: Optional[int]
+    epochs: Optional[int]
+    augmentation: bool
+    loss_scale: Optional[str]
+    overfit_loss: float          # overfit: the loss one repeated batch must fall below
 
 
 @dataclass
 class LimitsSchema:
-    max_params: ParamCount = DEFAULT_MAX_PARAMS   # up to 1e12; a network above this many parameters is refused before it is built
+    max_params: ParamCount       # up to 1e12; a network above this many parameters is refused before it is built
 
 
 SECTIONS = {"train": TrainSchema, "device": DeviceSchema, "paths": PathsSchema, "debug": DebugSchema,
@@ -200,12 +202,25 @@ def structure_errors(cfg: Mapping[str, Any], tasks: Registry | None = None) -> l
 
 
 def with_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """``cfg`` with the schema defaults of every fixed section filled in (call after validate)."""
-    from dataclasses import asdict
+    """``cfg`` with every fixed section's missing keys taken from conf/config.yaml (call after validate).
+
+    A config Hydra composed has them all; a plain mapping given to the job API gets them here.
+    """
+    defaults = conf_defaults()
     out = dict(cfg)
-    for name, schema in SECTIONS.items():
-        out[name] = {**asdict(schema()), **(cfg.get(name) or {})}
+    for name in SECTIONS:
+        out[name] = {**defaults[name], **(cfg.get(name) or {})}
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def conf_defaults() -> dict[str, Any]:
+    """The fixed sections as conf/config.yaml writes them, resolved (the one place of their defaults)."""
+    from omegaconf import OmegaConf
+    from mm_train.core import resolvers  # noqa: F401  (registers ${mm_bundled:})
+    from mm_train.core.locations import CONF_DIR
+    conf = OmegaConf.load(CONF_DIR / "config.yaml")
+    return {name: OmegaConf.to_container(conf[name], resolve=True) for name in SECTIONS}
 
 
 # The component sections, each checked by its registry (the kind's check_func beside its part: data/validate.py,
