@@ -97,10 +97,10 @@ def test_gradients_are_clipped_by_global_norm_after_unscaling(scale):
 
 
 def test_clip_grad_norm_must_be_positive():
-    from mm_train.learning.optimizers import clip_grad_norm
-    with pytest.raises(ConfigError, match=r"optimizer.clip_grad_norm: got -1.*positive number"):
-        clip_grad_norm({"clip_grad_norm": -1})
-    assert clip_grad_norm({}) is None and clip_grad_norm({"clip_grad_norm": 2}) == 2.0
+    from mm_train.learning.optimizers import optimizer_errors
+    (error,) = optimizer_errors({"type": "SGD", "clip_grad_norm": -1})
+    assert str(error).startswith("optimizer.clip_grad_norm: got -1 (expected a number above 0")
+    assert optimizer_errors({"type": "SGD"}) == [] and optimizer_errors({"type": "SGD", "clip_grad_norm": 2}) == []
 
 
 def test_lars_scales_each_layer_by_its_trust_ratio():

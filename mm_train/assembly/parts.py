@@ -87,11 +87,11 @@ def build_training(config: Mapping[str, Any], network, steps_per_epoch: int, glo
     import mindspore as ms
 
     from mm_train.learning.lr_schedules import build_lr_schedule, warmup_note
-    from mm_train.learning.optimizers import build_optimizer, clip_grad_norm
+    from mm_train.learning.optimizers import build_optimizer
     from mm_train.registry import LOSSES
     from mm_train.learning.train_step import build_train_network, ema_copy_steps, train_step_options
 
-    clip = clip_grad_norm(config["optimizer"])
+    clip = config["optimizer"].get("clip_grad_norm")   # validated: a positive number or null
     epochs = int(config["train"]["epochs"])
     with building("lr_schedule"):
         lr = build_lr_schedule(config["lr_schedule"], epochs * steps_per_epoch, steps_per_epoch, global_batch)
@@ -117,7 +117,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     are checked against the device first."""
     from mindspore.train import Model
 
-    from mm_train.learning.amp import check_amp_level, parse_loss_scale
+    from mm_train.learning.amp import check_amp_level, loss_scale_of
     from mm_train.data import batch_size, build_dataset
     from mm_train.data.transforms import build_transforms
     from mm_train.core.metrics import build_metrics, reported
@@ -125,7 +125,7 @@ def build_parts(config: Mapping[str, Any], task: str, open_data: bool = True) ->
     from mm_train.learning.train_step import EvalStep, optimizer_step_dataset
 
     target = config["device"].get("target", "CPU")
-    loss_scale = parse_loss_scale(config.get("loss_scale"), target)     # before anything is compiled
+    loss_scale = loss_scale_of(config.get("loss_scale"), target)   # validated; a CPU fallback is logged
     amp_level = check_amp_level(config["train"].get("amp_level", "O0"), target)   # validated: a note on CPU
     network, _ = recipe_network(config)
     dataset = optimizer_step_dataset(config["dataset"], config["train"])   # N x B samples per optimizer step

@@ -87,27 +87,14 @@ def reader_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
     return args
 
 
-def _positive(settings: Mapping[str, Any], key: str, where: str, allow_none: bool = False) -> None:
-    value = settings[key]
-    if value is None and allow_none:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{where}.{key}", f"got {value!r}", expected="a whole number >= 1")
-
-
-def split_settings(dataset: Mapping[str, Any], split: str, where: str = "dataset") -> dict[str, Any]:
+def split_settings(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
     """The pipeline settings of one split, defaults filled in, ``num_parallel_workers: auto`` resolved.
 
-    A validated run has checked them (:func:`split_setting_errors`); what is checked here is what the
-    pipeline cannot run without, for callers that build a split without validation (and a debug mode's
-    limits, applied after it).
+    Validation has checked them (:func:`split_setting_errors`, once), a debug mode's limits included.
     """
     from mm_train.data.workers import resolve_workers
     settings = asdict(SplitSettings.of(dataset, split))
     settings["num_parallel_workers"] = resolve_workers(settings["num_parallel_workers"])   # auto: the cores
-    _positive(settings, "batch_size", f"{where}.{split}")
-    _positive(settings, "num_parallel_workers", f"{where}.{split}")
-    _positive(settings, "limit", f"{where}.{split}", allow_none=True)
     return settings
 
 
@@ -137,7 +124,7 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     from mm_train.data.sharding import shard_for
     from mm_train.data.transforms import build_transforms
 
-    settings = split_settings(dataset, split, where)
+    settings = split_settings(dataset, split)
     if not isinstance(dataset.get("fuse_decode", True), bool):
         raise ConfigError(f"{where}.fuse_decode", f"got {dataset.get('fuse_decode')!r}", expected="true or false")
     one_hot = bool(dataset.get("one_hot", False))

@@ -48,57 +48,64 @@ class LossScale:
 
 
 def loss_scale_errors(spec: Any, target: str, where: str = "loss_scale") -> list[ConfigError]:
-    """Every problem of the ``loss_scale`` section, device included, without building it."""
+    """Every problem of the ``loss_scale`` section, device included (checked once, by validation)."""
     if not isinstance(spec, Mapping):
         return [ConfigError(where, f"got {spec!r}", expected="a mapping like {type: fixed, scale: 1024}")]
-    try:
-        parse_loss_scale(spec, target, where, quiet=True)
-    except ConfigError as err:
-        return list(err.problems)
+    kind = str(spec.get("type", "none"))
+    if kind not in TYPES:
+        return [ConfigError(f"{where}.type", f"unknown loss scale '{kind}'", expected=f"one of {list(TYPES)}",
+                            suggestions=closest(kind, TYPES))]
+    unknown = [k for k in spec if k not in KEYS[kind]]
+    if unknown:
+        return [ConfigError(f"{where}.{k}", f"unknown key for loss_scale.type={kind}",
+                            expected=f"one of {sorted(KEYS[kind])}", suggestions=closest(k, KEYS[kind]))
+                for k in unknown]
+    fallback = spec.get("cpu_fallback")
+    if fallback is not None and fallback not in ("fixed", "none"):
+        return [ConfigError(f"{where}.cpu_fallback", f"got {fallback!r}", expected="fixed or none")]
+    if target != "CPU" or fallback is not None:
+        return []
+    if kind == "fixed" and spec.get("drop_overflow_update", False):
+        return [ConfigError(f"{where}.drop_overflow_update", "MindSpore cannot detect overflow on CPU",
+                            expected="loss_scale.drop_overflow_update=false on device=cpu "
+                            "(or ++loss_scale.cpu_fallback=fixed)")]
+    if kind == "dynamic":
+        return [ConfigError(f"{where}.type", "dynamic loss scale is not supported by MindSpore on CPU "
+                            "(it cannot detect overflow there)",
+                            expected="loss_scale.type=none, or fixed with drop_overflow_update: false "
+                            "on device=cpu, or ++loss_scale.cpu_fallback=fixed to use a fixed scale on CPU")]
     return []
 
 
-def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "loss_scale",
-                     quiet: bool = False) -> LossScale:
-    """Check ``spec`` against ``target`` (CPU/GPU/Ascend); apply a requested CPU fallback (logged)."""
+def loss_scale_of(spec: Mapping[str, Any] | None, target: str, quiet: bool = False) -> LossScale:
+    """What a validated ``loss_scale`` section does on ``target`` (CPU/GPU/Ascend): a requested CPU fallback
+    applied, and logged unless ``quiet``."""
     spec = dict(spec or {"type": "none"})
-    kind = str(spec.get("type", "none"))
-    if kind not in TYPES:
-        raise ConfigError(f"{where}.type", f"unknown loss scale '{kind}'", expected=f"one of {list(TYPES)}",
-                          suggestions=closest(kind, TYPES))
-    unknown = [k for k in spec if k not in KEYS[kind]]
-    if unknown:
-        raise ConfigError.collect([ConfigError(f"{where}.{k}", f"unknown key for loss_scale.type={kind}",
-                                               expected=f"one of {sorted(KEYS[kind])}",
-                                               suggestions=closest(k, KEYS[kind])) for k in unknown])
-    fallback = spec.get("cpu_fallback")
-    if fallback is not None and fallback not in ("fixed", "none"):
-        raise ConfigError(f"{where}.cpu_fallback", f"got {fallback!r}", expected="fixed or none")
+    kind, fallback = str(spec.get("type", "none")), spec.get("cpu_fallback")
     if kind == "none":
         return LossScale()
     if kind == "fixed":
         scale = LossScale("fixed", float(spec.get("scale", 1024)), bool(spec.get("drop_overflow_update", False)))
         if scale.drop_overflow_update and target == "CPU":
-            if fallback is None:
-                raise ConfigError(f"{where}.drop_overflow_update", "MindSpore cannot detect overflow on CPU",
-                                  expected="loss_scale.drop_overflow_update=false on device=cpu "
-                                  "(or ++loss_scale.cpu_fallback=fixed)")
             if not quiet:
                 log.warning("loss_scale: drop_overflow_update is not possible on CPU; cpu_fallback=%s", fallback)
             return LossScale("fixed", scale.scale) if fallback == "fixed" else LossScale()
         return scale
     init = float(spec.get("init_loss_scale", spec.get("scale", 2 ** 16)))
     if target == "CPU":
-        if fallback is None:
-            raise ConfigError(f"{where}.type", "dynamic loss scale is not supported by MindSpore on CPU "
-                              "(it cannot detect overflow there)",
-                              expected="loss_scale.type=none, or fixed with drop_overflow_update: false "
-                              "on device=cpu, or ++loss_scale.cpu_fallback=fixed to use a fixed scale on CPU")
         if not quiet:
             log.warning("loss_scale.type=dynamic is not supported on CPU; using cpu_fallback=%s%s", fallback,
                         f" with scale {init:g}" if fallback == "fixed" else "")
         return LossScale("fixed", init) if fallback == "fixed" else LossScale()
     return LossScale("dynamic", init, True, int(spec.get("scale_factor", 2)), int(spec.get("scale_window", 2000)))
+
+
+def parse_loss_scale(spec: Mapping[str, Any] | None, target: str, where: str = "loss_scale",
+                     quiet: bool = False) -> LossScale:
+    """:func:`loss_scale_errors`, then :func:`loss_scale_of`: for a ``loss_scale`` no validation has seen."""
+    if errors := loss_scale_errors(spec if spec is not None else {"type": "none"}, target, where):
+        raise ConfigError.collect(errors)
+    return loss_scale_of(spec, target, quiet)
 
 
 def amp_level_errors(level: Any, where: str = "train.amp_level") -> list[ConfigError]:

@@ -330,16 +330,6 @@ def optimizer_key_errors(spec: Any, where: str = "optimizer") -> list[ConfigErro
     return errors
 
 
-def clip_grad_norm(spec: Mapping[str, Any], where: str = "optimizer.clip_grad_norm") -> float | None:
-    """The ``clip_grad_norm`` of an optimizer spec (``None``: no clipping)."""
-    value = spec.get("clip_grad_norm")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(where, f"got {value!r}", expected="a positive number (the maximum global norm)")
-    return float(value)
-
-
 def build_optimizer(spec: Mapping[str, Any], params: Sequence, learning_rate, loss_scale: float = 1.0,
                     where: str = "optimizer"):
     """The optimizer named by ``spec['type']`` over ``params``; ``learning_rate`` a float or per-step Tensor."""

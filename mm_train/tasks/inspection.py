@@ -130,7 +130,7 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
     import mindspore.dataset as ds
     from mindspore.train import Callback, Model
 
-    from mm_train.learning.amp import parse_loss_scale
+    from mm_train.learning.amp import loss_scale_of
     from mm_train.assembly.parts import build_training
     from mm_train.assembly.init_from import recipe_network
 
@@ -150,7 +150,7 @@ def check_parts(config: Mapping[str, Any]) -> tuple[list[Result], tuple]:
                             _run_block(c, x, o)))
     results.append(_try("network", "forward", lambda: _run_block(network, images, out_shape)))
 
-    scale = parse_loss_scale(config.get("loss_scale"), config["device"].get("target", "CPU"), quiet=True)
+    scale = loss_scale_of(config.get("loss_scale"), config["device"].get("target", "CPU"), quiet=True)
     _, _, train_network = build_training(config, network, 1, 1, scale, config["train"].get("amp_level", "O0"))
     losses = []
 
