@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -85,6 +86,15 @@ def for_target(name: str, overrides: list[str], device: str) -> dict:
             "loss_scale": {"type": "none"}}
 
 
+@contextlib.contextmanager
+def unfilled_parameters():
+    """Parameters built with their shape, type and initializer, their values never drawn (MindSpore's
+    ``no_init_parameters``, meant for weights a checkpoint fills later)."""
+    from mindspore.nn.utils import no_init_parameters
+    with no_init_parameters():
+        yield
+
+
 def validate_command(args) -> int:
     set_environment()
     from mm_train.assembly.parts import build_parts
@@ -100,7 +110,8 @@ def validate_command(args) -> int:
                 config = for_target(name, args.overrides, args.device)
             else:
                 config = open_job(name, args.overrides).config
-            build_parts(config, config["task"], open_data=args.data)
+            with unfilled_parameters():   # shapes and types, not random values: the big networks check in seconds
+                build_parts(config, config["task"], open_data=args.data)
             print(f"ok      {name}" + (f" (checked for {args.device})" if getattr(args, "device", None) else ""))
         except ConfigError as err:
             failed += 1
