@@ -19,11 +19,12 @@ def relative_position_index(ws: int = WS) -> np.ndarray:
     return (rel[..., 0] * (2 * ws - 1) + rel[..., 1]).reshape(-1)
 
 
-def window_attention(shifted_mask: bool = True, picks: str = "gather"):
+def window_attention(shifted_mask: bool = True, picks: str = "gather", folded_table: bool = False):
     """``[N, 3, 4, 4]`` -> ``[N, 4, 4, 6]`` (Transpose, MatMul) -> window partition (Reshape [N, 2, 2, 2, 2, C], Transpose, Reshape [N*4, 4, C]) ->
     qkv Linear, Reshape + Transpose [2, 0, 3, 1, 4] and q, k, v picked by index (``picks``: Gather, or Slice +
     Squeeze) -> scores + the indexed bias table (+ a shifted-window mask through [N, 4, heads, 4, 4]) ->
-    Softmax -> window reverse (Reshape, Transpose, Reshape [N, 4, 4, C]) -> + x."""
+    Softmax -> window reverse (Reshape, Transpose, Reshape [N, 4, 4, C]) -> + x. ``folded_table``: the table
+    lookup folded into a constant, as torch's dynamo exporter writes it (the same function)."""
     tokens, windows = WS * WS, 4
     nodes, inits = [], [tensor("embed.weight", 3, DIM), tensor(f"{ATTN}.qkv.weight", DIM, 3 * DIM), tensor(f"{ATTN}.qkv.bias", 3 * DIM),
                         tensor(f"{ATTN}.proj.weight", DIM, DIM), tensor(f"{ATTN}.proj.bias", DIM),
@@ -51,8 +52,14 @@ def window_attention(shifted_mask: bool = True, picks: str = "gather"):
                    for i in range(3))
     scores = add("MatMul", [add("Mul", [q, "scale"], "q_scaled"), add("Transpose", [k], "k_t", perm=[0, 1, 3, 2])],
                  "scores")
-    bias = add("Gather", [f"{ATTN}.relative_position_bias_table", f"{ATTN}.relative_position_index"], "bias_g",
-               axis=0)
+    if folded_table:
+        from onnx import numpy_helper
+        table, index = (numpy_helper.to_array(inits.pop(5)) for _ in range(2))   # the table, then the index
+        inits.append(floats("bias_g", table[index]))
+        bias = "bias_g"
+    else:
+        bias = add("Gather", [f"{ATTN}.relative_position_bias_table", f"{ATTN}.relative_position_index"], "bias_g",
+                   axis=0)
     bias = add("Unsqueeze", [add("Transpose", [add("Reshape", [bias, "square"], "bias_sq")], "bias_t",
                                   perm=[2, 0, 1]), "ax0"], "bias")  # [1, heads, 4, 4]
     scores = add("Add", [scores, bias], "biased")
@@ -70,9 +77,10 @@ def window_attention(shifted_mask: bool = True, picks: str = "gather"):
     return model(nodes, inits, x_shape=[3, 4, 4])
 
 
-def window_classifier():
-    """:func:`window_attention` then a mean over the tokens and a classifier of 10 classes (a graph that trains)."""
-    built = window_attention()
+def window_classifier(**options):
+    """:func:`window_attention` (``options``) then a mean over the tokens and a classifier of 10 classes (a graph
+    that trains)."""
+    built = window_attention(**options)
     from onnx import helper
     graph = built.graph
     for n in graph.node:

@@ -58,6 +58,10 @@ def parameter(in_shape, shape: Sequence[int], requires_grad: bool = True, init: 
 class IndexedCell(nn.Cell):
     """``table.reshape(-1)[index]``; ``index`` is a fixed (non-trainable) parameter of whole numbers."""
 
+    # whole numbers stored as float32, not values: no float32 rounding moves them (parity's self_floor leaves
+    # them as they are; nudged by one rounding, 168 * (1 - 2**-23) casts to 167, the neighbouring entry)
+    exact_parameters = ("index",)
+
     def __init__(self, shape: tuple):
         super().__init__()
         self.index = Parameter(initializer("zeros", shape), name="index", requires_grad=False)
