@@ -150,6 +150,7 @@ def test_recipes_validate_every_shipped_recipe():
     result = cli_main("recipes", "validate")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 failed" in result.stdout and "ok      quickstart" in result.stdout
+    assert "ok      published/timm_resnet50_a3\n" in result.stdout   # the published ports on CPU too
 
 
 def test_recipes_validate_fails_on_a_broken_recipe(tmp_path):
