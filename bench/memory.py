@@ -94,8 +94,9 @@ def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | N
     from mm_train.nn.builder import build_network
     config = _recipe_config(model, depth, size, classes, os.environ.get("BENCH_RECOMPUTE", ""))
     mode = config["device"]["mode"] if mode == "recipe" else mode
-    recompute = any(block.get("recompute") for kind in ("EncoderBlock", "ConvNeXtBlock")
-                    for block in _blocks(config["network"], kind))
+    defaults = config["network"].get("defaults") or {}
+    recompute = any(block.get("recompute", (defaults.get(kind) or {}).get("recompute"))
+                    for kind in ("EncoderBlock", "ConvNeXtBlock") for block in _blocks(config["network"], kind))
     print(f"MODE {mode}{'+recompute' if recompute else ''}", flush=True)
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     network, _ = build_network(config["network"], max_params=10 ** 9)
