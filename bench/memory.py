@@ -16,7 +16,7 @@ s/step is the median of the later steps.
 
 - mm_train: the recipe's ``network`` (``recipes/<model>_torchvision.yaml``), loss and
   optimizer built by mm_train (``build_network`` + ``build_training``: the train step
-  ``Model`` runs), in the recipe's ``device.mode`` (PyNative for ViT-B/16, graph otherwise)
+  ``Model`` runs), in the recipe's ``device.mode`` (PyNative for ViT-B/16 and ConvNeXt-T, graph otherwise)
   unless ``--modes`` says;
 - mindspore: the same architecture written by hand in plain MindSpore (ViT-B/16 with
   ``nn.MultiheadAttention``-free attention; ResNet-50 from bench/plain_resnet50.py; ConvNeXt-T from

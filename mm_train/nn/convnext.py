@@ -57,7 +57,7 @@ def convnext_block(in_shape, kernel_size: PositiveInt = 7, expansion: PositiveIn
     ``layer_scale`` is the initial value of the per-channel scale. ``recompute: true``: keep only the
     block's input for the backward pass and compute the rest again (MindSpore's ``Cell.recompute``;
     PyTorch's activation checkpointing): in PyNative mode a stage-1 block of ConvNeXt-T then keeps
-    1.2 MB per image instead of about 24 MB, for one more forward pass (docs/performance.md)."""
+    about 2 MB per image instead of 24 MB, for one more forward pass (docs/performance.md)."""
     c, h, w = expect_chw(in_shape, "ConvNeXtBlock")
     if not isinstance(recompute, bool):
         raise ConfigError(".recompute", f"got {recompute!r}", expected="true or false")
