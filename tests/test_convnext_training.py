@@ -92,3 +92,37 @@ def test_convnext_block_recompute_must_be_a_boolean(value):
     with pytest.raises(ConfigError, match=r"^network\.layers\.features\.layers\[1\]\.layers\[0\]\.recompute: "
                                           rf"got {value!r} \(expected true or false\)$"):
         build_network(config["network"])
+
+
+@pytest.mark.parametrize("recompute", [False, True])
+def test_the_layer_scale_gradient_comes_from_the_samples_stochastic_depth_kept(recompute):
+    """A ConvNeXtBlock dropping its branch with p = 0.5, in training (PyNative): the layer scale's gradient of
+    sum(block(x) - x) is the sum of the kept samples' branches over 0.5, also with ``recompute: true`` (the
+    backward pass must not draw a new drop mask)."""
+    from mindspore import nn
+
+    from mm_train.nn.convnext import convnext_block
+
+    mode = ms.get_context("mode")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    try:
+        block, _ = convnext_block((4, 8, 8), layer_scale=1.0, stochastic_depth=0.5, recompute=recompute)
+        block.set_train()
+        x = ms.Tensor(np.random.default_rng(0).normal(0, 1, (16, 4, 8, 8)).astype(np.float32))
+
+        def branch_sum(x):
+            out = block(x)
+            return (out - x).sum(), out
+
+        grad = ms.value_and_grad(branch_sum, None, [block.layer_scale], has_aux=True)
+        kept_counts = set()
+        for _ in range(3):
+            (_, out), (scale_grad,) = grad(x)
+            kept = np.abs((out - x).asnumpy()).reshape(16, -1).max(axis=1) > 0
+            kept_counts.add(int(kept.sum()))
+            branch = nn.Cell.__call__(block.block, x).asnumpy()
+            expected = (branch[kept] / 0.5).sum(axis=(0, 2, 3)).reshape(4, 1, 1)
+            np.testing.assert_allclose(scale_grad.asnumpy(), expected, rtol=1e-4, atol=1e-4)
+    finally:
+        ms.set_context(mode=mode)
+    assert kept_counts - {0, 16}, kept_counts   # some samples dropped, some kept

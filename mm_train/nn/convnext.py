@@ -6,7 +6,7 @@ plus the input (with stochastic depth on the branch). Names follow torchvision's
     #    (Linear C -> 4C), stage1.0.block.5.weight (4C -> C), stage1.0.layer_scale [C, 1, 1]
 
 ``block.1`` and ``block.6`` are the NCHW <-> NHWC permutations, ``block.4`` the GELU (exact).
-``recompute: true`` keeps only each block's input for the backward pass (less memory in PyNative mode)::
+``recompute: true`` keeps only the branch's input and output for the backward pass (less memory in PyNative mode)::
 
     - {type: ConvNeXtBlock, stochastic_depth: 0.1, recompute: true}
 """
@@ -47,7 +47,11 @@ class ConvNeXtBlockCell(nn.Cell):
         self.stochastic_depth = StochasticDepthCell(drop)
 
     def construct(self, x):
-        return x + self.stochastic_depth(self.layer_scale * self.block(x))
+        y = self.block(x)
+        drop = self.stochastic_depth
+        if self.training and drop.p > 0.0:   # layer scale and drop mask as one (N, C, 1, 1) factor: one full-size product
+            return x + y * (self.layer_scale * ops.floor(drop.uniform((x.shape[0], 1, 1, 1)) + drop.keep) / drop.keep)
+        return x + self.layer_scale * y
 
 
 @BLOCKS.register("ConvNeXtBlock")
@@ -55,14 +59,15 @@ def convnext_block(in_shape, kernel_size: PositiveInt = 7, expansion: PositiveIn
                    stochastic_depth: float = 0.0, eps: float = 1e-6, recompute: bool = False):
     """ConvNeXt's block (channels kept): ``x + drop(layer_scale * MLP(LayerNorm(dwconv(x))))``;
     ``layer_scale`` is the initial value of the per-channel scale. ``recompute: true``: keep only the
-    block's input for the backward pass and compute the rest again (MindSpore's ``Cell.recompute``;
-    PyTorch's activation checkpointing): in PyNative mode a stage-1 block of ConvNeXt-T then keeps
-    about 2 MB per image instead of 24 MB, for one more forward pass (docs/performance.md)."""
+    input and output of the branch (dwconv .. MLP) for the backward pass and compute the rest again
+    (MindSpore's ``Cell.recompute``; PyTorch's activation checkpointing): in PyNative mode a stage-1
+    block of ConvNeXt-T then keeps a few MB per image instead of 24 MB, for one more forward pass of
+    the branch (docs/performance.md)."""
     c, h, w = expect_chw(in_shape, "ConvNeXtBlock")
     if not isinstance(recompute, bool):
         raise ConfigError(".recompute", f"got {recompute!r}", expected="true or false")
     drop = check_p(stochastic_depth, ".stochastic_depth")
     cell = ConvNeXtBlockCell(c, kernel_size, expansion, layer_scale, drop, eps)
-    if recompute:
-        cell.recompute()
+    if recompute:   # the branch only: a recomputed drop mask would be drawn anew, unlike the forward's
+        cell.block.recompute()
     return cell, (c, h, w)
