@@ -64,7 +64,7 @@ def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int 
     overrides = [f"dataset.image_size={size}", f"dataset.num_classes={classes}"]
     if depth is not None:
         overrides.append(f"network.layers.encoder.layers.layers.repeat={depth}")
-    if recompute in ("true", "false") and model == "vit_b_16":   # EncoderBlock's recompute (only each block's input kept)
+    if recompute in ("true", "false") and model == "vit_b_16":   # EncoderBlock's recompute (the block's input kept)
         overrides.append(f"++network.layers.encoder.layers.layers.block.recompute={recompute}")
     config = OmegaConf.to_container(compose_recipe(RECIPES[model], overrides), resolve=True)
     if recompute in ("true", "false"):   # ConvNeXtBlock's recompute, on every block the recipe lists

@@ -49,7 +49,7 @@ class ConvNeXtBlockCell(nn.Cell):
     def construct(self, x):
         y = self.block(x)
         drop = self.stochastic_depth
-        if self.training and drop.p > 0.0:   # layer scale and drop mask as one (N, C, 1, 1) factor: one full-size product
+        if self.training and drop.p > 0.0:   # layer scale and drop mask as one (N, C, 1, 1) factor
             return x + y * (self.layer_scale * ops.floor(drop.uniform((x.shape[0], 1, 1, 1)) + drop.keep) / drop.keep)
         return x + self.layer_scale * y
 
