@@ -4,6 +4,7 @@
                            [--repeats 1] [--cap-gb 14] [--programs mm_train mindspore torch]
     python bench/memory.py --models vit_b_16 --depth 1 --batch 2 --modes graph pynative   # per-block probe
     python bench/memory.py --models vit_b_16 --recompute false   # mm_train's ViT without the recipe's recompute
+    python bench/memory.py --models convnext_tiny --modes pynative eager --recompute false   # ConvNeXt-T, the same
     [--torch-python PYTHON]   # default: bench/.venvs/torch, made on first use (bench/venvs.py)
 
 Each (program, model) runs in its own child process, the parent polls the child tree's RSS
@@ -15,10 +16,11 @@ s/step is the median of the later steps.
 
 - mm_train: the recipe's ``network`` (``recipes/<model>_torchvision.yaml``), loss and
   optimizer built by mm_train (``build_network`` + ``build_training``: the train step
-  ``Model`` runs), in the recipe's ``device.mode`` (PyNative for ViT-B/16, graph otherwise)
+  ``Model`` runs), in the recipe's ``device.mode`` (PyNative for ViT-B/16 and ConvNeXt-T, graph otherwise)
   unless ``--modes`` says;
 - mindspore: the same architecture written by hand in plain MindSpore (ViT-B/16 with
-  ``nn.MultiheadAttention``-free attention; ResNet-50 from bench/plain_resnet50.py),
+  ``nn.MultiheadAttention``-free attention; ResNet-50 from bench/plain_resnet50.py; ConvNeXt-T from
+  bench/plain_convnext.py),
   ``nn.TrainOneStepCell``, graph mode unless ``--modes`` says;
 - torch: ``torchvision.models.<model>`` in the bench's own venv (bench/venvs.py: ``bench/.venvs/torch``,
   made on first use, or ``--torch-python``; never a project dependency).
@@ -62,9 +64,25 @@ def _recipe_config(model: str, depth: int | None, size: int = 224, classes: int 
     overrides = [f"dataset.image_size={size}", f"dataset.num_classes={classes}"]
     if depth is not None:
         overrides.append(f"network.layers.encoder.layers.layers.repeat={depth}")
-    if recompute in ("true", "false"):   # ViT: EncoderBlock's recompute (only each block's input kept for backward)
+    if recompute in ("true", "false") and model == "vit_b_16":   # EncoderBlock's recompute (the block's input kept)
         overrides.append(f"++network.layers.encoder.layers.layers.block.recompute={recompute}")
-    return OmegaConf.to_container(compose_recipe(RECIPES[model], overrides), resolve=True)
+    config = OmegaConf.to_container(compose_recipe(RECIPES[model], overrides), resolve=True)
+    if recompute in ("true", "false"):   # ConvNeXtBlock's recompute, on every block the recipe lists
+        for block in _blocks(config["network"], "ConvNeXtBlock"):
+            block["recompute"] = recompute == "true"
+    return config
+
+
+def _blocks(node, type_name: str):
+    """The layer dicts of ``type_name`` anywhere in a network config."""
+    if isinstance(node, dict):
+        if node.get("type") == type_name:
+            yield node
+        for value in node.values():
+            yield from _blocks(value, type_name)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _blocks(value, type_name)
 
 
 def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | None, size: int, classes: int) -> None:
@@ -76,10 +94,9 @@ def child_mm_train(model: str, batch: int, steps: int, mode: str, depth: int | N
     from mm_train.nn.builder import build_network
     config = _recipe_config(model, depth, size, classes, os.environ.get("BENCH_RECOMPUTE", ""))
     mode = config["device"]["mode"] if mode == "recipe" else mode
-    try:
-        recompute = bool(config["network"]["layers"]["encoder"]["layers"]["layers"]["block"].get("recompute"))
-    except (KeyError, TypeError, AttributeError):   # not the ViT
-        recompute = False
+    defaults = config["network"].get("defaults") or {}
+    recompute = any(block.get("recompute", (defaults.get(kind) or {}).get("recompute"))
+                    for kind in ("EncoderBlock", "ConvNeXtBlock") for block in _blocks(config["network"], kind))
     print(f"MODE {mode}{'+recompute' if recompute else ''}", flush=True)
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     network, _ = build_network(config["network"], max_params=10 ** 9)
@@ -106,6 +123,14 @@ def child_mindspore(model: str, batch: int, steps: int, mode: str, depth: int | 
         rest = [p for p in net.trainable_params() if p.ndim <= 1]
         opt = nn.AdamWeightDecay([{"params": decay, "weight_decay": 0.3}, {"params": rest, "weight_decay": 0.0}],
                                  learning_rate=1e-4)
+    elif model == "convnext_tiny":
+        sys.path.insert(0, str(ROOT / "bench"))
+        from plain_convnext import ConvNeXtTiny
+        net = ConvNeXtTiny(classes)
+        decay = [p for p in net.trainable_params() if p.ndim > 1]
+        rest = [p for p in net.trainable_params() if p.ndim <= 1]
+        opt = nn.AdamWeightDecay([{"params": decay, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}],
+                                 learning_rate=1e-3)
     elif model in ("resnet50", "resnet18"):
         sys.path.insert(0, str(ROOT / "bench"))
         from plain_resnet50 import ResNet18, ResNet50, init_weights
@@ -229,8 +254,8 @@ def main(argv=None) -> None:
     parser.add_argument("--cap-gb", type=float, default=14.0)
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--torch-python", help="python with torch + torchvision (default: bench/.venvs/torch)")
-    parser.add_argument("--recompute", choices=["true", "false"], help="mm_train's ViT: recompute on its blocks "
-                        "(default: the recipe's, true)")
+    parser.add_argument("--recompute", choices=["true", "false"], help="mm_train's ViT / ConvNeXt-T: recompute on "
+                        "their blocks (default: the recipe's, true)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     global TORCH_PYTHON
@@ -245,8 +270,6 @@ def main(argv=None) -> None:
     for model in args.models:
         jobs = []
         for program in args.programs:
-            if program == "mindspore" and model == "convnext_tiny":
-                continue   # no hand-written MindSpore ConvNeXt-T (yet)
             modes = args.modes or (["eager"] if program == "torch" else ["recipe" if program == "mm_train" else "graph"])
             for mode in modes:
                 if (program == "torch") != (mode in ("eager", "compile")):
