@@ -112,3 +112,64 @@ def test_encoder_block_recompute_must_be_a_boolean():
     config = _small_vit_config(recompute="yes")
     with pytest.raises(ConfigError, match="recompute"):
         build_network(config["network"])
+
+
+BLOCK = {"type": "EncoderBlock", "num_heads": 2, "mlp_dim": 16}
+DROP_PATH = {"on the block": {"input_shape": [5, 8], "layers": {"first": {"type": "Identity"},
+                                                                 "block": {**BLOCK, "drop_path": 0.5}}},
+             "by drop_path_rate": {"input_shape": [5, 8], "drop_path_rate": 0.5,   # rates 0 and 0.5 over depth
+                                   "layers": {"first": BLOCK, "block": BLOCK}}}
+
+
+@pytest.mark.parametrize("recompute", [False, True])
+@pytest.mark.parametrize("network_spec", DROP_PATH.values(), ids=DROP_PATH.keys())
+def test_encoder_block_drop_path_gradient_uses_the_forwards_mask(network_spec, recompute):
+    """An EncoderBlock with stochastic depth 0.5, in training (PyNative), its attention branch silenced (zero
+    output projection): the MLP's last bias gets 1 / 0.5 per token of each sample whose MLP branch was kept,
+    also with ``recompute: true`` (the backward pass must not draw a new drop mask), whether the block sets
+    its rate or ``network.drop_path_rate`` does after the blocks are built."""
+    from mm_train.nn.builder import build_network
+
+    mode = ms.get_context("mode")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    try:
+        spec = copy.deepcopy(network_spec)
+        for layer in spec["layers"].values():
+            layer.setdefault("recompute", recompute) if layer["type"] == "EncoderBlock" else None
+        network, _ = build_network(spec)
+        network.set_train()
+        params = {p.name: p for p in network.get_parameters()}
+        for name in ("block.self_attention.out_proj.weight", "block.self_attention.out_proj.bias"):
+            params[name].set_data(ms.Tensor(np.zeros(params[name].shape, np.float32)))
+        x = ms.Tensor(np.random.default_rng(0).normal(0, 1, (16, 5, 8)).astype(np.float32))
+        before = network[0](x)   # the first layer: no stochastic depth, the same in every call
+        grad = ms.value_and_grad(lambda x: _sum_and_output(network, x), None, [params["block.mlp.3.bias"]],
+                                 has_aux=True)
+        kept_counts = set()
+        for _ in range(3):
+            (_, out), (bias_grad,) = grad(x)
+            kept = np.abs((out - before).asnumpy()).reshape(16, -1).max(axis=1) > 0
+            kept_counts.add(int(kept.sum()))
+            np.testing.assert_allclose(bias_grad.asnumpy(), np.full(8, kept.sum() * 5 / 0.5), rtol=1e-5)
+    finally:
+        ms.set_context(mode=mode)
+    assert kept_counts - {0, 16}, kept_counts   # some samples dropped, some kept
+
+
+def _sum_and_output(network, x):
+    out = network(x)
+    return out.sum(), out
+
+
+def test_encoder_block_recompute_with_dropout_is_refused():
+    from mm_train.core.errors import ConfigError
+    from mm_train.nn.builder import build_network
+
+    config = _small_vit_config(recompute=True)
+    config["network"]["layers"]["encoder"]["layers"]["layers"]["block"]["dropout"] = 0.1
+    with pytest.raises(ConfigError) as err:
+        build_network(config["network"])
+    assert str(err.value) == (
+        "network.layers.encoder.layers.layers.block.recompute: true with dropout 0.1 and attention_dropout 0.0: "
+        "a recomputed dropout draws a new mask, so the gradients would not be the loss's (expected recompute: "
+        "false, or dropout: 0 and attention_dropout: 0)")

@@ -79,4 +79,7 @@ def build_network(network: Mapping[str, Any], where: str = "network", max_params
     if network.get("drop_path_rate") is not None:
         from mm_train.nn.stochastic_depth import scale_over_depth
         scale_over_depth(cell, network["drop_path_rate"], f"{where}.drop_path_rate")
+    for _, part in cell.cells_and_names():   # blocks' recompute, now that their drop rates are final
+        if callable(getattr(part, "apply_recompute", None)):
+            part.apply_recompute()
     return cell, infos

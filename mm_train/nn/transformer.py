@@ -138,8 +138,9 @@ class SelfAttention(nn.Cell):
 
 
 class EncoderBlockCell(nn.Cell):
-    def __init__(self, dim, heads, mlp_dim, dropout, attention_dropout, eps, drop_path=0.0):
+    def __init__(self, dim, heads, mlp_dim, dropout, attention_dropout, eps, drop_path=0.0, recompute=False):
         super().__init__()
+        self.recompute_requested = recompute   # applied by apply_recompute once the network is built
         self.drop_path = StochasticDepthCell(drop_path)   # one rate, a new mask per branch (timm's Block)
         self.ln_1 = layer_norm(dim, eps)
         self.self_attention = SelfAttention(dim, heads, attention_dropout)
@@ -148,6 +149,19 @@ class EncoderBlockCell(nn.Cell):
         self.mlp = nn.SequentialCell([nn.Dense(dim, mlp_dim), nn.GELU(approximate=False),
                                       _dropout(dropout, ".dropout"), nn.Dense(mlp_dim, dim),
                                       _dropout(dropout, ".dropout")])
+
+    def apply_recompute(self) -> None:
+        """``recompute: true``, once the drop rates are final (``network.drop_path_rate`` sets them after the
+        blocks are built): the whole block when nothing in it is random, else only the attention and the MLP,
+        so that the backward pass uses the drop mask of the forward pass (a recomputed mask is drawn anew)."""
+        if not self.recompute_requested:
+            return
+        self.recompute_requested = False   # MindSpore's Cell.recompute can be set once
+        if self.drop_path.p == 0.0:
+            self.recompute()
+        else:
+            self.self_attention.recompute()
+            self.mlp.recompute()
 
     def construct(self, x):
         y = self.ln_1(x)
@@ -165,7 +179,9 @@ def encoder_block(in_shape, num_heads: PositiveInt, mlp_dim: PositiveInt, dropou
     ``self_attention.in_proj_weight``, ``mlp.0``, ``mlp.3``. ``drop_path``: stochastic depth of both
     branches (timm), usually set for the whole network by ``network.drop_path_rate``. ``recompute: true``:
     keep only the block's input for the backward pass and recompute the rest (MindSpore's
-    ``Cell.recompute``; PyTorch's activation checkpointing): less memory, about a third more compute."""
+    ``Cell.recompute``; PyTorch's activation checkpointing): less memory, about a third more compute.
+    With stochastic depth only the attention and the MLP are recomputed (the drop masks are kept); with
+    dropout it is refused, as a recomputed dropout would draw a new mask for the backward pass."""
     tokens, dim = _tokens(in_shape, "EncoderBlock")
     if not isinstance(recompute, bool):
         raise ConfigError(".recompute", f"got {recompute!r}", expected="true or false")
@@ -173,9 +189,11 @@ def encoder_block(in_shape, num_heads: PositiveInt, mlp_dim: PositiveInt, dropou
         raise ConfigError(".num_heads", f"got {num_heads} for dim {dim}", expected=f"a divisor of {dim}")
     _dropout(attention_dropout, ".attention_dropout")
     drop_path = check_p(drop_path, ".drop_path")
-    cell = EncoderBlockCell(dim, num_heads, mlp_dim, dropout, attention_dropout, eps, drop_path)
-    if recompute:
-        cell.recompute()
+    if recompute and (dropout or attention_dropout):
+        raise ConfigError(".recompute", f"true with dropout {dropout} and attention_dropout {attention_dropout}: "
+                          "a recomputed dropout draws a new mask, so the gradients would not be the loss's",
+                          expected="recompute: false, or dropout: 0 and attention_dropout: 0")
+    cell = EncoderBlockCell(dim, num_heads, mlp_dim, dropout, attention_dropout, eps, drop_path, recompute)
     return cell, (tokens, dim)
 
 
