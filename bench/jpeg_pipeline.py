@@ -8,15 +8,19 @@ landscape, quality 75-95, smooth colour fields with texture and noise) into
 
 - mm_train: ``build_dataset`` (``type: image_folder``) with the recipe transforms of the
   torchvision recipes (RandomResizedCrop 224 + flip + Normalize + HWC2CHW, batch 32): its
-  train split starts with ``RandomCropDecodeResize`` (mm_train/data/decode_fusion.py);
+  train split starts with ``RandomCropScaledDecodeResize`` (``fuse_decode: scaled``, the default:
+  mm_train/data/scaled_decode.py, JPEGs decoded at a reduced DCT scale);
+- mm_train ``fuse_decode: crop``: the same with MindSpore's ``RandomCropDecodeResize`` (the
+  previous default, decoding only the crop at full scale);
 - by hand: ``ImageFolderDataset`` + Decode + RandomResizedCrop(224) + flip + Normalize +
   HWC2CHW, the same worker count (``auto``: MindSpore's own default);
 - the decode-only limit: Pillow (libjpeg) decoding each file in draft mode at the smallest
   size that still covers the 224x224 output from a RandomResizedCrop box, nothing else, in
   a thread pool of the same size (Pillow releases the GIL while decoding).
 
-``--variants`` adds rows of pipeline settings (prefetch size, batch-level Normalize +
-HWC2CHW) against mm_train's default, to see whether any helps.
+``--variants`` adds rows of pipeline settings (the scaled decode in worker processes
+(``python_multiprocessing``) or in a map of its own, ``fuse_decode: false``, prefetch size,
+batch-level Normalize + HWC2CHW) against mm_train's default, to see whether any helps.
 Prints images/s medians and the per-pair ratios, the date and the 1-minute load average.
 """
 from __future__ import annotations
@@ -92,6 +96,25 @@ def batch_normalize(root: Path, workers):
     data = data.map(T.TypeCast(ms.int32), "label", num_parallel_workers=w)
     data = data.batch(BATCH, drop_remainder=True)
     return data.map(vision.Normalize(MEAN, STD, is_hwc=False), "image", num_parallel_workers=w)
+
+
+def scaled_by_hand(root: Path, workers, processes: bool = False, own_map: bool = False):
+    """Variant: the scaled decode of ``fuse_decode: scaled`` in worker processes, or in a map of its own."""
+    import mindspore as ms
+    import mindspore.dataset as ds
+    import mindspore.dataset.transforms as T
+    import mindspore.dataset.vision as vision
+    from mm_train.data.scaled_decode import RandomCropScaledDecodeResize
+    w = 2 if workers == "auto" else workers
+    data = ds.ImageFolderDataset(str(root / "train"), shuffle=True, num_parallel_workers=w)
+    ops = [RandomCropScaledDecodeResize(SIZE), vision.RandomHorizontalFlip(0.5), vision.Normalize(MEAN, STD),
+           vision.HWC2CHW()]
+    if own_map:
+        data = data.map(ops[:1], "image", num_parallel_workers=w)
+        ops = ops[1:]
+    data = data.map(ops, "image", num_parallel_workers=w, python_multiprocessing=processes)
+    data = data.map(T.TypeCast(ms.int32), "label", num_parallel_workers=w)
+    return data.batch(BATCH, drop_remainder=True)
 
 
 def by_hand(root: Path, workers):
@@ -176,6 +199,7 @@ def main(argv=None) -> None:
         for workers in [w if w == "auto" else int(w) for w in args.workers]:
             threads = auto_workers() if workers == "auto" else workers
             programs = {"mm_train": lambda: one_epoch(framework(root, workers)),
+                        "mm_train crop": lambda: one_epoch(framework(root, workers, fuse_decode="crop")),
                         "by hand": lambda: one_epoch(by_hand(root, workers)),
                         "decode limit": lambda r=[0]: decode_limit(limit_jobs(files, r.__setitem__(0, r[0] + 1) or r[0]),
                                                                    threads)}
@@ -191,7 +215,11 @@ def main(argv=None) -> None:
         if args.variants:
             w = auto_workers()
             programs = {"mm_train default": lambda: one_epoch(framework(root, "auto")),
+                        "fuse_decode: crop": lambda: one_epoch(framework(root, "auto", fuse_decode="crop")),
                         "fuse_decode: false": lambda: one_epoch(framework(root, "auto", fuse_decode=False)),
+                        "scaled, python_multiprocessing": lambda: one_epoch(scaled_by_hand(root, w, processes=True)),
+                        "scaled, threads (by hand)": lambda: one_epoch(scaled_by_hand(root, w)),
+                        "scaled, in a map of its own": lambda: one_epoch(scaled_by_hand(root, w, own_map=True)),
                         "prefetch_size 4 (default 16)": lambda: _with_prefetch(4, root),
                         "prefetch_size 64": lambda: _with_prefetch(64, root),
                         "Normalize per batch": lambda: one_epoch(batch_normalize(root, w))}
@@ -208,14 +236,20 @@ def main(argv=None) -> None:
     print(f"{now}: {args.images} JPEGs (~500x375, quality 75-95, {megabytes:.1f} MB), batch {BATCH}, "
           f"RandomResizedCrop({SIZE}) + flip + Normalize + HWC2CHW; medians of {args.repeats} alternated epochs; "
           f"{os.cpu_count()} cores; 1-min load average {os.getloadavg()[0]:.1f}")
-    print(f"{'workers':>8} {'mm_train img/s':>15} {'by hand img/s':>14} {'decode limit':>13} "
-          f"{'mm/hand':>8} {'pairs':>11} {'mm/limit':>9} {'pairs':>11}")
+    print("mm_train: fuse_decode: scaled (the default); crop: fuse_decode: crop (RandomCropDecodeResize); "
+          "ratios: medians of the per-pair ratios, min-max")
+    print(f"{'workers':>8} {'mm_train':>9} {'crop':>6} {'by hand':>8} {'limit':>6} "
+          f"{'mm/hand':>8} {'pairs':>11} {'mm/limit':>9} {'pairs':>11} {'crop/hand':>10} {'crop/limit':>11}  img/s")
     for workers, threads, res in rows:
-        hand = [a / b for a, b in zip(res["mm_train"], res["by hand"])]
-        limit = [a / b for a, b in zip(res["mm_train"], res["decode limit"])]
+        def ratio(a, b):
+            values = [x / y for x, y in zip(res[a], res[b])]
+            return med(values), min(values), max(values)
+        hand, limit = ratio("mm_train", "by hand"), ratio("mm_train", "decode limit")
+        crop_hand, crop_limit = ratio("mm_train crop", "by hand"), ratio("mm_train crop", "decode limit")
         label = f"auto={threads}" if workers == "auto" else str(workers)
-        print(f"{label:>8} {med(res['mm_train']):>15.0f} {med(res['by hand']):>14.0f} {med(res['decode limit']):>13.0f} "
-              f"{med(hand):>8.2f} {min(hand):>5.2f}-{max(hand):<5.2f} {med(limit):>9.2f} {min(limit):>5.2f}-{max(limit):<5.2f}")
+        print(f"{label:>8} {med(res['mm_train']):>9.0f} {med(res['mm_train crop']):>6.0f} {med(res['by hand']):>8.0f} "
+              f"{med(res['decode limit']):>6.0f} {hand[0]:>8.2f} {hand[1]:>5.2f}-{hand[2]:<5.2f} "
+              f"{limit[0]:>9.2f} {limit[1]:>5.2f}-{limit[2]:<5.2f} {crop_hand[0]:>10.2f} {crop_limit[0]:>11.2f}")
     if variant_rows:
         base = variant_rows["mm_train default"]
         print(f"pipeline settings at auto workers (ratio to mm_train's default, per pair):")

@@ -12,7 +12,7 @@ from PIL import Image, JpegImagePlugin
 
 from mm_train.data import build_dataset
 from mm_train.data.scaled_decode import RandomCropScaledDecodeResize
-from mm_train.data.synthetic import write_image_folder
+from mm_train.data.synthetic import write_image_folder, write_mindrecord
 from mm_train.runtime.debug import apply_debug
 
 
@@ -158,6 +158,16 @@ def test_a_seeded_one_worker_pipeline_repeats_its_crops_and_the_c_ops_run_after_
 def test_two_workers_give_the_same_shapes(tmp_path):
     write_image_folder(tmp_path, 8, size=40)
     assert _train_images(tmp_path, 7, workers=2).shape == _train_images(tmp_path, 7, "crop", workers=2).shape
+
+
+def test_a_mindrecord_with_decode_true_is_fused_too(tmp_path):
+    files = write_mindrecord(tmp_path / "d.mindrecord", 8, size=40)
+    data = build_dataset({"type": "mindrecord", "path": str(files[0]),
+                          "train": {"batch_size": 4, "transforms": [{"type": "RandomResizedCrop", "size": 24}]}},
+                         "train")
+    assert data.pipeline_record["fused_decode"] == "scaled"
+    shapes = [image.shape for image, _ in data.create_tuple_iterator(output_numpy=True, num_epochs=1)]
+    assert shapes == [(4, 24, 24, 3)] * 2
 
 
 @pytest.mark.parametrize("mode", ["small", "overfit"])
