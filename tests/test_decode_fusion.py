@@ -1,5 +1,5 @@
-"""Decode + RandomResizedCrop becomes one op (scaled decode by default, or RandomCropDecodeResize): when, with
-which arguments, same crops."""
+"""Decode + RandomResizedCrop becomes RandomCropDecodeResize (or, with fuse_decode: scaled, the scaled decode + Resize):
+when, with which arguments, same crops."""
 from __future__ import annotations
 
 import json
@@ -23,27 +23,29 @@ CROP = {"type": "RandomResizedCrop", "size": 24, "scale": [0.2, 0.9], "ratio": [
 
 
 def test_reader_decode_and_random_resized_crop_become_one_op_with_the_same_arguments():
-    ops, rest, fused = fuse_decode([vision.Decode()], [CROP, {"type": "HWC2CHW"}], "dataset.train.transforms", "crop")
-    assert fused == "crop" and rest == [{"type": "HWC2CHW"}] and len(ops) == 1
+    ops, rest, fused = fuse_decode([vision.Decode()], [CROP, {"type": "HWC2CHW"}], "dataset.train.transforms")
+    assert fused == "crop" and rest == [{"type": "HWC2CHW"}] and len(ops) == 1     # the default
     op = ops[0]
     assert isinstance(op, vision.RandomCropDecodeResize)
     assert (op.size, tuple(op.scale), tuple(op.ratio), op.interpolation, op.max_attempts) == \
         ((24, 24), (0.2, 0.9), (0.5, 2.0), vision.Inter.BICUBIC, 7)
 
 
-def test_the_default_fusion_is_the_scaled_decode_with_the_same_arguments():
-    ops, rest, fused = fuse_decode([vision.Decode()], [CROP, {"type": "HWC2CHW"}], "dataset.train.transforms")
-    assert fused == "scaled" and rest == [{"type": "HWC2CHW"}] and len(ops) == 1
-    op = ops[0]
-    assert isinstance(op, RandomCropScaledDecodeResize)
-    assert (op.size, op.scale, op.ratio, op.interpolation, op.max_attempts) == \
-        ((24, 24), (0.2, 0.9), (0.5, 2.0), (vision.Inter.BICUBIC,), 7)
+def test_the_scaled_fusion_decodes_and_crops_then_resizes_with_the_same_arguments():
+    ops, rest, fused = fuse_decode([vision.Decode()], [CROP, {"type": "HWC2CHW"}], "dataset.train.transforms",
+                                   "scaled")
+    assert fused == "scaled" and rest == [{"type": "HWC2CHW"}] and len(ops) == 2
+    decode, resize = ops
+    assert isinstance(decode, RandomCropScaledDecodeResize) and not decode.resize
+    assert (decode.size, decode.scale, decode.ratio, decode.max_attempts) == ((24, 24), (0.2, 0.9), (0.5, 2.0), 7)
+    assert isinstance(resize, vision.Resize) and (resize.c_size, resize.interpolation) == ((24, 24), vision.Inter.BICUBIC)
 
 
-def test_random_interpolation_is_drawn_per_image_by_the_scaled_decode():
+def test_random_interpolation_is_drawn_per_image_by_the_scaled_fusion_too():
     ops, _, _ = fuse_decode([vision.Decode()], [{"type": "RandomResizedCrop", "size": 24, "interpolation": "random"}],
-                            "w")
-    assert ops[0].interpolation == (vision.Inter.BILINEAR, vision.Inter.BICUBIC)
+                            "w", "scaled")
+    assert isinstance(ops[1], ds.transforms.RandomChoice)
+    assert [op.interpolation for op in ops[1].transforms] == [vision.Inter.BILINEAR, vision.Inter.BICUBIC]
 
 
 @pytest.mark.parametrize("mode, kind", [("scaled", RandomCropScaledDecodeResize), ("crop", vision.RandomCropDecodeResize)])
@@ -85,7 +87,7 @@ def _dataset(root, fuse=None, split="train", transforms=(CROP,), batch=4):
 def test_train_split_is_fused_unless_fuse_decode_is_false_and_outputs_match(tmp_path):
     write_image_folder(tmp_path, 8, size=40)
     shapes = {}
-    recorded = {None: "scaled", True: "scaled", "scaled": "scaled", "crop": "crop", False: False}
+    recorded = {None: "crop", True: "crop", "crop": "crop", "scaled": "scaled", False: False}
     for fuse, record in recorded.items():
         data = _dataset(tmp_path, fuse)
         assert data.pipeline_record["fused_decode"] == record
@@ -101,7 +103,7 @@ def test_eval_split_keeps_decode_and_crop(tmp_path):
 
 def test_fuse_decode_must_be_scaled_crop_or_false(tmp_path):
     write_image_folder(tmp_path, 4, size=40)
-    with pytest.raises(ConfigError, match=r"dataset.fuse_decode: got 'scale' \(expected scaled .*crop or false\)"
+    with pytest.raises(ConfigError, match=r"dataset.fuse_decode: got 'scale' \(expected crop .*scaled or false\)"
                                           r"\. Did you mean 'scaled'"):
         _dataset(tmp_path, fuse="scale")
     with pytest.raises(ConfigError, match="dataset.fuse_decode: got 1"):
@@ -170,7 +172,7 @@ def test_run_info_records_the_fusion(tmp_path):
     with recorded_settings(config, parts, "r", record):
         pass
     info = json.loads((tmp_path / "run_info.json").read_text())
-    assert info["data_pipeline"] == {"train": {"fused_decode": "scaled", "workers": train.pipeline_record["workers"]},
+    assert info["data_pipeline"] == {"train": {"fused_decode": "crop", "workers": train.pipeline_record["workers"]},
                                      "eval": None}
 
 

@@ -10,7 +10,7 @@
               transforms: [{type: RandomHorizontalFlip}, ...],
               batch_transforms: [{type: MixUpCutMix, mixup_alpha: 0.2, cutmix_alpha: 1.0}]}   # needs one_hot: true
       eval:  {batch_size: 32}
-      fuse_decode: scaled              # train: Decode + RandomResizedCrop -> one op (decode_fusion.py): scaled | crop | false
+      fuse_decode: crop                # train: Decode + RandomResizedCrop -> one op (decode_fusion.py): crop | scaled | false
     loss: {type: SoftmaxCrossEntropyWithLogits, sparse: false}   # with one_hot: true (soft labels)
 
 Keys of ``dataset`` and of each split that are not pipeline settings are the
@@ -29,7 +29,7 @@ from mm_train.core.errors import ConfigError
 
 DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval",
                 "classes",   # image_size: for interpolation; classes: label names (task=predict)
-                "fuse_decode"}   # scaled | crop | false: Decode + RandomResizedCrop fused or kept (data/decode_fusion.py)
+                "fuse_decode"}   # crop | scaled | false: Decode + RandomResizedCrop fused or kept (data/decode_fusion.py)
 
 
 @dataclass

@@ -3,18 +3,22 @@
 ``RandomCropScaledDecodeResize(size=224)`` draws the crop box exactly as MindSpore's
 ``RandomResizedCrop`` does (area fraction uniform in ``scale``, log aspect ratio uniform in
 ``ratio``, ``max_attempts`` tries, then the centre fallback), then decodes a JPEG at the largest
-DCT reduction (1/2, 1/4, 1/8) that keeps the box at least ``size`` pixels on each side, and
-resizes the box (in the reduced image's coordinates) to ``size`` with the same interpolation.
-libjpeg's scaled inverse DCT averages each block's pixels (an area-like downscale), so the
-result matches a full decode + crop + resize to within a few grey levels
-(tests/test_scaled_decode.py) for a fraction of the work: a 500x375 photo cropped to 60 % of its
-area is decoded at 250x188. PNGs and other formats are decoded at full size.
+DCT reduction (1/2, 1/4, 1/8) that keeps the box at least ``size`` pixels on each side, crops
+the box (in the reduced image's coordinates) and resizes it to ``size`` with the same
+interpolation: in Pillow, or, with ``resize=False``, by the MindSpore ``Resize`` that follows it.
+libjpeg's scaled inverse DCT averages each block's pixels (an area-like downscale); a box too
+small to reduce gives exactly Decode + crop + Resize's pixels (tests/test_scaled_decode.py).
+It pays for boxes at least twice the output on each side (a 1600x1200 photo cropped to half
+its area is decoded at 1/2 for a 224 output); at ImageNet's ~500x375 and 224, 98 % of the
+boxes are smaller, and the whole image is decoded at full scale where MindSpore's
+``RandomCropDecodeResize`` decodes only the box. PNGs and other formats are decoded at full size.
 
 It is a Python callable for ``Dataset.map``: bytes in (the image column of an image folder),
 an HWC uint8 RGB array out; flip, Normalize and HWC2CHW after it stay MindSpore's C++ ops.
 Pillow releases the GIL while it decodes and resizes, so the map's worker threads run it in
-parallel. mm_train/data/decode_fusion.py puts it in place of a recipe's Decode +
-RandomResizedCrop (``dataset.fuse_decode: scaled``, the default)::
+parallel (worker processes were 2x slower: bench/jpeg_pipeline.py --variants).
+mm_train/data/decode_fusion.py puts it, with ``resize=False`` and MindSpore's ``Resize``, in
+place of a recipe's Decode + RandomResizedCrop with ``dataset.fuse_decode: scaled``::
 
     op = RandomCropScaledDecodeResize(224)
     image = op(np.fromfile("cat.jpg", np.uint8))      # (224, 224, 3) uint8
@@ -64,8 +68,9 @@ class RandomCropScaledDecodeResize:
     """
 
     def __init__(self, size, scale: Sequence[float] = (0.08, 1.0), ratio: Sequence[float] = (3 / 4, 4 / 3),
-                 interpolation=Inter.BILINEAR, max_attempts: int = 10):
+                 interpolation=Inter.BILINEAR, max_attempts: int = 10, resize: bool = True):
         self.size = _pair(size)
+        self.resize = resize
         self.scale = (float(scale[0]), float(scale[1]))
         self.ratio = (float(ratio[0]), float(ratio[1]))
         self.interpolation = tuple(interpolation) if isinstance(interpolation, (list, tuple)) else (interpolation,)
@@ -147,6 +152,8 @@ class RandomCropScaledDecodeResize:
         if image.mode != "RGB":
             image = image.convert("RGB")
         scaled = (x / reduction, y / reduction, (x + crop_w) / reduction, (y + crop_h) / reduction)
+        if not self.resize:   # the (scaled) crop itself: MindSpore's Resize follows
+            return np.asarray(image.crop(tuple(_round(v) for v in scaled)))
         out_h, out_w = self.size
         resized = image.resize((out_w, out_h), resample if resample is not None else self.resamples[0], box=scaled)
         return np.asarray(resized)
