@@ -15,7 +15,7 @@ and the same crop-box distribution (``python bench/jpeg_pipeline.py`` times them
                             #   libjpeg decodes the crop's blocks at full scale
       fuse_decode: scaled   # RandomCropScaledDecodeResize (data/scaled_decode.py) + Resize: libjpeg
                             #   decodes the whole image at 1/2, 1/4 or 1/8 scale when the crop stays
-                            #   >= size (images at least twice the output), MindSpore resizes the crop
+                            #   >= size (crops at least twice the output), MindSpore resizes the crop
       fuse_decode: false    # Decode + RandomResizedCrop as written
 
 On ImageNet-size images (~500x375) and a 224 output, 98 % of the boxes are under 448 pixels on a
