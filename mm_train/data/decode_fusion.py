@@ -1,4 +1,4 @@
-"""Decode + RandomResizedCrop as one op that decodes less: scaled down (the default) or only the crop.
+"""Decode + RandomResizedCrop as one op that decodes less: only the crop (the default) or scaled down.
 
 Users write the familiar ImageNet pair (torchvision, MindCV, timm)::
 
@@ -20,11 +20,11 @@ and the same crop-box distribution (``python bench/jpeg_pipeline.py`` times them
 
 On ImageNet-size images (~500x375) and a 224 output, 98 % of the boxes are under 448 pixels on a
 side, so ``scaled`` rarely reduces and decodes whole images where ``crop`` decodes only the box:
-``crop`` is the default (docs/performance.md, section 7).
+``crop`` is the default (docs/performance.md, section 7b).
 
 It applies when the ops begin Decode (the reader's, or a ``{type: Decode}`` transform)
 directly followed by RandomResizedCrop. Other splits are left as written. run_info.json
-records the result (``data_pipeline.train.fused_decode``: ``scaled``, ``crop`` or false).
+records the result (``data_pipeline.train.fused_decode``: ``crop``, ``scaled`` or false).
 """
 from __future__ import annotations
 

@@ -11,12 +11,13 @@ small to reduce gives exactly Decode + crop + Resize's pixels (tests/test_scaled
 It can only pay for boxes at least twice the output on each side (a 1600x1200 photo cropped to
 half its area is decoded at 1/2 for a 224 output; not measured); at ImageNet's ~500x375 and 224,
 98 % of the boxes are smaller, the whole image is decoded at full scale where MindSpore's
-``RandomCropDecodeResize`` decodes only the box, and it ran at 0.77-0.95x that op. PNGs and other formats are decoded at full size.
+``RandomCropDecodeResize`` decodes only the box, and it ran at 0.77-0.95x that op
+(docs/performance.md, section 7b). PNGs and other formats are decoded at full size.
 
 It is a Python callable for ``Dataset.map``: bytes in (the image column of an image folder),
 an HWC uint8 RGB array out; flip, Normalize and HWC2CHW after it stay MindSpore's C++ ops.
 Pillow releases the GIL while it decodes and resizes, so the map's worker threads run it in
-parallel (worker processes were 2x slower: bench/jpeg_pipeline.py --variants).
+parallel (worker processes were 3x slower: bench/jpeg_pipeline.py --variants).
 mm_train/data/decode_fusion.py puts it, with ``resize=False`` and MindSpore's ``Resize``, in
 place of a recipe's Decode + RandomResizedCrop with ``dataset.fuse_decode: scaled``::
 
@@ -141,8 +142,8 @@ class RandomCropScaledDecodeResize:
         if box is None:
             with self._lock:
                 box = self.crop_box(width, height)
-                resample = resample if resample is not None else (
-                    self.resamples[0] if len(self.resamples) == 1 else self._random().choice(self.resamples))
+                if resample is None and self.resize and len(self.resamples) > 1:
+                    resample = self._random().choice(self.resamples)
         x, y, crop_w, crop_h = box
         reduction = self.reduction(crop_w, crop_h) if image.format == "JPEG" else 1
         if reduction > 1:
