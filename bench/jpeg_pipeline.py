@@ -8,15 +8,20 @@ landscape, quality 75-95, smooth colour fields with texture and noise) into
 
 - mm_train: ``build_dataset`` (``type: image_folder``) with the recipe transforms of the
   torchvision recipes (RandomResizedCrop 224 + flip + Normalize + HWC2CHW, batch 32): its
-  train split starts with ``RandomCropDecodeResize`` (mm_train/data/decode_fusion.py);
+  train split starts with MindSpore's ``RandomCropDecodeResize`` (``fuse_decode: crop``, the
+  default: only the crop decoded, at full scale; mm_train/data/decode_fusion.py);
+- mm_train ``fuse_decode: scaled``: the same with ``RandomCropScaledDecodeResize`` + ``Resize``
+  (mm_train/data/scaled_decode.py: the whole JPEG decoded at a reduced DCT scale, Pillow's draft);
 - by hand: ``ImageFolderDataset`` + Decode + RandomResizedCrop(224) + flip + Normalize +
   HWC2CHW, the same worker count (``auto``: MindSpore's own default);
 - the decode-only limit: Pillow (libjpeg) decoding each file in draft mode at the smallest
   size that still covers the 224x224 output from a RandomResizedCrop box, nothing else, in
   a thread pool of the same size (Pillow releases the GIL while decoding).
 
-``--variants`` adds rows of pipeline settings (prefetch size, batch-level Normalize +
-HWC2CHW) against mm_train's default, to see whether any helps.
+``--variants`` adds rows of pipeline settings (``fuse_decode: scaled`` / ``false``, the scaled
+decode by hand in threads, in worker processes (``python_multiprocessing``), in a map of its own,
+or resizing in Pillow; prefetch size; batch-level Normalize + HWC2CHW) against mm_train's
+default, to see whether any helps.
 Prints images/s medians and the per-pair ratios, the date and the 1-minute load average.
 """
 from __future__ import annotations
@@ -92,6 +97,26 @@ def batch_normalize(root: Path, workers):
     data = data.map(T.TypeCast(ms.int32), "label", num_parallel_workers=w)
     data = data.batch(BATCH, drop_remainder=True)
     return data.map(vision.Normalize(MEAN, STD, is_hwc=False), "image", num_parallel_workers=w)
+
+
+def scaled_by_hand(root: Path, workers, processes: bool = False, own_map: bool = False, pillow_resize: bool = False):
+    """Variant: the ops of ``fuse_decode: scaled`` in threads or worker processes, the decode in a map of its own,
+    or Pillow resizing the crop (instead of MindSpore's Resize)."""
+    import mindspore as ms
+    import mindspore.dataset as ds
+    import mindspore.dataset.transforms as T
+    import mindspore.dataset.vision as vision
+    from mm_train.data.scaled_decode import RandomCropScaledDecodeResize
+    w = 2 if workers == "auto" else workers
+    data = ds.ImageFolderDataset(str(root / "train"), shuffle=True, num_parallel_workers=w)
+    ops = [RandomCropScaledDecodeResize(SIZE, resize=pillow_resize)] + ([] if pillow_resize else [vision.Resize((SIZE, SIZE))])
+    ops += [vision.RandomHorizontalFlip(0.5), vision.Normalize(MEAN, STD), vision.HWC2CHW()]
+    if own_map:
+        data = data.map(ops[:1], "image", num_parallel_workers=w)
+        ops = ops[1:]
+    data = data.map(ops, "image", num_parallel_workers=w, python_multiprocessing=processes)
+    data = data.map(T.TypeCast(ms.int32), "label", num_parallel_workers=w)
+    return data.batch(BATCH, drop_remainder=True)
 
 
 def by_hand(root: Path, workers):
@@ -176,6 +201,7 @@ def main(argv=None) -> None:
         for workers in [w if w == "auto" else int(w) for w in args.workers]:
             threads = auto_workers() if workers == "auto" else workers
             programs = {"mm_train": lambda: one_epoch(framework(root, workers)),
+                        "mm_train scaled": lambda: one_epoch(framework(root, workers, fuse_decode="scaled")),
                         "by hand": lambda: one_epoch(by_hand(root, workers)),
                         "decode limit": lambda r=[0]: decode_limit(limit_jobs(files, r.__setitem__(0, r[0] + 1) or r[0]),
                                                                    threads)}
@@ -191,7 +217,12 @@ def main(argv=None) -> None:
         if args.variants:
             w = auto_workers()
             programs = {"mm_train default": lambda: one_epoch(framework(root, "auto")),
+                        "fuse_decode: scaled": lambda: one_epoch(framework(root, "auto", fuse_decode="scaled")),
                         "fuse_decode: false": lambda: one_epoch(framework(root, "auto", fuse_decode=False)),
+                        "scaled, threads (by hand)": lambda: one_epoch(scaled_by_hand(root, w)),
+                        "scaled, python_multiprocessing": lambda: one_epoch(scaled_by_hand(root, w, processes=True)),
+                        "scaled, in a map of its own": lambda: one_epoch(scaled_by_hand(root, w, own_map=True)),
+                        "scaled, Pillow resizes": lambda: one_epoch(scaled_by_hand(root, w, pillow_resize=True)),
                         "prefetch_size 4 (default 16)": lambda: _with_prefetch(4, root),
                         "prefetch_size 64": lambda: _with_prefetch(64, root),
                         "Normalize per batch": lambda: one_epoch(batch_normalize(root, w))}
@@ -208,14 +239,20 @@ def main(argv=None) -> None:
     print(f"{now}: {args.images} JPEGs (~500x375, quality 75-95, {megabytes:.1f} MB), batch {BATCH}, "
           f"RandomResizedCrop({SIZE}) + flip + Normalize + HWC2CHW; medians of {args.repeats} alternated epochs; "
           f"{os.cpu_count()} cores; 1-min load average {os.getloadavg()[0]:.1f}")
-    print(f"{'workers':>8} {'mm_train img/s':>15} {'by hand img/s':>14} {'decode limit':>13} "
-          f"{'mm/hand':>8} {'pairs':>11} {'mm/limit':>9} {'pairs':>11}")
+    print("mm_train: fuse_decode: crop (the default, RandomCropDecodeResize); scaled: fuse_decode: scaled "
+          "(Pillow draft decode + Resize); ratios: medians of the per-pair ratios, min-max")
+    print(f"{'workers':>8} {'mm_train':>9} {'scaled':>7} {'by hand':>8} {'limit':>6} "
+          f"{'mm/hand':>8} {'pairs':>11} {'mm/limit':>9} {'pairs':>11} {'scaled/hand':>12} {'scaled/limit':>13}  (img/s)")
     for workers, threads, res in rows:
-        hand = [a / b for a, b in zip(res["mm_train"], res["by hand"])]
-        limit = [a / b for a, b in zip(res["mm_train"], res["decode limit"])]
+        def ratio(a, b):
+            values = [x / y for x, y in zip(res[a], res[b])]
+            return med(values), min(values), max(values)
+        hand, limit = ratio("mm_train", "by hand"), ratio("mm_train", "decode limit")
+        scaled_hand, scaled_limit = ratio("mm_train scaled", "by hand"), ratio("mm_train scaled", "decode limit")
         label = f"auto={threads}" if workers == "auto" else str(workers)
-        print(f"{label:>8} {med(res['mm_train']):>15.0f} {med(res['by hand']):>14.0f} {med(res['decode limit']):>13.0f} "
-              f"{med(hand):>8.2f} {min(hand):>5.2f}-{max(hand):<5.2f} {med(limit):>9.2f} {min(limit):>5.2f}-{max(limit):<5.2f}")
+        print(f"{label:>8} {med(res['mm_train']):>9.0f} {med(res['mm_train scaled']):>7.0f} {med(res['by hand']):>8.0f} "
+              f"{med(res['decode limit']):>6.0f} {hand[0]:>8.2f} {hand[1]:>5.2f}-{hand[2]:<5.2f} "
+              f"{limit[0]:>9.2f} {limit[1]:>5.2f}-{limit[2]:<5.2f} {scaled_hand[0]:>12.2f} {scaled_limit[0]:>13.2f}")
     if variant_rows:
         base = variant_rows["mm_train default"]
         print(f"pipeline settings at auto workers (ratio to mm_train's default, per pair):")

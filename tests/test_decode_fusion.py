@@ -1,4 +1,5 @@
-"""Decode + RandomResizedCrop becomes RandomCropDecodeResize: when, with which arguments, same crops."""
+"""Decode + RandomResizedCrop becomes RandomCropDecodeResize (or, with fuse_decode: scaled, the scaled decode + Resize):
+when, with which arguments, same crops."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from PIL import Image
 
 from mm_train.data import build_dataset
 from mm_train.data.decode_fusion import fuse_decode
+from mm_train.data.scaled_decode import RandomCropScaledDecodeResize
 from mm_train.data.synthetic import write_image_folder
 from mm_train.core.errors import ConfigError
 
@@ -22,16 +24,34 @@ CROP = {"type": "RandomResizedCrop", "size": 24, "scale": [0.2, 0.9], "ratio": [
 
 def test_reader_decode_and_random_resized_crop_become_one_op_with_the_same_arguments():
     ops, rest, fused = fuse_decode([vision.Decode()], [CROP, {"type": "HWC2CHW"}], "dataset.train.transforms")
-    assert fused and rest == [{"type": "HWC2CHW"}] and len(ops) == 1
+    assert fused == "crop" and rest == [{"type": "HWC2CHW"}] and len(ops) == 1     # the default
     op = ops[0]
     assert isinstance(op, vision.RandomCropDecodeResize)
     assert (op.size, tuple(op.scale), tuple(op.ratio), op.interpolation, op.max_attempts) == \
         ((24, 24), (0.2, 0.9), (0.5, 2.0), vision.Inter.BICUBIC, 7)
 
 
-def test_decode_written_as_a_transform_is_fused_too():
-    ops, rest, fused = fuse_decode([], [{"type": "Decode"}, CROP], "w")
-    assert fused and rest == [] and isinstance(ops[0], vision.RandomCropDecodeResize)
+def test_the_scaled_fusion_decodes_and_crops_then_resizes_with_the_same_arguments():
+    ops, rest, fused = fuse_decode([vision.Decode()], [CROP, {"type": "HWC2CHW"}], "dataset.train.transforms",
+                                   "scaled")
+    assert fused == "scaled" and rest == [{"type": "HWC2CHW"}] and len(ops) == 2
+    decode, resize = ops
+    assert isinstance(decode, RandomCropScaledDecodeResize) and not decode.resize
+    assert (decode.size, decode.scale, decode.ratio, decode.max_attempts) == ((24, 24), (0.2, 0.9), (0.5, 2.0), 7)
+    assert isinstance(resize, vision.Resize) and (resize.c_size, resize.interpolation) == ((24, 24), vision.Inter.BICUBIC)
+
+
+def test_random_interpolation_is_drawn_per_image_by_the_scaled_fusion_too():
+    ops, _, _ = fuse_decode([vision.Decode()], [{"type": "RandomResizedCrop", "size": 24, "interpolation": "random"}],
+                            "w", "scaled")
+    assert isinstance(ops[1], ds.transforms.RandomChoice)
+    assert [op.interpolation for op in ops[1].transforms] == [vision.Inter.BILINEAR, vision.Inter.BICUBIC]
+
+
+@pytest.mark.parametrize("mode, kind", [("scaled", RandomCropScaledDecodeResize), ("crop", vision.RandomCropDecodeResize)])
+def test_decode_written_as_a_transform_is_fused_too(mode, kind):
+    ops, rest, fused = fuse_decode([], [{"type": "Decode"}, CROP], "w", mode)
+    assert fused == mode and rest == [] and isinstance(ops[0], kind)
 
 
 @pytest.mark.parametrize("reader_ops, specs", [
@@ -41,15 +61,17 @@ def test_decode_written_as_a_transform_is_fused_too():
     ([], [CROP]),                                                          # reader gives decoded arrays
     ([], [{"type": "Decode"}, {"type": "RandomHorizontalFlip"}, CROP]),
 ])
-def test_other_transform_lists_are_left_as_written(reader_ops, specs):
-    ops, rest, fused = fuse_decode(reader_ops, specs, "w")
-    assert not fused and ops == reader_ops and rest == specs
+@pytest.mark.parametrize("mode", ["scaled", "crop"])
+def test_other_transform_lists_are_left_as_written(reader_ops, specs, mode):
+    ops, rest, fused = fuse_decode(reader_ops, specs, "w", mode)
+    assert fused is False and ops == reader_ops and rest == specs
 
 
-def test_a_bad_crop_argument_names_the_recipe_transform():
+@pytest.mark.parametrize("mode", ["scaled", "crop"])
+def test_a_bad_crop_argument_names_the_recipe_transform(mode):
     with pytest.raises(ConfigError, match=r"dataset.train.transforms\[0\]"):
         fuse_decode([vision.Decode()], [{"type": "RandomResizedCrop", "size": 24, "scale": [0.9, 0.1]}],
-                    "dataset.train.transforms")
+                    "dataset.train.transforms", mode)
 
 
 def _dataset(root, fuse=None, split="train", transforms=(CROP,), batch=4):
@@ -65,12 +87,13 @@ def _dataset(root, fuse=None, split="train", transforms=(CROP,), batch=4):
 def test_train_split_is_fused_unless_fuse_decode_is_false_and_outputs_match(tmp_path):
     write_image_folder(tmp_path, 8, size=40)
     shapes = {}
-    for fuse in (None, True, False):
+    recorded = {None: "crop", True: "crop", "crop": "crop", "scaled": "scaled", False: False}
+    for fuse, record in recorded.items():
         data = _dataset(tmp_path, fuse)
-        assert data.pipeline_record["fused_decode"] is (fuse is not False)
+        assert data.pipeline_record["fused_decode"] == record
         image, label = next(data.create_tuple_iterator(output_numpy=True))
         shapes[fuse] = (image.shape, image.dtype, label.dtype)
-    assert shapes[None] == shapes[True] == shapes[False] == ((4, 24, 24, 3), np.uint8, np.int32)
+    assert all(shape == ((4, 24, 24, 3), np.uint8, np.int32) for shape in shapes.values()), shapes
 
 
 def test_eval_split_keeps_decode_and_crop(tmp_path):
@@ -78,10 +101,13 @@ def test_eval_split_keeps_decode_and_crop(tmp_path):
     assert _dataset(tmp_path, split="eval").pipeline_record["fused_decode"] is False
 
 
-def test_fuse_decode_must_be_a_boolean(tmp_path):
+def test_fuse_decode_must_be_scaled_crop_or_false(tmp_path):
     write_image_folder(tmp_path, 4, size=40)
-    with pytest.raises(ConfigError, match="dataset.fuse_decode"):
-        _dataset(tmp_path, fuse="no")
+    with pytest.raises(ConfigError, match=r"dataset.fuse_decode: got 'scale' \(expected crop .*scaled or false\)"
+                                          r"\. Did you mean 'scaled'"):
+        _dataset(tmp_path, fuse="scale")
+    with pytest.raises(ConfigError, match="dataset.fuse_decode: got 1"):
+        _dataset(tmp_path, fuse=1)
 
 
 def _coordinate_jpegs(root: Path, n: int) -> None:
@@ -114,13 +140,14 @@ def _ks(a: np.ndarray, b: np.ndarray) -> float:
                         - np.searchsorted(np.sort(b), grid, "right") / len(b)).max())
 
 
-def test_fused_crops_follow_the_same_distribution_as_decode_then_crop(tmp_path):
+@pytest.mark.parametrize("mode", ["scaled", "crop"])
+def test_fused_crops_follow_the_same_distribution_as_decode_then_crop(tmp_path, mode):
     _coordinate_jpegs(tmp_path, 300)
     seed = ds.config.get_seed()
     ds.config.set_seed(3)
     try:
         crop = {"type": "RandomResizedCrop", "size": 48}
-        fused = _crop_boxes(_dataset(tmp_path, True, transforms=[crop], batch=50))
+        fused = _crop_boxes(_dataset(tmp_path, mode, transforms=[crop], batch=50))
         pair = _crop_boxes(_dataset(tmp_path, False, transforms=[crop], batch=50))
     finally:
         ds.config.set_seed(seed)
@@ -145,19 +172,20 @@ def test_run_info_records_the_fusion(tmp_path):
     with recorded_settings(config, parts, "r", record):
         pass
     info = json.loads((tmp_path / "run_info.json").read_text())
-    assert info["data_pipeline"] == {"train": {"fused_decode": True, "workers": train.pipeline_record["workers"]},
+    assert info["data_pipeline"] == {"train": {"fused_decode": "crop", "workers": train.pipeline_record["workers"]},
                                      "eval": None}
 
 
-def test_a_truncated_jpeg_in_the_fused_op_is_reported_naming_the_file(tmp_path):
+@pytest.mark.parametrize("mode", ["scaled", "crop"])
+def test_a_truncated_jpeg_in_the_fused_op_is_reported_naming_the_file(tmp_path, mode):
     from mm_train.data.failures import reported_data_errors
     write_image_folder(tmp_path, 4, size=40)
     folder = tmp_path / "train" / "class_0"
     bad = folder / "broken.jpg"
     Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(bad, quality=90)
     bad.write_bytes(bad.read_bytes()[:40])
-    data = _dataset(tmp_path, batch=1)
-    assert data.pipeline_record["fused_decode"] is True
+    data = _dataset(tmp_path, mode, batch=1)
+    assert data.pipeline_record["fused_decode"] == mode
     with pytest.raises(ConfigError, match=r"broken\.jpg: the image cannot be decoded"):
         with reported_data_errors():
             for _ in data.create_tuple_iterator(output_numpy=True, num_epochs=1):

@@ -10,7 +10,7 @@
               transforms: [{type: RandomHorizontalFlip}, ...],
               batch_transforms: [{type: MixUpCutMix, mixup_alpha: 0.2, cutmix_alpha: 1.0}]}   # needs one_hot: true
       eval:  {batch_size: 32}
-      fuse_decode: true                # train: Decode + RandomResizedCrop -> RandomCropDecodeResize (decode_fusion.py)
+      fuse_decode: crop                # train: Decode + RandomResizedCrop -> one op (decode_fusion.py): crop | scaled | false
     loss: {type: SoftmaxCrossEntropyWithLogits, sparse: false}   # with one_hot: true (soft labels)
 
 Keys of ``dataset`` and of each split that are not pipeline settings are the
@@ -29,7 +29,7 @@ from mm_train.core.errors import ConfigError
 
 DATASET_KEYS = {"type", "num_classes", "image_size", "one_hot", "train", "eval",
                 "classes",   # image_size: for interpolation; classes: label names (task=predict)
-                "fuse_decode"}   # false: keep Decode + RandomResizedCrop (data/decode_fusion.py)
+                "fuse_decode"}   # crop | scaled | false: Decode + RandomResizedCrop fused or kept (data/decode_fusion.py)
 
 
 @dataclass
@@ -120,13 +120,12 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
     import mindspore.dataset.transforms as T
 
     from mm_train.data.checks import guards
-    from mm_train.data.decode_fusion import fuse_decode
+    from mm_train.data.decode_fusion import fuse_decode, fusion_mode
     from mm_train.data.sharding import shard_for
     from mm_train.data.transforms import build_transforms
 
     settings = split_settings(dataset, split)
-    if not isinstance(dataset.get("fuse_decode", True), bool):
-        raise ConfigError(f"{where}.fuse_decode", f"got {dataset.get('fuse_decode')!r}", expected="true or false")
+    fusion = fusion_mode(dataset.get("fuse_decode", True), f"{where}.fuse_decode")
     one_hot = bool(dataset.get("one_hot", False))
     _check_transform_lists(settings, one_hot, f"{where}.{split}")
     num_shards, shard_id = shard_for(dataset.get(split), f"{where}.{split}", automatic=split == "train")
@@ -158,8 +157,8 @@ def build_dataset(dataset: Mapping[str, Any], split: str, where: str = "dataset"
         data.use_sampler(RepeatedAugSampler(repeated["repeats"], num_shards, shard_id, bool(settings["shuffle"]),
                                             repeated["selected_round"], settings["limit"]))
     specs, fused = settings["transforms"], False
-    if split == "train" and dataset.get("fuse_decode", True) is not False:
-        image_ops, specs, fused = fuse_decode(image_ops, specs, f"{where}.{split}.transforms")
+    if split == "train" and fusion:
+        image_ops, specs, fused = fuse_decode(image_ops, specs, f"{where}.{split}.transforms", fusion)
     image_ops = list(image_ops) + build_transforms(specs, f"{where}.{split}.transforms")
     workers = common["num_parallel_workers"]
     if image_ops:

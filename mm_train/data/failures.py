@@ -18,6 +18,7 @@ from mm_train.core.errors import ConfigError
 
 FAILED = re.compile(r"\[(?P<op>\w+)\] failed\. The corresponding data file is: (?P<file>.+?)\.(?:\s|$)"
                     r"(?P<detail>[^\n]*)")
+PY_OP = re.compile(r"\[mm_train op (?P<op>\w+)\]")   # a Python op of mm_train's inside [PyFunc] (scaled_decode.py)
 CHECK = re.compile(r"\[mm_train data check\|(?P<where>[^|]*)\|(?P<problem>[^|]*)\|(?P<expected>[^\]]*)\]")
 BATCH_SHAPES = re.compile(r"(?:Inconsistent batch shapes|Cannot batch tensors with different shapes).*?"
                           r"shape[^<]*(?P<want><[^>]*>).*?shape[^<]*(?P<got><[^>]*>)", re.S)
@@ -26,6 +27,8 @@ PROBLEMS = {
                "a valid JPEG or PNG file: replace or remove it"),
     "RandomCropDecodeResize": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
                                "a valid JPEG or PNG file: replace or remove it"),   # Decode fused (decode_fusion.py)
+    "RandomCropScaledDecodeResize": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
+                                     "a valid JPEG or PNG file: replace or remove it"),   # fuse_decode: scaled
     "ParseExample": ("cannot parse the tf.train.Example",
                      "records that are serialized tf.train.Example messages with the declared features"),
 }
@@ -67,6 +70,8 @@ def data_error(err: BaseException) -> ConfigError | None:
     if found is None:
         return None
     op, path, detail = found["op"], found["file"], found["detail"].strip()
+    named = PY_OP.search(str(err)) if op == "PyFunc" else None
+    op = named["op"] if named else op
     problem, expected = PROBLEMS.get(op, (f"the data pipeline's {op} failed: {detail[:200]}", None))
     if op == "ParseExample" or path.endswith((".tfrecord", ".tfrec")) or ".tfrecord-" in path:
         where = bad_record(path)
