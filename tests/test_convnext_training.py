@@ -29,24 +29,11 @@ def _with_recompute(config: dict, value, **block) -> dict:
 
 
 def _train_steps(config, weights=None, steps: int = 1):
-    from mm_train.assembly.parts import build_training
-    from mm_train.learning.amp import parse_loss_scale
-    from mm_train.nn.builder import build_network
-
+    from training_helpers import train_steps
     config = copy.deepcopy(config)
     config["train"]["epochs"] = 1
     config["lr_schedule"].update(warmup_epochs=0, lr_max=0.001)
-    network, _ = build_network(config["network"])
-    if weights is not None:
-        for p in network.trainable_params():
-            p.set_data(ms.Tensor(weights[p.name]))
-    start = {p.name: p.asnumpy().copy() for p in network.trainable_params()}
-    _, _, step = build_training(config, network, 4, 4, parse_loss_scale(None, "CPU"), "O0")
-    rng = np.random.default_rng(0)
-    x = ms.Tensor(rng.normal(0, 1, (4, 3, 32, 32)).astype(np.float32))
-    y = ms.Tensor(rng.integers(0, 10, 4).astype(np.int32))
-    losses = [float(step(x, y).asnumpy()) for _ in range(steps)]
-    return start, losses, {p.name: p.asnumpy() for p in network.trainable_params()}
+    return train_steps(config, weights, steps)
 
 
 def test_convnext_blocks_with_recompute_train_like_without_in_pynative_mode():

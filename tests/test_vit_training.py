@@ -9,6 +9,7 @@ import pytest
 from mindspore import nn
 
 from mm_train.nn.transformer import SelfAttention
+from training_helpers import train_steps
 
 
 def test_self_attention_equals_mindspore_multihead_attention_with_the_same_parameters():
@@ -69,24 +70,6 @@ def _small_vit_config(recompute: bool = False, blocks: int = 2) -> dict:
     return config
 
 
-def _train_steps(config, weights=None, steps: int = 2):
-    from mm_train.learning.amp import parse_loss_scale
-    from mm_train.assembly.parts import build_training
-    from mm_train.nn.builder import build_network
-
-    network, _ = build_network(config["network"])
-    if weights is not None:
-        for p in network.trainable_params():
-            p.set_data(ms.Tensor(weights[p.name]))
-    start = {p.name: p.asnumpy().copy() for p in network.trainable_params()}
-    _, _, step = build_training(config, network, 4, 4, parse_loss_scale(None, "CPU"), "O0")
-    rng = np.random.default_rng(0)
-    x = ms.Tensor(rng.normal(0, 1, (4, 3, 32, 32)).astype(np.float32))
-    y = ms.Tensor(rng.integers(0, 10, 4).astype(np.int32))
-    losses = [float(step(x, y).asnumpy()) for _ in range(steps)]
-    return start, losses, {p.name: p.asnumpy() for p in network.trainable_params()}
-
-
 def test_vit_blocks_with_recompute_train_like_without_in_pynative_mode():
     """The recipe's mode (PyNative): ``recompute: true`` on the encoder blocks (less memory, bench/memory.py)
     gives the same loss and the same weights after a step as the blocks without it (one block: the test stays
@@ -94,8 +77,8 @@ def test_vit_blocks_with_recompute_train_like_without_in_pynative_mode():
     mode = ms.get_context("mode")
     ms.set_context(mode=ms.PYNATIVE_MODE)
     try:
-        start, plain_losses, plain = _train_steps(_small_vit_config(blocks=1), steps=1)
-        _, recomputed_losses, recomputed = _train_steps(_small_vit_config(True, blocks=1), start, steps=1)
+        start, plain_losses, plain = train_steps(_small_vit_config(blocks=1), steps=1)
+        _, recomputed_losses, recomputed = train_steps(_small_vit_config(True, blocks=1), start, steps=1)
     finally:
         ms.set_context(mode=mode)
     assert all(np.isfinite(plain_losses)), plain_losses

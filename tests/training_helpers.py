@@ -96,3 +96,26 @@ def run_killed_at(step: int, *overrides: str) -> subprocess.CompletedProcess:
                  for o in overrides]
     return subprocess.run([sys.executable, str(killer), str(ROOT / "run.py"), *overrides], cwd=ROOT,
                           capture_output=True, text=True, timeout=600, env=dict(os.environ))
+
+
+def train_steps(config: dict, weights: dict | None = None, steps: int = 2):
+    """``steps`` steps of mm_train's train step on one random batch of 4 (3x32x32, 10 classes) for the
+    recipe ``config``'s network, from ``weights`` (name -> array) when given: (start weights, losses, end
+    weights)."""
+    import mindspore as ms
+
+    from mm_train.assembly.parts import build_training
+    from mm_train.learning.amp import parse_loss_scale
+    from mm_train.nn.builder import build_network
+
+    network, _ = build_network(config["network"])
+    if weights is not None:
+        for p in network.trainable_params():
+            p.set_data(ms.Tensor(weights[p.name]))
+    start = {p.name: p.asnumpy().copy() for p in network.trainable_params()}
+    _, _, step = build_training(config, network, 4, 4, parse_loss_scale(None, "CPU"), "O0")
+    rng = np.random.default_rng(0)
+    x = ms.Tensor(rng.normal(0, 1, (4, 3, 32, 32)).astype(np.float32))
+    y = ms.Tensor(rng.integers(0, 10, 4).astype(np.int32))
+    losses = [float(step(x, y).asnumpy()) for _ in range(steps)]
+    return start, losses, {p.name: p.asnumpy() for p in network.trainable_params()}
