@@ -112,8 +112,15 @@ def test_resume_with_changes_allowed_keeps_the_config_history(tmp_path, capsys):
     assert metrics["status"] == "finished" and [h["epoch"] for h in metrics["history"]] == [1, 2]
 
 
-def test_tensorboard_after_a_resume_keeps_every_eval_point(tmp_path):
+@pytest.mark.parametrize("same_second", [False, True])
+def test_tensorboard_after_a_resume_keeps_every_eval_point(tmp_path, monkeypatch, same_second):
+    """Also when the resumed run opens its event file within the second of the first run's (tensorboardX names
+    files by the second and opens them "wb")."""
+    import types
     from training_helpers import read_events
+    if same_second:
+        import tensorboardX.event_file_writer as event_file_writer
+        monkeypatch.setattr(event_file_writer, "time", types.SimpleNamespace(time=lambda: 1765000000.0))
     board = "callbacks=[{type: TensorBoard}, {type: ModelCheckpoint}]"
     train(tmp_path, board, "train.epochs=1")
     train(tmp_path, board, "train.epochs=2", "resume=auto")

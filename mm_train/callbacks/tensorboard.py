@@ -32,8 +32,11 @@ class TensorBoardWriter(Callback):
         if self.ctx.rank == 0:
             # a resume purges what a killed run logged after its checkpoint, but keeps the checkpoint's own step
             # (its evaluation is logged at that step)
+            # tensorboardX names a file by the second it opens it and opens it "wb": a run resumed within the
+            # same second would overwrite the earlier file, so each file also gets its number in the folder
+            number = len(list(self.folder.glob("events.out.tfevents.*"))) if self.folder.is_dir() else 0
             self.writer = SummaryWriter(str(self.folder), purge_step=self.ctx.initial_step + 1 if self.ctx.initial_step
-                                        else None)
+                                        else None, filename_suffix=f".{number:03d}")
         self.logged_evals = len(self.ctx.evaluations)
 
     def on_train_step_begin(self, run_context):
