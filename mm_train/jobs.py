@@ -21,29 +21,22 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
 from mm_train import registry
-# The tasks (task=NAME): each module registers its own in TASKS, with what it needs (needs_weights,
-
-from mm_train.core import device
-
 from mm_train.assembly import distributed
-
-from mm_train.run_dir import hydra_record
-
 from mm_train.config import interpolation_bounds
-# keeps_results, report); execute() dispatches through TASKS to training.train_task / eval_task,
-# export.export_task, inspection.summary_task / check_task and predict.predict_task.
-from mm_train.tasks import export  # noqa: F401  (they register the tasks)
-from mm_train.tasks import inspection
-from mm_train.tasks import predict
-from mm_train.tasks import training
 from mm_train.config.composition import compose_recipe, interpolation_error
+from mm_train.config.run_record import RunRecord, status_of
 from mm_train.config.schema import validate, with_defaults
-from mm_train.runtime.debug import apply_debug
+from mm_train.core import device
 from mm_train.core.errors import ConfigError
 from mm_train.core.ranks import Rank
 from mm_train.registry import TASKS
+from mm_train.run_dir import hydra_record
 from mm_train.run_dir.owner import claim
-from mm_train.config.run_record import RunRecord, status_of
+from mm_train.runtime.debug import apply_debug
+# The tasks (task=NAME): each module registers its own in TASKS, with what it needs (needs_weights,
+# keeps_results, report); execute() dispatches through TASKS to training.train_task / eval_task,
+# export.export_task, inspection.summary_task / check_task and predict.predict_task.
+from mm_train.tasks import export, inspection, predict, training  # noqa: F401  (they register the tasks)
 
 
 @dataclass

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from mm_train.core import device
-
 from mm_train.core import ranks
 from mm_train.core.errors import ConfigError
 from mm_train.core.ranks import SINGLE, Rank

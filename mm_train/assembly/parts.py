@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from mm_train.assembly import distributed
-
 from mm_train.core import ranks
 from mm_train.core.errors import ConfigError
 

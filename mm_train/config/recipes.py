@@ -30,11 +30,10 @@ import yaml
 from omegaconf import OmegaConf
 
 from mm_train.config import boundary
-
 from mm_train.config import recipe_files
 from mm_train.core.errors import ConfigError
-
 from mm_train.core.locations import RECIPES_DIR as BUILTIN_DIR  # recipes/ of the source tree or the wheel
+
 GROUP = boundary.GROUP   # the Hydra config group of the recipes: +recipe=NAME
 _composed: dict[str, dict] = {}   # recipe name -> its own keys, as the last composition loaded its file
 

@@ -22,13 +22,12 @@ PY_OP = re.compile(r"\[mm_train op (?P<op>\w+)\]")   # a Python op of mm_train's
 CHECK = re.compile(r"\[mm_train data check\|(?P<where>[^|]*)\|(?P<problem>[^|]*)\|(?P<expected>[^\]]*)\]")
 BATCH_SHAPES = re.compile(r"(?:Inconsistent batch shapes|Cannot batch tensors with different shapes).*?"
                           r"shape[^<]*(?P<want><[^>]*>).*?shape[^<]*(?P<got><[^>]*>)", re.S)
+UNDECODABLE = ("the image cannot be decoded (a truncated or damaged image, or not an image)",
+               "a valid JPEG or PNG file: replace or remove it")
 PROBLEMS = {
-    "Decode": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
-               "a valid JPEG or PNG file: replace or remove it"),
-    "RandomCropDecodeResize": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
-                               "a valid JPEG or PNG file: replace or remove it"),   # Decode fused (decode_fusion.py)
-    "RandomCropScaledDecodeResize": ("the image cannot be decoded (a truncated or damaged image, or not an image)",
-                                     "a valid JPEG or PNG file: replace or remove it"),   # fuse_decode: scaled
+    "Decode": UNDECODABLE,
+    "RandomCropDecodeResize": UNDECODABLE,         # Decode fused (decode_fusion.py)
+    "RandomCropScaledDecodeResize": UNDECODABLE,   # fuse_decode: scaled (scaled_decode.py)
     "ParseExample": ("cannot parse the tf.train.Example",
                      "records that are serialized tf.train.Example messages with the declared features"),
 }

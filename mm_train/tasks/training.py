@@ -18,11 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mm_train.runtime import compile_cache
-
 from mm_train.assembly import distributed
-
 from mm_train.assembly import init_from
-
 from mm_train.core import ranks
 from mm_train.assembly.parts import build_parts
 from mm_train.runtime.checkpoints import find_resume, resume_from
